@@ -1,0 +1,106 @@
+// pnpm run bench:faiss — our faiss binding against @lancedb/lancedb on the same vectors.
+// 100,000 random 128-d vectors, IVF256,PQ16 (LanceDB: IVF_PQ, 256 partitions, 16 sub-vectors),
+// train on 65,536, add all, 1,000 queries at nprobe 16, recall@10 against exact search.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as lancedb from '@lancedb/lancedb';
+import { FaissIndex, faissSimd, getDistanceBlasThreshold, getThreads } from '@reindex/faiss';
+import { gaussianVectors, recallAtK } from './random.js';
+import { machineLine, writeBenchSection } from './report.js';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '100000' },
+    train: { type: 'string', default: '65536' },
+    queries: { type: 'string', default: '1000' },
+    dim: { type: 'string', default: '128' },
+    skip: { type: 'string', default: '' },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
+const n = Number(values.n);
+const nTrain = Number(values.train);
+const nq = Number(values.queries);
+const dim = Number(values.dim);
+const k = 10;
+const nprobe = 16;
+
+const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
+
+async function exactNeighbours(base: Float32Array, ids: BigInt64Array, queries: Float32Array) {
+  const flat = FaissIndex.fromFactory(dim, 'IDMap,Flat', 'l2');
+  await flat.addWithIds(base, ids);
+  const { labels } = await flat.search(queries, k);
+  await flat.close();
+  return labels;
+}
+
+async function benchFaiss(base: Float32Array, ids: BigInt64Array, queries: Float32Array, truth: BigInt64Array) {
+  const index = FaissIndex.fromFactory(dim, 'IVF256,PQ16', 'l2');
+  let t0 = process.hrtime.bigint();
+  await index.train(base.subarray(0, nTrain * dim));
+  const train = seconds(t0);
+  t0 = process.hrtime.bigint();
+  await index.addWithIds(base, ids);
+  const add = seconds(t0);
+  t0 = process.hrtime.bigint();
+  const { labels } = await index.search(queries, k, { nprobe });
+  const search = seconds(t0);
+  await index.close();
+  return { train, add, build: train + add, search, recall: recallAtK(truth, labels, nq, k) };
+}
+
+async function benchLance(base: Float32Array, queries: Float32Array, truth: BigInt64Array) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'reindex-lance-'));
+  try {
+    const db = await lancedb.connect(dir);
+    const rows = Array.from({ length: n }, (_, i) => ({ id: i, vector: Array.from(base.subarray(i * dim, (i + 1) * dim)) }));
+    let t0 = process.hrtime.bigint();
+    const table = await db.createTable('vectors', rows);
+    const ingest = seconds(t0);
+    t0 = process.hrtime.bigint();
+    await table.createIndex('vector', {
+      config: lancedb.Index.ivfPq({ numPartitions: 256, numSubVectors: 16, distanceType: 'l2', sampleRate: Math.ceil(nTrain / 256) }),
+    });
+    const build = seconds(t0);
+    t0 = process.hrtime.bigint();
+    const labels: number[] = [];
+    for (let q = 0; q < nq; q++) {
+      const hits = await table.query().nearestTo(Array.from(queries.subarray(q * dim, (q + 1) * dim))).nprobes(nprobe).limit(k).select(['id']).toArray();
+      for (let j = 0; j < k; j++) labels.push(hits[j]?.id ?? -1);
+    }
+    const search = seconds(t0);
+    return { ingest, build, search, recall: recallAtK(truth, labels, nq, k) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const base = gaussianVectors(n, dim, 1);
+const queries = gaussianVectors(nq, dim, 2);
+const ids = BigInt64Array.from({ length: n }, (_, i) => BigInt(i));
+const truth = await exactNeighbours(base, ids, queries);
+const ours = await benchFaiss(base, ids, queries, truth);
+console.log('faiss', ours);
+const lance = values.skip.includes('lance') ? undefined : await benchLance(base, queries, truth);
+if (lance) console.log('lancedb', lance);
+
+if (!values['no-write']) {
+  const fmt = (x: number) => x.toFixed(2);
+  const rows = [
+    `| @reindex/faiss (faiss 1.7.3, ${faissSimd}) | ${fmt(ours.train)} | ${fmt(ours.add)} | **${fmt(ours.build)}** | ${fmt(ours.search)} | ${ours.recall.toFixed(3)} |`,
+  ];
+  if (lance) rows.push(`| @lancedb/lancedb 0.39 | — | — | **${fmt(lance.build)}** (+ ${fmt(lance.ingest)} table write) | ${fmt(lance.search)} | ${lance.recall.toFixed(3)} |`);
+  await writeBenchSection('faiss', `## faiss binding vs LanceDB (IVF-PQ build)
+
+Command: \`pnpm run bench:faiss\` · ${new Date().toISOString().slice(0, 10)} · ${machineLine()} · faiss threads ${getThreads()}, BLAS threshold ${getDistanceBlasThreshold()}
+
+${n.toLocaleString('en')} random ${dim}-d Gaussian vectors, \`IVF256,PQ16\` (LanceDB: IVF_PQ, 256 partitions, 16 sub-vectors, L2), train on ${nTrain.toLocaleString('en')}, add all, ${nq.toLocaleString('en')} queries at nprobe ${nprobe}; recall@10 against exact (faiss \`IDMap,Flat\`).
+
+| engine | train s | add s | train + add s | search s (${nq} queries) | recall@10 |
+|---|---|---|---|---|---|
+${rows.join('\n')}
+${lance ? `\nRatio (ours / LanceDB, train + add): **${(ours.build / lance.build).toFixed(2)}** (goal ≤ 0.33 at equal or better recall).` : ''}`);
+}

@@ -1,0 +1,78 @@
+// A promise-returning AsyncWorker that runs one closure off the JS thread.
+//
+// The baton pattern: callers convert JS values to plain C++ data on the main thread, capture
+// it in `work` (which must never touch JS), and build the JS result in `done` back on the
+// main thread. Inputs that live in JS memory (typed arrays) are pinned with `keepAlive`
+// references so the garbage collector cannot free them while `work` reads them.
+#pragma once
+
+#include <napi.h>
+
+#include <exception>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace reindex {
+
+// Applied at the start of every task: OpenMP thread counts are per-thread state, and the
+// task runs on a libuv pool thread, so the count chosen by setThreads() is re-applied here.
+void ApplyThreadSettings();
+
+class AsyncTask : public Napi::AsyncWorker {
+ public:
+  using Work = std::function<void()>;
+  using Done = std::function<Napi::Value(Napi::Env)>;
+
+  static Napi::Promise Run(Napi::Env env, const char* name, Work work, Done done,
+                           std::vector<Napi::Value> keepAlive = {}) {
+    auto* task = new AsyncTask(env, name, std::move(work), std::move(done));
+    for (auto& value : keepAlive) {
+      if (value.IsObject()) task->pinned_.push_back(Napi::Persistent(value.As<Napi::Object>()));
+    }
+    Napi::Promise promise = task->deferred_.Promise();
+    task->Queue();
+    return promise;
+  }
+
+ protected:
+  void Execute() override {
+    try {
+      ApplyThreadSettings();
+      work_();
+    } catch (const std::exception& e) {
+      SetError(std::string(name_) + ": " + e.what());
+    } catch (...) {
+      SetError(std::string(name_) + ": unknown native error");
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    try {
+      deferred_.Resolve(done_(env));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    } catch (const std::exception& e) {
+      deferred_.Reject(Napi::Error::New(env, std::string(name_) + ": " + e.what()).Value());
+    }
+  }
+
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  AsyncTask(Napi::Env env, const char* name, Work work, Done done)
+      : Napi::AsyncWorker(env, name),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        name_(name),
+        work_(std::move(work)),
+        done_(std::move(done)) {}
+
+  Napi::Promise::Deferred deferred_;
+  const char* name_;
+  Work work_;
+  Done done_;
+  std::vector<Napi::ObjectReference> pinned_;
+};
+
+}  // namespace reindex

@@ -1,0 +1,405 @@
+#include "index_wrap.h"
+
+#include <faiss/IVFlib.h>
+#include <faiss/IndexIVF.h>
+#include <faiss/IndexIVFPQ.h>
+#include <faiss/utils/distances.h>
+#include <faiss/clone_index.h>
+#include <faiss/invlists/OnDiskInvertedLists.h>
+
+#include <cmath>
+#include <limits>
+#include <mutex>
+#include <string>
+#include <typeinfo>
+
+#include "args.h"
+#include "async_task.h"
+#include "index_io.h"
+
+namespace reindex {
+
+namespace {
+
+struct AddonData {
+  Napi::FunctionReference indexConstructor;
+};
+
+AddonData* Data(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
+
+// Hands a heap vector to JS as an external ArrayBuffer: no copy, freed by the GC.
+template <typename T>
+Napi::ArrayBuffer ExternalBuffer(Napi::Env env, std::vector<T>* owned) {
+  return Napi::ArrayBuffer::New(env, owned->data(), owned->size() * sizeof(T),
+                                [](Napi::Env, void*, std::vector<T>* v) { delete v; }, owned);
+}
+
+// Moves a result out of the shared holder captured by a task into a heap vector that the JS
+// buffer built from it will own.
+template <typename T>
+std::vector<T>* Take(const std::shared_ptr<std::vector<T>>& holder) {
+  return new std::vector<T>(std::move(*holder));
+}
+
+struct TrainTuning {
+  int polysemous = -1;           // -1: as the factory set it
+  int pqPointsPerCentroid = 0;   // 0: faiss default (256)
+  bool pqKmeansBlas = true;      // false: sub-quantizer k-means uses faiss's SIMD loops
+};
+
+// IVF-PQ training with two knobs faiss only exposes as fields and globals:
+//  - the sample the product quantizer trains on (pq.cp.max_points_per_centroid × 256);
+//  - the BLAS threshold, raised only while the d/M-dimensional sub-quantizers train: for
+//    8-dimensional sub-vectors, BLAS calls cost more than faiss's own SIMD distance loops,
+//    while the coarse quantizer (full dimension) still trains through BLAS.
+// The threshold is process-wide in faiss, so a search running meanwhile on another index
+// may take the other distance path: a speed difference only, results are the same.
+std::mutex gBlasThresholdMutex;
+
+void TrainIndex(faiss::Index& index, int64_t n, const float* x, const TrainTuning& tuning) {
+  auto* ivf = dynamic_cast<faiss::IndexIVF*>(&index);
+  auto* ivfpq = dynamic_cast<faiss::IndexIVFPQ*>(&index);
+  if (ivfpq) {
+    if (tuning.polysemous >= 0) ivfpq->do_polysemous_training = tuning.polysemous == 1;
+    if (tuning.pqPointsPerCentroid > 0) ivfpq->pq.cp.max_points_per_centroid = tuning.pqPointsPerCentroid;
+  }
+  if (!ivf || tuning.pqKmeansBlas) {
+    index.train(n, x);
+    return;
+  }
+  // Same steps as faiss::IndexIVF::train, with the threshold raised around the second.
+  ivf->train_q1(n, x, ivf->verbose, ivf->metric_type);
+  {
+    std::lock_guard<std::mutex> guard(gBlasThresholdMutex);
+    int saved = faiss::distance_compute_blas_threshold;
+    faiss::distance_compute_blas_threshold = std::numeric_limits<int>::max();
+    try {
+      ivf->train_residual(n, x);
+    } catch (...) {
+      faiss::distance_compute_blas_threshold = saved;
+      throw;
+    }
+    faiss::distance_compute_blas_threshold = saved;
+  }
+  ivf->is_trained = true;
+}
+
+// Tasks queued before close() find the index gone once they get the lock.
+void RequireOpen(const IndexState& state) {
+  if (!state.index) throw std::runtime_error("the index was closed");
+}
+
+}  // namespace
+
+IndexInfo DescribeIndex(const faiss::Index& index) {
+  IndexInfo d;
+  d.type = IndexTypeName(index);
+  d.metric = index.metric_type == faiss::METRIC_INNER_PRODUCT ? "ip" : "l2";
+  const faiss::IndexIVF* ivf = faiss::ivflib::try_extract_index_ivf(&index);
+  if (ivf) {
+    d.nlist = (int64_t)ivf->nlist;
+    d.codeSize = (int64_t)ivf->code_size;
+    auto* od = dynamic_cast<const faiss::OnDiskInvertedLists*>(ivf->invlists);
+    if (od) {
+      d.onDiskDataFile = od->filename;
+      d.readOnly = od->read_only;
+    }
+  }
+  return d;
+}
+
+Napi::Function IndexWrap::Define(Napi::Env env) {
+  Napi::Function ctor = DefineClass(
+      env, "NativeIndex",
+      {
+          InstanceMethod<&IndexWrap::Train>("train"),
+          InstanceMethod<&IndexWrap::AddWithIds>("addWithIds"),
+          InstanceMethod<&IndexWrap::Search>("search"),
+          InstanceMethod<&IndexWrap::ToBuffer>("toBuffer"),
+          InstanceMethod<&IndexWrap::Write>("write"),
+          InstanceMethod<&IndexWrap::Clone>("clone"),
+          InstanceMethod<&IndexWrap::MergeFrom>("mergeFrom"),
+          InstanceMethod<&IndexWrap::Close>("close"),
+          InstanceMethod<&IndexWrap::Describe>("describe"),
+          InstanceAccessor<&IndexWrap::GetNtotal>("ntotal"),
+          InstanceAccessor<&IndexWrap::GetDim>("dim"),
+          InstanceAccessor<&IndexWrap::GetIsTrained>("isTrained"),
+      });
+  auto* data = new AddonData();
+  data->indexConstructor = Napi::Persistent(ctor);
+  env.SetInstanceData(data);
+  return ctor;
+}
+
+Napi::Object IndexWrap::Wrap(Napi::Env env, std::unique_ptr<faiss::Index> index) {
+  Napi::Object obj = Data(env)->indexConstructor.New({Napi::External<faiss::Index>::New(env, index.get())});
+  IndexWrap* wrap = Unwrap(obj);
+  wrap->state_->index = std::move(index);
+  wrap->state_->dim = wrap->state_->index->d;
+  wrap->state_->info = DescribeIndex(*wrap->state_->index);
+  wrap->state_->Sync();
+  return obj;
+}
+
+IndexWrap::IndexWrap(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<IndexWrap>(info), state_(std::make_shared<IndexState>()) {
+  if (info.Length() != 1 || !info[0].IsExternal()) {
+    throw Napi::TypeError::New(info.Env(),
+                               "NativeIndex cannot be constructed directly: use fromFactory, "
+                               "read or fromBuffer");
+  }
+}
+
+void IndexWrap::EnsureOpen(Napi::Env env) const {
+  if (state_->closed) throw Napi::Error::New(env, "the index was closed");
+}
+
+Napi::Value IndexWrap::GetNtotal(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), (double)state_->ntotal.load());
+}
+
+Napi::Value IndexWrap::GetDim(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), state_->dim);
+}
+
+Napi::Value IndexWrap::GetIsTrained(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), state_->trained.load());
+}
+
+Napi::Value IndexWrap::Train(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env);
+  auto x = ArgFloats(info, 0, "vectors");
+  int64_t n = RowsOf(env, x, state_->dim, "vectors");
+  if (n == 0) throw Napi::RangeError::New(env, "train: needs at least one vector");
+  TrainTuning tuning;
+  if (info.Length() > 1 && info[1].IsObject()) {
+    Napi::Object o = info[1].As<Napi::Object>();
+    if (o.Has("polysemousTraining")) tuning.polysemous = o.Get("polysemousTraining").ToBoolean() ? 1 : 0;
+    if (o.Has("pqPointsPerCentroid")) {
+      Napi::Value v = o.Get("pqPointsPerCentroid");
+      double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+      if (!(d >= 1 && d <= (1 << 20) && std::floor(d) == d)) {
+        throw Napi::RangeError::New(env, "pqPointsPerCentroid must be an integer in [1, 1048576]");
+      }
+      tuning.pqPointsPerCentroid = (int)d;
+    }
+    if (o.Has("pqKmeansBlas")) tuning.pqKmeansBlas = o.Get("pqKmeansBlas").ToBoolean();
+  }
+  auto state = state_;
+  const float* data = x.Data();
+  return AsyncTask::Run(
+      env, "train",
+      [state, n, data, tuning] {
+        std::unique_lock lock(state->mutex);
+        RequireOpen(*state);
+        TrainIndex(*state->index, n, data, tuning);
+        state->Sync();
+      },
+      [](Napi::Env env) { return env.Undefined(); }, {x});
+}
+
+Napi::Value IndexWrap::AddWithIds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env);
+  auto x = ArgFloats(info, 0, "vectors");
+  auto ids = ArgIds(info, 1, "ids");
+  int64_t n = RowsOf(env, x, state_->dim, "vectors");
+  if ((int64_t)ids.ElementLength() != n) {
+    throw Napi::RangeError::New(env, "addWithIds: " + std::to_string(n) + " vectors but " +
+                                         std::to_string(ids.ElementLength()) + " ids");
+  }
+  if (!state_->trained) {
+    throw Napi::Error::New(env, "addWithIds: the index is not trained; call train() first");
+  }
+  // faiss would throw from inside an OpenMP loop, which aborts the process: refuse here.
+  if (state_->info.readOnly) {
+    throw Napi::Error::New(env, "addWithIds: the index is read-only (memory-mapped or on-disk lists)");
+  }
+  auto state = state_;
+  const float* data = x.Data();
+  const int64_t* idData = ids.Data();
+  return AsyncTask::Run(
+      env, "addWithIds",
+      [state, n, data, idData] {
+        std::unique_lock lock(state->mutex);
+        RequireOpen(*state);
+        state->index->add_with_ids(n, data, idData);
+        state->Sync();
+      },
+      [](Napi::Env env) { return env.Undefined(); }, {x, ids});
+}
+
+Napi::Value IndexWrap::Search(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env);
+  auto q = ArgFloats(info, 0, "queries");
+  int64_t n = RowsOf(env, q, state_->dim, "queries");
+  int64_t k = ArgInt(info, 1, "k", 1, kMaxK);
+  int64_t nprobe = info.Length() > 2 && !info[2].IsUndefined() ? ArgInt(info, 2, "nprobe", 1, 1 << 30) : 0;
+  if (n > 0 && k > kMaxResults / n) {
+    throw Napi::RangeError::New(env, "search: queries × k exceeds " + std::to_string(kMaxResults) +
+                                         " results; search in smaller batches");
+  }
+  auto state = state_;
+  const float* data = q.Data();
+  auto distances = std::make_shared<std::vector<float>>(n * k);
+  auto labels = std::make_shared<std::vector<int64_t>>(n * k);
+  return AsyncTask::Run(
+      env, "search",
+      [state, n, k, nprobe, data, distances, labels] {
+        std::shared_lock lock(state->mutex);
+        RequireOpen(*state);
+        if (n == 0) return;
+        faiss::IndexIVF* ivf = faiss::ivflib::try_extract_index_ivf(state->index.get());
+        if (ivf && nprobe > 0) {
+          faiss::SearchParametersIVF params;
+          params.nprobe = std::min<size_t>((size_t)nprobe, ivf->nlist);
+          state->index->search(n, data, k, distances->data(), labels->data(), &params);
+        } else {
+          state->index->search(n, data, k, distances->data(), labels->data());
+        }
+      },
+      [distances, labels, n, k](Napi::Env env) {
+        Napi::Object result = Napi::Object::New(env);
+        result.Set("distances", Napi::Float32Array::New(env, n * k, ExternalBuffer(env, Take(distances)), 0));
+        result.Set("labels", Napi::TypedArrayOf<int64_t>::New(env, n * k, ExternalBuffer(env, Take(labels)), 0,
+                                                             napi_bigint64_array));
+        return result;
+      },
+      {q});
+}
+
+Napi::Value IndexWrap::ToBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env);
+  auto state = state_;
+  auto bytes = std::make_shared<std::vector<uint8_t>>();
+  return AsyncTask::Run(
+      env, "toBuffer",
+      [state, bytes] {
+        std::shared_lock lock(state->mutex);
+        RequireOpen(*state);
+        *bytes = WriteIndexBuffer(*state->index);
+      },
+      [bytes](Napi::Env env) -> Napi::Value {
+        std::vector<uint8_t>* owned = Take(bytes);
+        return Napi::Buffer<uint8_t>::New(env, owned->data(), owned->size(),
+                                          [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; },
+                                          owned);
+      });
+}
+
+Napi::Value IndexWrap::Write(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env);
+  std::string path = ArgString(info, 0, "path");
+  auto state = state_;
+  return AsyncTask::Run(
+      env, "write",
+      [state, path] {
+        std::shared_lock lock(state->mutex);
+        RequireOpen(*state);
+        WriteIndexFile(*state->index, path);
+      },
+      [](Napi::Env env) { return env.Undefined(); });
+}
+
+Napi::Value IndexWrap::Clone(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env);
+  auto state = state_;
+  auto copy = std::make_shared<std::unique_ptr<faiss::Index>>();
+  return AsyncTask::Run(
+      env, "clone",
+      [state, copy] {
+        std::shared_lock lock(state->mutex);
+        RequireOpen(*state);
+        faiss::IndexIVF* ivf = faiss::ivflib::try_extract_index_ivf(state->index.get());
+        if (ivf && dynamic_cast<faiss::OnDiskInvertedLists*>(ivf->invlists)) {
+          throw std::runtime_error("an on-disk index cannot be cloned; read it again instead");
+        }
+        copy->reset(faiss::clone_index(state->index.get()));
+      },
+      [copy](Napi::Env env) -> Napi::Value {
+        return IndexWrap::Wrap(env, std::move(*copy));
+      });
+}
+
+Napi::Value IndexWrap::MergeFrom(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env);
+  if (info.Length() < 1 || !info[0].IsObject() ||
+      !info[0].As<Napi::Object>().InstanceOf(Data(env)->indexConstructor.Value())) {
+    throw Napi::TypeError::New(env, "mergeFrom: argument must be an index");
+  }
+  IndexWrap* other = Unwrap(info[0].As<Napi::Object>());
+  other->EnsureOpen(env);
+  if (other->state_ == state_) throw Napi::Error::New(env, "mergeFrom: cannot merge an index into itself");
+  if (state_->info.readOnly || other->state_->info.readOnly) {
+    throw Napi::Error::New(env, "mergeFrom: both indexes must be writable (not memory-mapped or on-disk)");
+  }
+  auto dst = state_;
+  auto src = other->state_;
+  return AsyncTask::Run(
+      env, "mergeFrom",
+      [dst, src] {
+        std::unique_lock<std::shared_mutex> a(dst->mutex, std::defer_lock);
+        std::unique_lock<std::shared_mutex> b(src->mutex, std::defer_lock);
+        std::lock(a, b);
+        RequireOpen(*dst);
+        RequireOpen(*src);
+        faiss::IndexIVF* to = faiss::ivflib::try_extract_index_ivf(dst->index.get());
+        faiss::IndexIVF* from = faiss::ivflib::try_extract_index_ivf(src->index.get());
+        if (!to || !from) {
+          throw std::runtime_error(std::string("only IVF indexes can be merged, got ") +
+                                   (to ? "" : "a non-IVF target") + (to || from ? "" : " and ") +
+                                   (from ? "" : "a non-IVF source"));
+        }
+        // faiss moves the entries: the source is left empty, the ids are kept (add_id = 0).
+        to->merge_from(*from, 0);
+        dst->index->ntotal = to->ntotal;
+        src->index->ntotal = from->ntotal;
+        dst->Sync();
+        src->Sync();
+      },
+      [](Napi::Env env) { return env.Undefined(); }, {info[0]});
+}
+
+Napi::Value IndexWrap::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (state_->closed.exchange(true)) {
+    auto done = Napi::Promise::Deferred::New(env);
+    done.Resolve(env.Undefined());
+    return done.Promise();
+  }
+  auto state = state_;
+  return AsyncTask::Run(
+      env, "close",
+      [state] {
+        std::unique_lock lock(state->mutex);
+        state->index.reset();
+        state->Sync();
+      },
+      [](Napi::Env env) { return env.Undefined(); });
+}
+
+Napi::Value IndexWrap::Describe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env);
+  // Read from the description taken when the handle was made (it never changes), so that
+  // describe() never waits on a writer holding the index.
+  const IndexInfo& d = state_->info;
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("type", Napi::String::New(env, d.type));
+  out.Set("metric", Napi::String::New(env, d.metric));
+  if (d.nlist > 0) {
+    out.Set("nlist", Napi::Number::New(env, (double)d.nlist));
+    out.Set("codeSize", Napi::Number::New(env, (double)d.codeSize));
+  }
+  out.Set("readOnly", Napi::Boolean::New(env, d.readOnly));
+  if (!d.onDiskDataFile.empty()) out.Set("onDiskDataFile", Napi::String::New(env, d.onDiskDataFile));
+  return out;
+}
+
+}  // namespace reindex

@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { DEFAULT_TRAIN_OPTIONS, FaissError, FaissIndex, faissSimd } from './index.js';
+import { clusteredVectors, recallAtK, sparseIds, withTempDir } from './test-support.js';
+
+const dim = 32;
+
+async function trainedIvfPq(n = 20_000, factory = 'IVF64,PQ8') {
+  const x = clusteredVectors(n, dim, 1);
+  const ids = sparseIds(n);
+  const index = FaissIndex.fromFactory(dim, factory, 'l2');
+  await index.train(x);
+  return { index, x, ids };
+}
+
+test('the factory accepts the faiss strings reindex uses and reports what it built', () => {
+  const cases: Array<[number, string, string, boolean]> = [
+    [128, 'IVF4096,PQ32', 'IndexIVFPQ', false],
+    [128, 'IVF65536_HNSW32,PQ32', 'IndexIVFPQ', false],
+    [128, 'OPQ32,IVF1024,PQ32', 'IndexPreTransform', false],
+    [128, 'Flat', 'IndexFlat', true],
+    [64, 'IDMap,Flat', 'IndexIDMapTemplate<faiss::Index>', true],
+  ];
+  for (const [d, factory, type, trained] of cases) {
+    const index = FaissIndex.fromFactory(d, factory, 'ip');
+    assert.equal(index.describe().type, type, factory);
+    assert.equal(index.describe().metric, 'ip');
+    assert.equal(index.dim, d);
+    assert.equal(index.isTrained, trained, factory);
+    assert.equal(index.ntotal, 0);
+  }
+  assert.equal(FaissIndex.fromFactory(128, 'IVF4096,PQ32').describe().nlist, 4096);
+  assert.equal(FaissIndex.fromFactory(128, 'IVF4096,PQ32').describe().codeSize, 32);
+  assert.match(faissSimd, /^(avx2|generic)$/);
+});
+
+test('IVF-PQ recall@10 against exact search matches what faiss gives on clustered data', async () => {
+  const { index, x, ids } = await trainedIvfPq();
+  await index.addWithIds(x, ids);
+  assert.equal(index.ntotal, 20_000);
+  const exact = FaissIndex.fromFactory(dim, 'IDMap,Flat', 'l2');
+  await exact.addWithIds(x, ids);
+  const queries = clusteredVectors(200, dim, 99);
+  const truth = await exact.search(queries, 10);
+  const found = await index.search(queries, 10, { nprobe: 16 });
+  const recall = recallAtK(truth.labels, found.labels, 200, 10);
+  // More probes can only find more of the exact neighbours.
+  const narrow = recallAtK(truth.labels, (await index.search(queries, 10, { nprobe: 1 })).labels, 200, 10);
+  assert.ok(recall >= narrow, `nprobe 16 recall ${recall} < nprobe 1 recall ${narrow}`);
+  // 8-byte codes for 32-d clustered data: faiss reaches ~0.5; a broken encoder or id map gives ~0.
+  assert.ok(recall > 0.35, `recall@10 ${recall}`);
+  assert.equal(found.labels.length, 2000);
+  assert.equal(found.distances.length, 2000);
+  for (let q = 0; q < 200; q++) {
+    for (let j = 1; j < 10; j++) assert.ok(found.distances[q * 10 + j]! >= found.distances[q * 10 + j - 1]!);
+  }
+});
+
+test('the recall we get equals Debian python3-faiss on the same data and parameters', async (t) => {
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import faiss, numpy'], { stdio: 'ignore' });
+  } catch {
+    t.skip('python3-faiss is not installed (scripts/setup.sh installs it)');
+    return;
+  }
+  await withTempDir(async (dir) => {
+    const n = 20_000;
+    const x = clusteredVectors(n, dim, 1);
+    const queries = clusteredVectors(200, dim, 99);
+    await writeFile(path.join(dir, 'x.f32'), x);
+    await writeFile(path.join(dir, 'q.f32'), queries);
+    // Python numbers rows 0..n-1, so our ids do too here.
+    const rowIds = BigInt64Array.from({ length: n }, (_, i) => BigInt(i));
+    const { index } = await trainedIvfPq(n);
+    await index.addWithIds(x, rowIds);
+    const exact = FaissIndex.fromFactory(dim, 'IDMap,Flat', 'l2');
+    await exact.addWithIds(x, rowIds);
+    const truth = (await exact.search(queries, 10)).labels;
+    const ours = await index.search(queries, 10, { nprobe: 16 });
+    await index.write(path.join(dir, 'ours.index'));
+    const script = `
+import faiss, numpy as np, sys
+d = ${dim}
+x = np.fromfile(sys.argv[1] + '/x.f32', dtype='float32').reshape(-1, d)
+q = np.fromfile(sys.argv[1] + '/q.f32', dtype='float32').reshape(-1, d)
+flat = faiss.IndexFlatL2(d); flat.add(x)
+_, truth = flat.search(q, 10)
+idx = faiss.index_factory(d, 'IVF64,PQ8np'); idx.train(x); idx.add(x); idx.nprobe = 16
+_, ref = idx.search(q, 10)
+ours = faiss.read_index(sys.argv[1] + '/ours.index'); ours.nprobe = 16
+_, reread = ours.search(q, 10)
+rec = lambda f: np.mean([len(set(truth[i]) & set(f[i])) / 10 for i in range(len(q))])
+print(rec(ref), rec(reread), ours.ntotal)
+`;
+    const [pyRecall, pyReread, pyNtotal] = execFileSync('/usr/bin/python3', ['-c', script, dir], { encoding: 'utf8' })
+      .trim().split(/\s+/).map(Number) as [number, number, number];
+    const ourRecall = recallAtK(truth, ours.labels, 200, 10);
+    assert.equal(pyNtotal, n);
+    // Python faiss reading our file and searching it gives our recall exactly.
+    assert.ok(Math.abs(pyReread - ourRecall) < 1e-9, `python on our file ${pyReread} vs ours ${ourRecall}`);
+    // An index trained by Debian's faiss itself lands within k-means noise of ours.
+    assert.ok(Math.abs(pyRecall - ourRecall) < 0.05, `python faiss ${pyRecall} vs ours ${ourRecall}`);
+  });
+});
+
+test('ids survive add, serialization to a buffer and to a file', async () => {
+  await withTempDir(async (dir) => {
+    const n = 5_000;
+    const x = clusteredVectors(n, dim, 3);
+    const ids = sparseIds(n);
+    const index = FaissIndex.fromFactory(dim, 'IVF32,Flat', 'l2');
+    await index.train(x);
+    await index.addWithIds(x, ids);
+    const own = async (ix: FaissIndex) => (await ix.search(x, 1, { nprobe: 32 })).labels;
+    assert.deepEqual(await own(index), ids, 'each vector finds its own id');
+    const fromBuffer = await FaissIndex.fromBuffer(await index.toBuffer());
+    assert.deepEqual(await own(fromBuffer), ids);
+    const file = path.join(dir, 'a.index');
+    await index.write(file);
+    const fromFile = await FaissIndex.read(file);
+    assert.equal(fromFile.ntotal, n);
+    assert.deepEqual(await own(fromFile), ids);
+    const mapped = await FaissIndex.read(file, { mmap: true });
+    assert.deepEqual(await own(mapped), ids);
+    assert.equal(mapped.describe().readOnly, true);
+    await assert.rejects(mapped.addWithIds(x.subarray(0, dim), ids.subarray(0, 1)), /read-only/);
+  });
+});
+
+test('train options default to fast IVF-PQ training and are validated', async () => {
+  assert.deepEqual(DEFAULT_TRAIN_OPTIONS, { polysemousTraining: false, pqPointsPerCentroid: 256, pqKmeansBlas: false });
+  const index = FaissIndex.fromFactory(dim, 'IVF16,PQ8', 'l2');
+  await assert.rejects(index.train(clusteredVectors(1000, dim, 1), { pqPointsPerCentroid: 0 }), /pqPointsPerCentroid/);
+  await index.train(clusteredVectors(4000, dim, 1), { pqPointsPerCentroid: 8, pqKmeansBlas: true });
+  assert.equal(index.isTrained, true);
+});
+
+test('timers keep firing while a long train runs off the JS thread', async () => {
+  // Polysemous training is the slowest step faiss has for a small index: ~1 s here.
+  const x = clusteredVectors(20_000, dim, 5);
+  const index = FaissIndex.fromFactory(dim, 'IVF64,PQ8', 'l2');
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 10);
+  const started = Date.now();
+  await index.train(x, { polysemousTraining: true });
+  const elapsed = Date.now() - started;
+  clearInterval(timer);
+  assert.ok(elapsed > 200, `train took ${elapsed} ms, too short to prove anything`);
+  // A blocked event loop fires an interval at most once after the block; here it keeps ticking.
+  assert.ok(ticks >= elapsed / 10 / 4, `${ticks} ticks in ${elapsed} ms`);
+});
+
+test('concurrent searches and adds on one index are serialised safely', async () => {
+  const { index, x, ids } = await trainedIvfPq(8_000, 'IVF16,PQ8');
+  const half = 4_000 * dim;
+  await Promise.all([
+    index.addWithIds(x.subarray(0, half), ids.subarray(0, 4_000)),
+    index.search(x.subarray(0, 100 * dim), 5, { nprobe: 4 }),
+    index.addWithIds(x.subarray(half), ids.subarray(4_000)),
+    index.search(x.subarray(0, 100 * dim), 5, { nprobe: 4 }),
+  ]);
+  assert.equal(index.ntotal, 8_000);
+});
+
+test('close is idempotent and later calls fail with CLOSED', async () => {
+  const index = FaissIndex.fromFactory(dim, 'Flat', 'l2');
+  await index.close();
+  await index.close();
+  await assert.rejects(index.search(new Float32Array(dim), 1), (e: FaissError) => e.code === 'CLOSED');
+});

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { cp, mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { FaissIndex, mergeOnDisk } from './index.js';
+import { clusteredVectors, sparseIds, withTempDir } from './test-support.js';
+
+const dim = 32;
+const shards = 4;
+const perShard = 3_000;
+
+/** One trained empty index, then one clone per shard filled with that shard's vectors. */
+async function shardedBuild() {
+  const x = clusteredVectors(shards * perShard, dim, 11);
+  const ids = sparseIds(shards * perShard);
+  const trained = FaissIndex.fromFactory(dim, 'IVF32,PQ8', 'ip');
+  await trained.train(x);
+  const parts: FaissIndex[] = [];
+  for (let s = 0; s < shards; s++) {
+    const part = await trained.clone();
+    await part.addWithIds(x.subarray(s * perShard * dim, (s + 1) * perShard * dim), ids.subarray(s * perShard, (s + 1) * perShard));
+    parts.push(part);
+  }
+  const whole = await trained.clone();
+  await whole.addWithIds(x, ids);
+  return { x, ids, trained, parts, whole };
+}
+
+/** The set of ids an index holds, found by searching every vector with every list probed. */
+async function sameResults(a: FaissIndex, b: FaissIndex, queries: Float32Array) {
+  const ra = await a.search(queries, 10, { nprobe: 32 });
+  const rb = await b.search(queries, 10, { nprobe: 32 });
+  assert.deepEqual(rb.distances, ra.distances);
+  // Equal distances may come back in either order; compare rows as sets.
+  for (let q = 0; q < queries.length / dim; q++) {
+    assert.deepEqual(new Set(rb.labels.subarray(q * 10, q * 10 + 10)), new Set(ra.labels.subarray(q * 10, q * 10 + 10)));
+  }
+}
+
+test('clones of one trained index merge in memory into the index a single add builds', async () => {
+  const { x, parts, whole } = await shardedBuild();
+  const [first, ...rest] = parts;
+  assert.ok(first);
+  for (const part of rest) {
+    await first.mergeFrom(part);
+    assert.equal(part.ntotal, 0, 'faiss moves the entries out of the merged part');
+  }
+  assert.equal(first.ntotal, shards * perShard);
+  await sameResults(whole, first, x.subarray(0, 300 * dim));
+});
+
+test('on-disk merge keeps every id, memory-maps the parts, and reads back from a moved directory', async () => {
+  await withTempDir(async (dir) => {
+    const { x, ids, trained, parts, whole } = await shardedBuild();
+    const trainedPath = path.join(dir, 'trained.index');
+    await trained.write(trainedPath);
+    const partPaths = await Promise.all(parts.map(async (p, i) => {
+      const file = path.join(dir, `shard-${i}.index`);
+      await p.write(file);
+      return file;
+    }));
+    const outIndexPath = path.join(dir, 'build', 'merged.index');
+    const dataPath = path.join(dir, 'build', 'merged.ivfdata');
+    await mkdir(path.dirname(outIndexPath));
+    const result = await mergeOnDisk({ trainedIndexPath: trainedPath, parts: partPaths, outIndexPath, dataPath });
+    assert.equal(result.ntotal, shards * perShard);
+    assert.equal(result.dataBytes, (await stat(dataPath)).size);
+    assert.equal(result.dataBytes, shards * perShard * (8 + 8), '8-byte codes + 8-byte ids per vector');
+
+    // Publishing copies the pair elsewhere; the index finds its data file beside it.
+    const published = path.join(dir, 'published');
+    await cp(path.dirname(outIndexPath), published, { recursive: true });
+    const merged = await FaissIndex.read(path.join(published, 'merged.index'));
+    assert.equal(merged.ntotal, shards * perShard);
+    assert.equal(merged.describe().onDiskDataFile, path.join(published, 'merged.ivfdata'));
+    await sameResults(whole, merged, x.subarray(0, 300 * dim));
+
+    // Every id is present exactly once: its own vector, with all lists probed, finds it.
+    const ivfFlat = FaissIndex.fromFactory(dim, 'IVF32,Flat', 'ip');
+    await ivfFlat.train(x);
+    await ivfFlat.write(trainedPath);
+    const flatParts = await Promise.all(partPaths.map(async (file, s) => {
+      const part = await ivfFlat.clone();
+      await part.addWithIds(x.subarray(s * perShard * dim, (s + 1) * perShard * dim), ids.subarray(s * perShard, (s + 1) * perShard));
+      await part.write(file);
+    }));
+    assert.equal(flatParts.length, shards);
+    await mergeOnDisk({ trainedIndexPath: trainedPath, parts: partPaths, outIndexPath, dataPath });
+    const exact = await FaissIndex.read(outIndexPath);
+    const all = await exact.search(x.subarray(0, 50 * dim), shards * perShard, { nprobe: 32 });
+    const every = new Set(all.labels.subarray(0, shards * perShard));
+    assert.equal(every.size, ids.length, 'a full search returns each id exactly once');
+    for (const id of ids) assert.ok(every.has(id));
+  });
+});

@@ -1,0 +1,29 @@
+import { mappedSync } from './errors.js';
+import { native } from './native.js';
+
+/**
+ * Threads faiss uses inside one call (OpenMP). Default 0: one per core. Process-wide; applied
+ * to every call that starts after this one.
+ */
+export function setThreads(threads: number): void {
+  mappedSync(() => native.setThreads(threads));
+}
+
+export function getThreads(): number {
+  return native.getThreads();
+}
+
+/**
+ * faiss computes exact distances with BLAS once a call has at least this many query vectors,
+ * with its own SIMD loops below (faiss default 20). Process-wide in faiss.
+ */
+export function setDistanceBlasThreshold(queries: number): void {
+  mappedSync(() => native.setBlasThreshold(queries));
+}
+
+export function getDistanceBlasThreshold(): number {
+  return native.getBlasThreshold();
+}
+
+/** Which faiss build the addon is linked against: `avx2` (built by scripts/build-faiss.sh) or `generic`. */
+export const faissSimd: 'avx2' | 'generic' = native.simd;
