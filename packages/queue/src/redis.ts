@@ -1,0 +1,71 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+export class RedisUnavailableError extends Error {
+  override readonly name = 'RedisUnavailableError';
+  readonly code = 'REDIS_UNAVAILABLE';
+}
+
+/** The URL with any password replaced, for logs and pages: secrets never leave the process. */
+export function redactRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<invalid redis url>';
+  }
+}
+
+/** ioredis options for a `redis://` or `rediss://` URL, as BullMQ wants them. */
+export function redisOptionsFromUrl(url: string): RedisOptions {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new TypeError(`--redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redactRedisUrl(url))}`);
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
+    throw new TypeError(`--redis must be a redis:// or rediss:// URL, got ${redactRedisUrl(url)}`);
+  }
+  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
+  if (!Number.isInteger(db) || db < 0) throw new TypeError(`--redis database must be a non-negative integer, got ${u.pathname.slice(1)}`);
+  return {
+    host: u.hostname || '127.0.0.1',
+    port: u.port ? Number(u.port) : 6379,
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    db,
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+    // BullMQ's workers block on Redis; they must retry forever rather than fail a command.
+    maxRetriesPerRequest: null,
+  };
+}
+
+/** A connection for BullMQ classes. */
+export function createRedis(url: string): Redis {
+  return new Redis(redisOptionsFromUrl(url));
+}
+
+/**
+ * Fails fast, with the address (password hidden), when Redis cannot be reached: BullMQ
+ * itself would retry forever and a CLI would hang.
+ */
+export async function assertRedisReachable(url: string, timeoutMs = 3000): Promise<void> {
+  const client = new Redis({
+    ...redisOptionsFromUrl(url),
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (error) {
+    throw new RedisUnavailableError(`cannot reach Redis at ${redactRedisUrl(url)}: ${(error as Error).message}`, { cause: error });
+  } finally {
+    client.disconnect();
+  }
+}
