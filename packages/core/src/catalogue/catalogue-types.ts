@@ -1,0 +1,85 @@
+/** File formats a catalogue may contain, detected from the file extension. */
+export type CatalogueFormat = 'jsonl' | 'jsonl.gz' | 'parquet';
+
+/**
+ * Where a row came from, stable across runs so error reports and rejections point at the input.
+ * Plain JSONL is addressed by the byte offset of the line (shards read byte ranges, so they do
+ * not know absolute line numbers); gzip JSONL by 1-based line number; Parquet by 0-based row.
+ */
+export type RowLocation =
+  | { file: string; byteOffset: number }
+  | { file: string; line: number }
+  | { file: string; row: number };
+
+/** A raw catalogue row; field mapping happens later (config), not here. */
+export interface CatalogueRow {
+  location: RowLocation;
+  value: Record<string, unknown>;
+}
+
+/** An input record that could not be read as a row. Counted and reported, never dropped silently. */
+export interface Rejection {
+  location: RowLocation;
+  reason: string;
+}
+
+/** What readShard yields: rows and rejections in input order, at most `batchSize` entries together. */
+export interface RowBatch {
+  rows: CatalogueRow[];
+  rejections: Rejection[];
+}
+
+/** One catalogue file as described from listings and (for Parquet) footers. */
+export interface CatalogueFileInfo {
+  /** Key of the file inside the catalogue's store. */
+  file: string;
+  format: CatalogueFormat;
+  bytes: number;
+  /** Exact row count (Parquet footers); absent for JSONL, which would need a full read. */
+  rows?: number;
+  /** Rows per row group, in order (Parquet only). */
+  rowGroupRows?: number[];
+}
+
+export interface CatalogueDescription {
+  /** The URL the catalogue was opened from. */
+  source: string;
+  files: CatalogueFileInfo[];
+  /** Keys under the source that are not catalogue files (other extensions), so typos are visible. */
+  ignored: string[];
+  totalBytes: number;
+  /** Sum of Parquet row counts; undefined when any file is JSONL. */
+  totalRows?: number;
+}
+
+export interface ReadOptions {
+  /** Rows + rejections per yielded batch. Default 1024: large enough to amortise per-batch work
+   * (an ONNX call), small enough that a batch of wide rows stays a few MiB. */
+  batchSize?: number;
+  /** Parquet only: columns to decode (the mapped fields). Default: all columns. */
+  columns?: string[];
+}
+
+/** Defaults of {@link ReadOptions}. */
+export const DEFAULT_READ_OPTIONS = {
+  batchSize: 1024,
+} as const;
+
+/** Human-readable location for messages, e.g. `items.jsonl@byte 1234`. */
+export function formatLocation(location: RowLocation): string {
+  if ('byteOffset' in location) return `${location.file}@byte ${location.byteOffset}`;
+  if ('line' in location) return `${location.file}:${location.line}`;
+  return `${location.file}#row ${location.row}`;
+}
+
+/** Format of a file by extension, or undefined for files that are not part of the catalogue. */
+export function detectFormat(key: string): CatalogueFormat | undefined {
+  const name = key.toLowerCase();
+  const base = name.slice(name.lastIndexOf('/') + 1);
+  // Hidden and marker files (_SUCCESS, .crc) are never data, whatever their extension.
+  if (base.startsWith('.') || base.startsWith('_')) return undefined;
+  if (name.endsWith('.jsonl') || name.endsWith('.ndjson')) return 'jsonl';
+  if (name.endsWith('.jsonl.gz') || name.endsWith('.ndjson.gz')) return 'jsonl.gz';
+  if (name.endsWith('.parquet')) return 'parquet';
+  return undefined;
+}

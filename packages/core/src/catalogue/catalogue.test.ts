@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { CatalogueError, PlanError } from '../errors.js';
+import { planShards } from '../plan/plan-shards.js';
+import { openObjectStore } from '../store/open-object-store.js';
+import { productRows, jsonlText, writeJsonlFile, writeParquetFile } from '../testing/catalogue-fixtures.js';
+import { startS3TestServer, type S3TestServer } from '../testing/s3-test-server.js';
+import { DEFAULT_OPEN_CATALOGUE_OPTIONS, openCatalogue, type Catalogue } from './catalogue.js';
+import { DEFAULT_READ_OPTIONS, type CatalogueRow, type Rejection, type RowBatch } from './catalogue-types.js';
+import type { ShardSpec } from './shard-spec.js';
+
+async function readAll(catalogue: Catalogue, shards: ShardSpec[], batchSize?: number): Promise<{ rows: CatalogueRow[]; rejections: Rejection[]; batches: RowBatch[] }> {
+  const rows: CatalogueRow[] = [];
+  const rejections: Rejection[] = [];
+  const batches: RowBatch[] = [];
+  for (const shard of shards) {
+    for await (const batch of catalogue.readShard(shard, batchSize === undefined ? {} : { batchSize })) {
+      batches.push(batch);
+      rows.push(...batch.rows);
+      rejections.push(...batch.rejections);
+    }
+  }
+  return { rows, rejections, batches };
+}
+
+describe('catalogue readers (local)', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'reindex-catalogue-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('has documented defaults', () => {
+    assert.deepEqual(DEFAULT_READ_OPTIONS, { batchSize: 1024 });
+    assert.deepEqual(DEFAULT_OPEN_CATALOGUE_OPTIONS, { metadataConcurrency: 16 });
+  });
+
+  it('yields malformed JSONL lines as rejections with their location, never dropping them', async () => {
+    const text = '{"id":1,"title":"a"}\n{"id":2,"title":\n\n   \n[1,2]\n{"id":3,"title":"ü-é"}\r\n{"id":4}';
+    await writeJsonlFile(join(dir, 'items.jsonl'), text);
+    const catalogue = await openCatalogue(join(dir, 'items.jsonl'));
+    const plan = await planShards(catalogue, 1);
+    const { rows, rejections } = await readAll(catalogue, plan.shards);
+    assert.deepEqual(rows.map((r) => r.value.id), [1, 3, 4]);
+    assert.equal(rows[1]!.value.title, 'ü-é');
+    const offsetOf = (needle: string): number => Buffer.byteLength(text.slice(0, text.indexOf(needle)));
+    assert.deepEqual(
+      rows.map((r) => r.location),
+      ['{"id":1', '{"id":3', '{"id":4'].map((n) => ({ file: 'items.jsonl', byteOffset: offsetOf(n) })),
+    );
+    assert.equal(rejections.length, 2);
+    assert.deepEqual(rejections[0]!.location, { file: 'items.jsonl', byteOffset: offsetOf('{"id":2') });
+    assert.match(rejections[0]!.reason, /invalid JSON/);
+    assert.match(rejections[1]!.reason, /expected a JSON object, got an array/);
+  });
+
+  it('reads a directory of Parquet files by row range and reports row groups from footers', async () => {
+    await writeParquetFile(join(dir, 'a.parquet'), productRows(0, 250), 100);
+    await writeParquetFile(join(dir, 'sub', 'b.parquet'), productRows(250, 50), 20);
+    await writeFile(join(dir, '_SUCCESS'), '');
+    await writeFile(join(dir, 'README.txt'), 'not data');
+    const catalogue = await openCatalogue(dir);
+    const description = await catalogue.describe();
+    assert.deepEqual(description.files.map((f) => [f.file, f.rows, f.rowGroupRows]), [
+      ['a.parquet', 250, [100, 100, 50]],
+      ['sub/b.parquet', 50, [20, 20, 10]],
+    ]);
+    assert.equal(description.totalRows, 300);
+    assert.deepEqual(description.ignored, ['README.txt', '_SUCCESS']);
+    const bytes = description.files[0]!.bytes;
+    const shard: ShardSpec = { index: 0, estimatedRows: 0, estimatedBytes: 0, parts: [{ kind: 'parquet-rows', file: 'a.parquet', fileBytes: bytes, rowStart: 95, rowEnd: 205 }] };
+    const { rows, batches } = await readAll(catalogue, [shard], 32);
+    assert.deepEqual(rows.map((r) => Number(r.value.id)), Array.from({ length: 110 }, (_, i) => 95 + i));
+    assert.equal(typeof rows[0]!.value.id, 'bigint', 'INT64 ids stay exact');
+    assert.deepEqual(rows[0]!.location, { file: 'a.parquet', row: 95 });
+    assert.ok(batches.every((b) => b.rows.length <= 32));
+    const projected: CatalogueRow[] = [];
+    for await (const batch of catalogue.readShard(shard, { columns: ['id', 'title'] })) projected.push(...batch.rows);
+    assert.deepEqual(Object.keys(projected[0]!.value).sort(), ['id', 'title']);
+  });
+
+  it('names a truncated Parquet file in a CatalogueError', async () => {
+    const path = join(dir, 'broken.parquet');
+    await writeParquetFile(path, productRows(0, 100), 50);
+    await truncate(path, 300);
+    const catalogue = await openCatalogue(dir);
+    await assert.rejects(catalogue.describe(), (e: unknown) => {
+      assert.ok(e instanceof CatalogueError);
+      assert.equal(e.code, 'PARQUET_INVALID');
+      assert.ok(e.message.includes('broken.parquet'), e.message);
+      return true;
+    });
+  });
+
+  it('names a Parquet file whose column data is corrupt when its rows are read', async () => {
+    const path = join(dir, 'corrupt.parquet');
+    await writeParquetFile(path, productRows(0, 200), 100);
+    const bytes = await readFile(path);
+    bytes.fill(0xff, 4, 400); // clobber the first column chunk, keep the footer intact
+    await writeFile(path, bytes);
+    const catalogue = await openCatalogue(path);
+    const plan = await planShards(catalogue, 1);
+    await assert.rejects(readAll(catalogue, plan.shards), (e: unknown) => e instanceof CatalogueError && e.message.includes('corrupt.parquet'));
+  });
+
+  it('reads gzip JSONL whole and names a truncated gzip file', async () => {
+    await writeJsonlFile(join(dir, 'ok.jsonl.gz'), jsonlText(productRows(0, 500)), true);
+    const catalogue = await openCatalogue(join(dir, 'ok.jsonl.gz'));
+    const plan = await planShards(catalogue, 1);
+    const { rows } = await readAll(catalogue, plan.shards);
+    assert.equal(rows.length, 500);
+    assert.deepEqual(rows[499]!.location, { file: 'ok.jsonl.gz', line: 500 });
+
+    const gz = await readFile(join(dir, 'ok.jsonl.gz'));
+    await writeFile(join(dir, 'cut.jsonl.gz'), gz.subarray(0, gz.length - 40));
+    const cut = await openCatalogue(join(dir, 'cut.jsonl.gz'));
+    const cutPlan = await planShards(cut, 1);
+    await assert.rejects(readAll(cut, cutPlan.shards), (e: unknown) => e instanceof CatalogueError && e.code === 'GZIP_INVALID' && e.message.includes('cut.jsonl.gz'));
+  });
+
+  it('refuses to read a file that changed since the plan was made', async () => {
+    await writeJsonlFile(join(dir, 'items.jsonl'), jsonlText(productRows(0, 100)));
+    const catalogue = await openCatalogue(dir);
+    const plan = await planShards(catalogue, 2);
+    await writeJsonlFile(join(dir, 'items.jsonl'), jsonlText(productRows(0, 101)));
+    await assert.rejects(readAll(catalogue, plan.shards), (e: unknown) => e instanceof PlanError && e.code === 'CATALOGUE_CHANGED' && e.message.includes('items.jsonl'));
+  });
+
+  it('explains empty and missing catalogues', async () => {
+    await writeFile(join(dir, 'notes.csv'), 'a,b');
+    const catalogue = await openCatalogue(dir);
+    await assert.rejects(catalogue.describe(), (e: unknown) => e instanceof CatalogueError && e.code === 'CATALOGUE_EMPTY' && e.message.includes('notes.csv'));
+    await assert.rejects(openCatalogue(join(dir, 'nope')), (e: unknown) => e instanceof CatalogueError && e.code === 'CATALOGUE_NOT_FOUND');
+  });
+});
+
+describe('catalogue readers (s3://)', () => {
+  let server: S3TestServer;
+  let dir: string;
+  before(async () => {
+    server = await startS3TestServer(['catalogue-bucket']);
+    dir = await mkdtemp(join(tmpdir(), 'reindex-catalogue-s3-'));
+  });
+  after(async () => {
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('plans and reads a multi-file catalogue under a prefix via ranged reads, every row once', async () => {
+    const store = openObjectStore('s3://catalogue-bucket/exports/2026-11-23', { s3: server.s3Options });
+    await writeParquetFile(join(dir, 'p.parquet'), productRows(0, 300), 64);
+    await store.putFile('part-000.parquet', join(dir, 'p.parquet'));
+    await store.put('part-001.jsonl', Buffer.from(jsonlText(productRows(300, 200))));
+    await store.put('part-002.jsonl.gz', Buffer.from(await import('node:zlib').then((z) => z.gzipSync(jsonlText(productRows(500, 100))))));
+    await store.close();
+
+    const catalogue = await openCatalogue('s3://catalogue-bucket/exports/2026-11-23', { s3: server.s3Options });
+    const plan = await planShards(catalogue, 5);
+    assert.equal(plan.shards.length, 5);
+    assert.equal(plan.source, 's3://catalogue-bucket/exports/2026-11-23');
+    const { rows, rejections } = await readAll(catalogue, plan.shards);
+    assert.equal(rejections.length, 0);
+    assert.deepEqual(rows.map((r) => Number(r.value.id)).sort((a, b) => a - b), Array.from({ length: 600 }, (_, i) => i));
+    await catalogue.close();
+
+    const single = await openCatalogue('s3://catalogue-bucket/exports/2026-11-23/part-001.jsonl', { s3: server.s3Options });
+    assert.deepEqual((await single.describe()).files.map((f) => f.file), ['exports/2026-11-23/part-001.jsonl']);
+    await single.close();
+  });
+});

@@ -1,0 +1,190 @@
+import { stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import type { FileMetaData } from 'hyparquet';
+import { CatalogueError, PlanError, ReindexError } from '../errors.js';
+import { FileObjectStore } from '../store/file-object-store.js';
+import type { ListedObject, ObjectStore } from '../store/object-store.js';
+import { parseStoreUrl } from '../store/open-object-store.js';
+import { S3ObjectStore } from '../store/s3-object-store.js';
+import type { S3Options } from '../store/s3-options.js';
+import { mapLimit } from '../util/map-limit.js';
+import {
+  DEFAULT_READ_OPTIONS,
+  detectFormat,
+  type CatalogueDescription,
+  type CatalogueFileInfo,
+  type ReadOptions,
+  type RowBatch,
+} from './catalogue-types.js';
+import { readJsonlGz, readJsonlRange } from './jsonl-reader.js';
+import { readParquetMetadata, readParquetRows, rowGroupRows } from './parquet-reader.js';
+import type { ShardSpec } from './shard-spec.js';
+
+export interface OpenCatalogueOptions {
+  /** Options for `s3://` catalogues. */
+  s3?: S3Options;
+  /** Base for relative local paths. Default: `process.cwd()`. */
+  cwd?: string;
+  /** Parallel footer reads / HEADs while describing. Default 16. */
+  metadataConcurrency?: number;
+}
+
+/** Defaults of {@link OpenCatalogueOptions}. */
+export const DEFAULT_OPEN_CATALOGUE_OPTIONS = {
+  metadataConcurrency: 16,
+} as const;
+
+/**
+ * A set of JSONL / gzip JSONL / Parquet files read through an ObjectStore. Opening lists the
+ * files; describe() reads Parquet footers (cached); readShard() streams one shard of a plan.
+ */
+export class Catalogue {
+  private description: Promise<CatalogueDescription> | undefined;
+  private readonly footers = new Map<string, Promise<FileMetaData>>();
+
+  constructor(
+    /** Where the catalogue is (absolute local path or s3:// URL); recorded in plans and manifests. */
+    readonly source: string,
+    /** The store the files live in. */
+    readonly store: ObjectStore,
+    /** Files as listed (key + size), sorted by key. */
+    private readonly listed: ListedObject[],
+    private readonly metadataConcurrency: number = DEFAULT_OPEN_CATALOGUE_OPTIONS.metadataConcurrency,
+  ) {}
+
+  /** Files, sizes and (Parquet) row counts from footers. Cached after the first call. */
+  describe(): Promise<CatalogueDescription> {
+    this.description ??= this.buildDescription();
+    return this.description;
+  }
+
+  /** Parquet footer of one file (cached). */
+  parquetMetadata(file: string, fileBytes: number): Promise<FileMetaData> {
+    let footer = this.footers.get(file);
+    if (footer === undefined) {
+      footer = readParquetMetadata(this.store, file, fileBytes);
+      this.footers.set(file, footer);
+    }
+    return footer;
+  }
+
+  /** Streams the rows of one shard of a plan made for this catalogue, in plan order. */
+  async *readShard(shard: ShardSpec, options: ReadOptions = {}): AsyncGenerator<RowBatch> {
+    const { batchSize, columns } = { ...DEFAULT_READ_OPTIONS, ...options };
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+      throw new PlanError('READ_OPTIONS_INVALID', `batchSize must be a positive integer, got ${batchSize}`);
+    }
+    for (const part of shard.parts) {
+      switch (part.kind) {
+        case 'jsonl-range':
+          yield* readJsonlRange(this.store, part.file, part.fileBytes, part.start, part.end, batchSize);
+          break;
+        case 'jsonl-gz':
+          yield* readJsonlGz(this.store, part.file, part.fileBytes, batchSize);
+          break;
+        case 'parquet-rows': {
+          const metadata = await this.parquetMetadata(part.file, part.fileBytes);
+          yield* readParquetRows(this.store, part.file, part.fileBytes, metadata, part.rowStart, part.rowEnd, {
+            batchSize,
+            ...(columns === undefined ? {} : { columns }),
+          });
+          break;
+        }
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+
+  private async buildDescription(): Promise<CatalogueDescription> {
+    const ignored: string[] = [];
+    const candidates: Array<ListedObject & { format: NonNullable<ReturnType<typeof detectFormat>> }> = [];
+    for (const object of this.listed) {
+      const format = detectFormat(object.key);
+      if (format === undefined) ignored.push(object.key);
+      else candidates.push({ ...object, format });
+    }
+    if (candidates.length === 0) {
+      throw new CatalogueError(
+        'CATALOGUE_EMPTY',
+        `no catalogue files (*.jsonl, *.ndjson, *.jsonl.gz, *.parquet) at ${this.source}` +
+          (ignored.length > 0 ? `; ignored ${ignored.length} other file(s), e.g. ${ignored[0]}` : ''),
+      );
+    }
+    const files = await mapLimit(candidates, this.metadataConcurrency, async (c): Promise<CatalogueFileInfo> => {
+      const info: CatalogueFileInfo = { file: c.key, format: c.format, bytes: c.size };
+      if (c.format === 'parquet') {
+        const metadata = await this.parquetMetadata(c.key, c.size);
+        info.rowGroupRows = rowGroupRows(metadata);
+        info.rows = info.rowGroupRows.reduce((a, b) => a + b, 0);
+      }
+      return info;
+    });
+    const description: CatalogueDescription = {
+      source: this.source,
+      files,
+      ignored,
+      totalBytes: files.reduce((sum, f) => sum + f.bytes, 0),
+    };
+    if (files.every((f) => f.rows !== undefined)) description.totalRows = files.reduce((sum, f) => sum + f.rows!, 0);
+    return description;
+  }
+}
+
+/**
+ * Opens a catalogue: a local file or directory (plain path or file:// URL), or `s3://bucket/key`
+ * naming one object or a prefix of many. Directories and prefixes are read recursively.
+ */
+export async function openCatalogue(url: string, options: OpenCatalogueOptions = {}): Promise<Catalogue> {
+  const concurrency = options.metadataConcurrency ?? DEFAULT_OPEN_CATALOGUE_OPTIONS.metadataConcurrency;
+  let location;
+  try {
+    location = parseStoreUrl(url, options.cwd);
+  } catch (cause) {
+    throw new CatalogueError('CATALOGUE_URL_INVALID', `invalid catalogue URL ${JSON.stringify(url)}: ${(cause as Error).message}`, { cause });
+  }
+  if (location.scheme === 'file') {
+    const info = await stat(location.path).catch((cause: unknown) => {
+      throw new CatalogueError('CATALOGUE_NOT_FOUND', `catalogue not found: ${location.path}`, { cause });
+    });
+    // Record the absolute path: a plan made here is executed by workers with another cwd.
+    if (info.isFile()) {
+      const store = new FileObjectStore(dirname(location.path));
+      return new Catalogue(location.path, store, [{ key: basename(location.path), size: info.size }], concurrency);
+    }
+    const store = new FileObjectStore(location.path);
+    return new Catalogue(location.path, store, await store.listObjects(''), concurrency);
+  }
+  const store = new S3ObjectStore(location.bucket, '', options.s3);
+  try {
+    return await openCatalogueInStore(store, location.prefix, { source: url, metadataConcurrency: concurrency });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+/**
+ * A catalogue at `prefix` inside an already-open store: the object named `prefix` if it exists,
+ * else every object under `prefix/` (or the whole store for an empty prefix).
+ */
+export async function openCatalogueInStore(
+  store: ObjectStore,
+  prefix: string,
+  options: { source?: string; metadataConcurrency?: number } = {},
+): Promise<Catalogue> {
+  const source = options.source ?? (prefix === '' ? store.url : `${store.url}/${prefix}`);
+  const concurrency = options.metadataConcurrency ?? DEFAULT_OPEN_CATALOGUE_OPTIONS.metadataConcurrency;
+  let listed: ListedObject[];
+  try {
+    const single = prefix === '' ? null : await store.head(prefix);
+    listed = single !== null ? [{ key: prefix, size: single.size }] : await store.listObjects(prefix === '' ? '' : `${prefix}/`);
+  } catch (cause) {
+    if (cause instanceof ReindexError) throw cause;
+    throw new CatalogueError('CATALOGUE_LIST_FAILED', `cannot list catalogue ${source}: ${(cause as Error).message}`, { cause });
+  }
+  if (listed.length === 0) throw new CatalogueError('CATALOGUE_NOT_FOUND', `catalogue not found: nothing at ${source}`);
+  return new Catalogue(source, store, listed, concurrency);
+}

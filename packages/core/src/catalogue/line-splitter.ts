@@ -1,0 +1,55 @@
+import type { Readable } from 'node:stream';
+
+/** One line of a byte stream: its start offset (relative to the stream start) and its bytes. */
+export interface RawLine {
+  offset: number;
+  bytes: Buffer;
+}
+
+const NEWLINE = 0x0a;
+
+/**
+ * Splits a byte stream into `\n`-terminated lines, tracking byte offsets, without decoding the
+ * whole stream. Works on bytes so a multi-byte UTF-8 character split across chunks is never
+ * mangled and offsets stay exact. A final line without a newline is yielded too.
+ */
+export async function* splitLines(stream: Readable): AsyncGenerator<RawLine> {
+  let pending: Buffer[] = [];
+  let pendingStart = 0;
+  let consumed = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    let from = 0;
+    let newline = chunk.indexOf(NEWLINE, from);
+    while (newline >= 0) {
+      const piece = chunk.subarray(from, newline);
+      const bytes = pending.length === 0 ? piece : Buffer.concat([...pending, piece]);
+      yield { offset: pendingStart, bytes };
+      pending = [];
+      pendingStart = consumed + newline + 1;
+      from = newline + 1;
+      newline = chunk.indexOf(NEWLINE, from);
+    }
+    if (from < chunk.length) pending.push(chunk.subarray(from));
+    consumed += chunk.length;
+  }
+  if (pending.length > 0) yield { offset: pendingStart, bytes: Buffer.concat(pending) };
+}
+
+/** Parses one JSONL line into an object row, or explains why it is not one. */
+export function parseJsonLine(bytes: Buffer): { value: Record<string, unknown> } | { reason: string } | undefined {
+  let text = bytes.toString('utf8');
+  if (text.endsWith('\r')) text = text.slice(0, -1);
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  // Blank lines separate nothing and describe no item; they are not rejections.
+  if (text.trim() === '') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return { reason: `invalid JSON: ${(error as Error).message}` };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return { reason: `expected a JSON object, got ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}` };
+  }
+  return { value: parsed as Record<string, unknown> };
+}

@@ -1,0 +1,79 @@
+/**
+ * Error hierarchy shared by every reindex package.
+ *
+ * Each class carries a stable string `code` so callers (CLI exit codes, the dashboard, retry
+ * policies) can branch without parsing messages, and chains the underlying error as `cause` so
+ * the original stack is not lost when we translate a low-level failure into a domain error.
+ */
+
+export interface ReindexErrorOptions {
+  /** The lower-level error this one explains. */
+  cause?: unknown;
+}
+
+/** Base class: every error thrown on purpose by reindex code is a ReindexError. */
+export class ReindexError extends Error {
+  /** Stable machine-readable identifier, e.g. `OBJECT_NOT_FOUND`. Never localised or reworded. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options: ReindexErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Invalid configuration or option value; the message names the option path. */
+export class ConfigError extends ReindexError {
+  constructor(message: string, options: ReindexErrorOptions & { code?: string } = {}) {
+    super(options.code ?? 'CONFIG_INVALID', message, options);
+  }
+}
+
+/** A catalogue file cannot be listed, opened or decoded; the message names the file. */
+export class CatalogueError extends ReindexError {
+  constructor(code: string, message: string, options: ReindexErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
+
+/** Codes of {@link ObjectStoreError}, stable across stores so callers can treat file:// and s3:// alike. */
+export type ObjectStoreErrorCode =
+  | 'OBJECT_NOT_FOUND'
+  | 'BUCKET_NOT_FOUND'
+  | 'PERMISSION_DENIED'
+  | 'ENDPOINT_UNREACHABLE'
+  | 'INVALID_KEY'
+  | 'INVALID_URL'
+  | 'INVALID_RANGE'
+  | 'STORE_IO';
+
+/** An object store operation failed; the message names the store URL and key. */
+export class ObjectStoreError extends ReindexError {
+  declare readonly code: ObjectStoreErrorCode;
+
+  constructor(code: ObjectStoreErrorCode, message: string, options: ReindexErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
+
+/** A shard plan cannot be made or executed (bad shard count, catalogue changed since planning). */
+export class PlanError extends ReindexError {
+  constructor(code: string, message: string, options: ReindexErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
+
+/** Item ids cannot be mapped to faiss ids (hash collision, mixed id kinds, out-of-range ints). */
+export class IdMapError extends ReindexError {
+  constructor(code: string, message: string, options: ReindexErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
+
+/** A manifest or LATEST pointer does not match the published contract. */
+export class ManifestError extends ReindexError {
+  constructor(message: string, options: ReindexErrorOptions = {}) {
+    super('MANIFEST_INVALID', message, options);
+  }
+}
