@@ -1,0 +1,3 @@
+export * from './generator.js';
+export * from './writers.js';
+export { zipfCdf } from './rng.js';
