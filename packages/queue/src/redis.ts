@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
 
 export class RedisUnavailableError extends Error {
   override readonly name = 'RedisUnavailableError';
@@ -16,8 +16,19 @@ export function redactRedisUrl(url: string): string {
   }
 }
 
-/** ioredis options for a `redis://` or `rediss://` URL, as BullMQ wants them. */
-export function redisOptionsFromUrl(url: string): RedisOptions {
+/** Connection options parsed from a URL; accepted as-is by ioredis and by BullMQ classes. */
+export interface RedisConnectionOptions {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  db: number;
+  tls?: Record<string, never>;
+  maxRetriesPerRequest: null;
+}
+
+/** Options for a `redis://` or `rediss://` URL, as BullMQ wants them. */
+export function redisOptionsFromUrl(url: string): RedisConnectionOptions {
   let u: URL;
   try {
     u = new URL(url);

@@ -27,8 +27,10 @@ describe('chooseIndexParams', () => {
 
   it('chooses the largest GPU-compatible PQ size dividing dim that fits the budget', () => {
     const roomy = chooseIndexParams(1_000_000, 128, 64 * GiB);
-    assert.equal(roomy.pqM, 64);
-    assert.equal(roomy.factory, 'IVF2048,PQ64');
+    // Sub-vectors of at least 4 dimensions: PQ32 is the largest for 128-d.
+    assert.equal(roomy.pqM, 32);
+    assert.equal(roomy.factory, 'IVF2048,PQ32');
+    assert.equal(chooseIndexParams(1_000_000, 256, 64 * GiB).pqM, 64);
     // 10M vectors in ~200 MB: 20 bytes per vector minus 8 for the id leaves 12.
     const tight = chooseIndexParams(10_000_000, 96, 10_000_000 * 20 + 2_000_000);
     assert.equal(tight.pqM, 12);

@@ -15,6 +15,12 @@ export const INDEX_PARAM_RULE = {
   hnswFromNlist: 65_536,
   /** PQ code sizes (bytes per vector) faiss GPU IVFPQ supports, so the same factory string builds on CPU and CUDA workers. */
   pqSizes: [64, 56, 48, 40, 32, 28, 24, 20, 16, 12, 8, 4, 3, 2, 1],
+  /**
+   * Smallest PQ sub-vector dimension (dim / M). Below 4, k-means per sub-quantizer costs the
+   * same while M doubles: IVF1024,PQ64 on 128-d trained in 235 s here against 17 s for PQ32
+   * (docs/benchmarks.md), for codes that still fit the budget of nightly builds.
+   */
+  minSubvectorDim: 4,
   /** Bytes per stored id in inverted lists (int64). */
   idBytes: 8,
   /** Links per centroid in HNSW32 level 0 (2·32) at 4 bytes each. */
@@ -41,7 +47,8 @@ export interface IndexParams {
  * `memoryBudgetBytes` (see README "Index parameters"):
  * 1. nlist = power of two nearest 8·sqrt(N), capped so the training sample gives >= 39 points
  *    per centroid (and nlist <= N).
- * 2. M = the largest GPU-compatible PQ size dividing dim whose index fits the budget:
+ * 2. M = the largest GPU-compatible PQ size dividing dim, with sub-vectors of at least
+ *    INDEX_PARAM_RULE.minSubvectorDim dimensions, whose index fits the budget:
  *    N·(M + 8) + nlist·dim·4 (centroids) + 256·dim·4 (PQ codebooks) [+ nlist·256 for HNSW].
  * 3. The coarse quantizer is HNSW32 when nlist >= 65,536, flat otherwise.
  */
@@ -72,7 +79,7 @@ export function chooseIndexParams(itemCount: number, dim: number, memoryBudgetBy
 
   const fixedBytes = nlist * dim * 4 + 256 * dim * 4 + (coarseQuantizer === 'hnsw32' ? nlist * rule.hnswBytesPerCentroid : 0);
   const sizeFor = (m: number): number => itemCount * (m + rule.idBytes) + fixedBytes;
-  const candidates = rule.pqSizes.filter((m) => m <= dim && dim % m === 0);
+  const candidates = rule.pqSizes.filter((m) => m <= dim / rule.minSubvectorDim && dim % m === 0);
   const pqM = candidates.find((m) => sizeFor(m) <= memoryBudgetBytes);
   if (pqM === undefined) {
     const smallest = candidates[candidates.length - 1]!;
