@@ -1,0 +1,83 @@
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  readonly code = 'CLI_USAGE';
+}
+
+export interface RunArgs {
+  shardCount?: number;
+  catalogue?: string;
+  model?: string;
+  store?: string;
+  redis?: string;
+  workers: number;
+  indexFactory?: string;
+  name?: string;
+  config?: string;
+  dryRun: boolean;
+  json: boolean;
+  resume?: string;
+}
+
+export const USAGE = `usage: reindex [run] --shard-count N [--catalogue URL] [--model DIR] [--store URL] [--redis URL]
+                     [--workers K] [--index-factory STR] [--name NAME] [--config FILE] [--dry-run] [--json]
+       reindex --resume BUILD_ID [--store URL] [--redis URL] [--workers K] [--json]
+
+Zero configuration: a private redis-server, a file:// store under var/store, the bundled sample
+catalogue (100,000 items) and the reference model, ${os.availableParallelism()} in-process workers (one per core).`;
+
+function integer(name: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new CliError(`--${name} must be an integer, got ${JSON.stringify(value)}`);
+  if (n < min) throw new CliError(`--${name} must be at least ${min}, got ${n}`);
+  return n;
+}
+
+/** Parses and validates the run command's flags; every message names the flag at fault. */
+export function parseRunArgs(argv: string[]): RunArgs {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'shard-count': { type: 'string' },
+        catalogue: { type: 'string' },
+        model: { type: 'string' },
+        store: { type: 'string' },
+        redis: { type: 'string' },
+        workers: { type: 'string' },
+        'index-factory': { type: 'string' },
+        name: { type: 'string' },
+        config: { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        resume: { type: 'string' },
+      },
+    }));
+  } catch (error) {
+    throw new CliError(`${(error as Error).message}\n${USAGE}`);
+  }
+  const str = (k: string) => values[k] as string | undefined;
+  const shardCount = integer('shard-count', str('shard-count'), 1);
+  const resume = str('resume');
+  if (shardCount === undefined && !resume && !str('config')) throw new CliError(`--shard-count is required (a positive integer)\n${USAGE}`);
+  return {
+    ...(shardCount !== undefined ? { shardCount } : {}),
+    ...(str('catalogue') ? { catalogue: str('catalogue') } : {}),
+    ...(str('model') ? { model: str('model') } : {}),
+    ...(str('store') ? { store: str('store') } : {}),
+    ...(str('redis') ? { redis: str('redis') } : {}),
+    workers: integer('workers', str('workers'), 0) ?? os.availableParallelism(),
+    ...(str('index-factory') ? { indexFactory: str('index-factory') } : {}),
+    ...(str('name') ? { name: str('name') } : {}),
+    ...(str('config') ? { config: str('config') } : {}),
+    ...(resume ? { resume } : {}),
+    dryRun: values['dry-run'] === true,
+    json: values.json === true,
+  };
+}

@@ -1,0 +1,113 @@
+import path from 'node:path';
+import {
+  BuildFailedError, EMBEDDED_DEFAULTS, ensureReferenceModel, ensureSampleCatalogue, prepareBuild, resumeBuild, submitBuild, waitForBuild,
+} from '@reindex/coordinator';
+import { loadConfig, openObjectStore, type ReindexConfigInput } from '@reindex/core';
+import { assertRedisReachable, redactRedisUrl, startEmbeddedRedis, type EmbeddedRedis } from '@reindex/queue';
+import { BuildQueues, readBuildSpec, startWorker, type PublishResult, type RunningWorker } from '@reindex/worker';
+import type { RunArgs } from './args.js';
+import { ProgressDisplay } from './progress.js';
+
+export interface RunSummary {
+  buildId: string;
+  version: string;
+  manifestUrl: string;
+  items: number;
+  rejected: number;
+  shards: number;
+  seconds: number;
+  itemsPerSecond: number;
+  stageSeconds: Record<string, number>;
+}
+
+function storeUrlOf(url: string): string {
+  return /^[a-z0-9]+:\/\//i.test(url) ? url : `file://${path.resolve(url)}`;
+}
+
+/** `reindex [run]`: plan, submit, work (in-process workers) and wait; returns the summary. */
+export async function runBuild(args: RunArgs, display = new ProgressDisplay()): Promise<RunSummary> {
+  const started = Date.now();
+  const overrides: ReindexConfigInput = {
+    ...(args.shardCount !== undefined ? { shardCount: args.shardCount } : {}),
+    ...(args.catalogue ? { catalogue: { url: args.catalogue } } : {}),
+    ...(args.model ? { modelDir: args.model } : {}),
+    ...(args.store ? { store: { url: args.store } } : {}),
+    ...(args.redis ? { redisUrl: args.redis } : {}),
+    ...(args.indexFactory ? { index: { factory: args.indexFactory } } : {}),
+    ...(args.name ? { name: args.name } : {}),
+    workers: args.workers,
+  };
+  const config = await loadConfig(args.config, overrides);
+  const storeUrl = storeUrlOf(args.store ?? (config.store.url === 'var/store' ? EMBEDDED_DEFAULTS.storeUrl : config.store.url));
+  const catalogueUrl = config.catalogue.url ?? (await ensureSampleCatalogue((l) => display.log(l)));
+  const modelDir = config.modelDir ?? (await ensureReferenceModel((l) => display.log(l)));
+
+  let redis: EmbeddedRedis | undefined;
+  let workers: RunningWorker[] = [];
+  let queues: BuildQueues | undefined;
+  const store = openObjectStore(storeUrl, { s3: config.s3 });
+  const cleanup = async () => {
+    await Promise.all(workers.map((w) => w.close(true)));
+    workers = [];
+    await queues?.close();
+    await store.close();
+    await redis?.stop();
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    display.log(`reindex: ${signal}: stopping workers and the embedded Redis`);
+    void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    let buildId: string;
+    let shardCount: number;
+    let version: string;
+    let planMs = 0;
+    if (args.resume) {
+      if (!config.redisUrl) throw new BuildFailedError(args.resume, 'resume', '--resume needs --redis: the build\'s jobs live in the Redis it ran on');
+    }
+    const redisUrl = config.redisUrl ?? (redis = await startEmbeddedRedis()).url;
+    await assertRedisReachable(redisUrl);
+    display.log(`reindex: queue ${redactRedisUrl(redisUrl)}${redis ? ' (embedded)' : ''}, store ${storeUrl}`);
+    queues = new BuildQueues(redisUrl);
+
+    if (args.resume) {
+      buildId = args.resume;
+      ({ shardCount } = await resumeBuild(queues, store, buildId));
+      version = (await readBuildSpec(store, buildId)).version;
+      display.log(`reindex: resuming build ${buildId} (${shardCount} shards)`);
+    } else {
+      const prepared = await prepareBuild({ ...config, catalogue: { ...config.catalogue, url: catalogueUrl }, modelDir, store: { url: storeUrl } });
+      ({ buildId, version } = prepared.spec);
+      shardCount = prepared.plan.shardCount;
+      planMs = prepared.planMs;
+      const rows = prepared.plan.shards.map((s) => s.estimatedRows);
+      display.log(`reindex: build ${buildId}: ${prepared.plan.totals.estimatedRows.toLocaleString('en')} items${prepared.plan.totals.rowsExact ? '' : ' (estimated)'} in ${shardCount} shards (${Math.min(...rows)}–${Math.max(...rows)} rows each), index ${prepared.spec.index.factory} ${prepared.spec.index.metric} nprobe ${prepared.spec.index.nprobe}`);
+      if (args.dryRun) {
+        const plan = { buildId, dryRun: true, shards: prepared.plan.shards.map((s) => ({ shard: s.index, rows: s.estimatedRows, bytes: s.estimatedBytes })), index: prepared.spec.index, catalogue: catalogueUrl, items: prepared.plan.totals.estimatedRows };
+        if (args.json) process.stdout.write(`${JSON.stringify(plan)}\n`);
+        else for (const s of plan.shards) process.stdout.write(`shard ${s.shard}: ${s.rows} rows, ${s.bytes} bytes\n`);
+        return { buildId, version, manifestUrl: '', items: 0, rejected: 0, shards: shardCount, seconds: (Date.now() - started) / 1000, itemsPerSecond: 0, stageSeconds: { plan: planMs / 1000 } };
+      }
+      await submitBuild(queues, store, prepared);
+    }
+    for (let i = 0; i < args.workers; i++) {
+      workers.push(await startWorker({ redisUrl, workerId: `local-${process.pid}-${i}` }));
+    }
+    if (args.workers === 0) display.log('reindex: --workers 0: waiting for remote workers (reindex-worker) to take the jobs');
+    const result: PublishResult = await waitForBuild(queues, buildId, shardCount, (p) => display.update(p));
+    display.clear();
+    const seconds = (Date.now() - started) / 1000;
+    const stageSeconds: Record<string, number> = { plan: planMs / 1000 };
+    for (const [stage, ms] of Object.entries(result.stageTimings)) stageSeconds[stage] = ms / 1000;
+    return {
+      buildId, version: result.version, manifestUrl: `${storeUrl.replace(/\/$/, '')}/${result.manifestKey}`,
+      items: result.items, rejected: result.rejected, shards: shardCount, seconds, itemsPerSecond: result.items / seconds, stageSeconds,
+    };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanup();
+  }
+}

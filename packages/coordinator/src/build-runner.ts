@@ -1,0 +1,135 @@
+import type { Job } from 'bullmq';
+import type { ObjectStore } from '@reindex/core';
+import { jobIdFor } from '@reindex/queue';
+import { readBuildSpec, writeBuildSpec, type BuildQueues, type PublishResult, type ShardStats } from '@reindex/worker';
+import type { PreparedBuild } from './prepare-build.js';
+
+export class BuildFailedError extends Error {
+  override readonly name = 'BuildFailedError';
+  readonly code = 'BUILD_FAILED';
+  constructor(readonly buildId: string, readonly stage: string, message: string) {
+    super(message);
+  }
+}
+
+export interface BuildProgress {
+  buildId: string;
+  stage: 'train' | 'shards' | 'merge' | 'publish' | 'done';
+  shardsTotal: number;
+  shardsDone: number;
+  shardsActive: number;
+  /** Items embedded and added so far (finished shards plus the progress of running ones). */
+  items: number;
+  rejected: number;
+  elapsedMs: number;
+}
+
+/** Writes the build's spec and plan to the store, then enqueues its train job (idempotent). */
+export async function submitBuild(queues: BuildQueues, store: ObjectStore, prepared: PreparedBuild): Promise<void> {
+  await writeBuildSpec(store, prepared.spec, prepared.plan);
+  await queues.enqueueTrain({ buildId: prepared.spec.buildId, storeUrl: prepared.spec.storeUrl });
+}
+
+async function stateOf(job: Job | undefined): Promise<string> {
+  return job ? job.getState() : 'missing';
+}
+
+/** The reason a failed parent fails with names its child: find that child's own error. */
+async function explainFailure(queues: BuildQueues, job: Job): Promise<{ stage: string; message: string }> {
+  const child = /([A-Za-z0-9_.-]+-shard-(\d+))/.exec(job.failedReason ?? '');
+  if (child?.[1]) {
+    const shardJob = await queues.queues.shard.getJob(child[1]);
+    return { stage: `shard ${child[2]}`, message: `shard ${child[2]} failed after ${shardJob?.attemptsMade ?? '?'} attempts: ${shardJob?.failedReason ?? job.failedReason}` };
+  }
+  return { stage: job.name, message: `${job.name} failed after ${job.attemptsMade} attempts: ${job.failedReason}` };
+}
+
+/**
+ * Follows a build through its queues until it is published (returns the publish result) or
+ * fails for good (throws BuildFailedError naming the stage, shard and error). Polls job
+ * states, which survive any process: several watchers, or none, change nothing.
+ */
+export async function waitForBuild(
+  queues: BuildQueues,
+  buildId: string,
+  shardsTotal: number,
+  onProgress: (p: BuildProgress) => void = () => undefined,
+  pollMs = 500,
+): Promise<PublishResult> {
+  const started = Date.now();
+  let finishedItems = 0;
+  let finishedRejected = 0;
+  let lastValuesAt = 0;
+  for (;;) {
+    const train = await queues.queues.train.getJob(jobIdFor(buildId, 'train'));
+    const trainState = await stateOf(train);
+    if (trainState === 'failed' && train) {
+      throw new BuildFailedError(buildId, 'train', `train failed after ${train.attemptsMade} attempts: ${train.failedReason}`);
+    }
+    const publish = await queues.queues.publish.getJob(jobIdFor(buildId, 'publish'));
+    const merge = await queues.queues.merge.getJob(jobIdFor(buildId, 'merge'));
+    const [publishState, mergeState] = await Promise.all([stateOf(publish), stateOf(merge)]);
+    if (publishState === 'completed' && publish) return publish.returnvalue as PublishResult;
+    for (const [job, state] of [[merge, mergeState], [publish, publishState]] as const) {
+      if (state === 'failed' && job) {
+        const why = await explainFailure(queues, job);
+        throw new BuildFailedError(buildId, why.stage, `build ${buildId}: ${why.message}`);
+      }
+    }
+
+    let stage: BuildProgress['stage'] = 'train';
+    let shardsDone = 0;
+    let shardsActive = 0;
+    let activeItems = 0;
+    let activeRejected = 0;
+    if (merge) {
+      const counts = await merge.getDependenciesCount({ processed: true, unprocessed: true });
+      shardsDone = counts.processed ?? 0;
+      stage = mergeState === 'waiting-children' ? 'shards' : publishState === 'waiting-children' ? 'merge' : 'publish';
+      if (Date.now() - lastValuesAt > 2000 || shardsDone === shardsTotal) {
+        lastValuesAt = Date.now();
+        const values = Object.values(await merge.getChildrenValues<ShardStats>());
+        finishedItems = values.reduce((s, v) => s + v.items, 0);
+        finishedRejected = values.reduce((s, v) => s + v.rejected, 0);
+      }
+      for (const job of await queues.queues.shard.getActive()) {
+        if (!job.id?.startsWith(`${buildId}-shard-`)) continue;
+        shardsActive++;
+        const p = job.progress as { items?: number; rejected?: number } | number;
+        if (typeof p === 'object') {
+          activeItems += p.items ?? 0;
+          activeRejected += p.rejected ?? 0;
+        }
+      }
+    }
+    onProgress({ buildId, stage, shardsTotal, shardsDone, shardsActive, items: finishedItems + activeItems, rejected: finishedRejected + activeRejected, elapsedMs: Date.now() - started });
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
+
+/**
+ * Continues a build whose coordinator died: jobs still queued carry on by themselves; a
+ * failed stage is removed and enqueued again, and every shard whose output is already in the
+ * store is reused rather than redone (the shard processor checks its recorded checksum).
+ */
+export async function resumeBuild(queues: BuildQueues, store: ObjectStore, buildId: string): Promise<{ shardCount: number }> {
+  const spec = await readBuildSpec(store, buildId);
+  const data = { buildId, storeUrl: spec.storeUrl };
+  const shardCount = (JSON.parse((await store.get(`builds/${buildId}/plan.json`)).toString('utf8')) as { shardCount: number }).shardCount;
+  const publish = await queues.queues.publish.getJob(jobIdFor(buildId, 'publish'));
+  const publishState = await stateOf(publish);
+  if (publishState === 'completed') return { shardCount };
+  const merge = await queues.queues.merge.getJob(jobIdFor(buildId, 'merge'));
+  if (publish && (publishState === 'failed' || (await stateOf(merge)) === 'failed')) {
+    await publish.remove({ removeChildren: true });
+  }
+  if (!(await queues.queues.publish.getJob(jobIdFor(buildId, 'publish')))) {
+    // No fan-out yet (or it was removed above): run the train job again. Finding the trained
+    // index in the store, it only re-adds the fan-out; a waiting or active one is left alone.
+    const train = await queues.queues.train.getJob(jobIdFor(buildId, 'train'));
+    const state = await stateOf(train);
+    if (train && (state === 'failed' || state === 'completed')) await train.remove();
+    await queues.enqueueTrain(data);
+  }
+  return { shardCount };
+}

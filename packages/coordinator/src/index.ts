@@ -1,0 +1,3 @@
+export { prepareBuild, type PreparedBuild } from './prepare-build.js';
+export { BuildFailedError, resumeBuild, submitBuild, waitForBuild, type BuildProgress } from './build-runner.js';
+export { EMBEDDED_DEFAULTS, REPO_ROOT, ensureReferenceModel, ensureSampleCatalogue } from './defaults.js';

@@ -1,0 +1,60 @@
+import { chooseIndexParams, openCatalogue, planShards, versionIdFor, type ReindexConfig, type ShardPlan } from '@reindex/core';
+import { loadBundle } from '@reindex/item-tower';
+import { newBuildId } from '@reindex/queue';
+import type { BuildSpec } from '@reindex/worker';
+
+export interface PreparedBuild {
+  spec: BuildSpec;
+  plan: ShardPlan;
+  planMs: number;
+}
+
+/** Seed of the training sample: fixed, so a rebuild of the same catalogue trains on the same rows. */
+const TRAIN_SEED = 20230430;
+
+/**
+ * Plans a build from metadata only (never reads the whole catalogue): shards, index
+ * parameters from the item count and memory budget (or the configured factory string), and
+ * the model bundle, validated before any job exists.
+ */
+export async function prepareBuild(config: ReindexConfig & { catalogue: { url: string }; modelDir: string }, now = new Date()): Promise<PreparedBuild> {
+  const started = Date.now();
+  const bundle = await loadBundle(config.modelDir);
+  const catalogue = await openCatalogue(config.catalogue.url, { s3: config.s3 });
+  let plan: ShardPlan;
+  try {
+    plan = await planShards(catalogue, config.shardCount);
+  } finally {
+    await catalogue.close();
+  }
+  const dim = bundle.manifest.dim;
+  const rows = plan.totals.estimatedRows;
+  const chosen = chooseIndexParams(rows, dim, config.index.memoryBudgetBytes, { trainSampleSize: config.index.trainSampleSize });
+  const factory = config.index.factory ?? chosen.factory;
+  const nlist = Number(/IVF(\d+)/.exec(factory)?.[1] ?? chosen.nlist);
+  const buildId = newBuildId(now);
+  const spec: BuildSpec = {
+    formatVersion: 1,
+    buildId,
+    name: config.name,
+    version: versionIdFor(now),
+    createdAt: now.toISOString(),
+    storeUrl: config.store.url,
+    catalogue: { url: config.catalogue.url, fields: config.catalogue.fields },
+    model: { dir: bundle.dir, contentHash: bundle.contentHash, dim },
+    index: {
+      ...chosen,
+      factory,
+      nlist,
+      rationale: config.index.factory ? [`factory string from configuration: ${factory}`] : chosen.rationale,
+      metric: config.index.metric,
+      // Until the quality stage measures it: a tenth of the lists, at least 8, at most nlist.
+      nprobe: config.index.nprobe ?? Math.min(nlist, Math.max(8, Math.round(nlist / 10))),
+      memoryBudgetBytes: config.index.memoryBudgetBytes,
+      trainSampleSize: config.index.trainSampleSize,
+      trainSeed: TRAIN_SEED,
+    },
+    keepVersions: config.keepVersions,
+  };
+  return { spec, plan, planMs: Date.now() - started };
+}

@@ -1,0 +1,57 @@
+import { FlowProducer, Queue } from 'bullmq';
+import { DEFAULT_QUEUE_PREFIX, QUEUE_NAMES, STAGES, jobIdFor, redisOptionsFromUrl, type StageName, type TrainJobData } from '@reindex/queue';
+import { JOB_ATTEMPTS, JOB_BACKOFF } from './options.js';
+
+/** The queues of the pipeline and the flow producer that fans a build out. */
+export class BuildQueues {
+  readonly queues: Record<StageName, Queue>;
+  readonly flows: FlowProducer;
+
+  constructor(readonly redisUrl: string, readonly prefix = DEFAULT_QUEUE_PREFIX) {
+    const connection = redisOptionsFromUrl(redisUrl);
+    this.queues = Object.fromEntries(STAGES.map((stage) => [stage, new Queue(QUEUE_NAMES[stage], { connection, prefix })])) as Record<StageName, Queue>;
+    this.flows = new FlowProducer({ connection, prefix });
+  }
+
+  /** Adds the train job of a build; a second call for the same build adds nothing. */
+  async enqueueTrain(data: TrainJobData): Promise<void> {
+    await this.queues.train.add('train', data, {
+      jobId: jobIdFor(data.buildId, 'train'),
+      attempts: JOB_ATTEMPTS,
+      backoff: JOB_BACKOFF,
+    });
+  }
+
+  /**
+   * Adds publish ← merge ← shard 0..N-1 as one BullMQ flow: the merge runs once every shard
+   * succeeded, the publish once the merge did, whatever happens to the process that added it.
+   * A shard that fails for good fails its parents (failParentOnFailure), so the build fails
+   * with that shard named. Idempotent: once the publish job exists, nothing is added.
+   */
+  async enqueueFanOut(data: TrainJobData, shardCount: number): Promise<void> {
+    if (await this.queues.publish.getJob(jobIdFor(data.buildId, 'publish'))) return;
+    const retry = { attempts: JOB_ATTEMPTS, backoff: JOB_BACKOFF };
+    await this.flows.add({
+      name: 'publish',
+      queueName: QUEUE_NAMES.publish,
+      data,
+      opts: { jobId: jobIdFor(data.buildId, 'publish'), ...retry },
+      children: [{
+        name: 'merge',
+        queueName: QUEUE_NAMES.merge,
+        data,
+        opts: { jobId: jobIdFor(data.buildId, 'merge'), failParentOnFailure: true, ...retry },
+        children: Array.from({ length: shardCount }, (_, shard) => ({
+          name: 'shard',
+          queueName: QUEUE_NAMES.shard,
+          data: { ...data, shard },
+          opts: { jobId: jobIdFor(data.buildId, 'shard', shard), failParentOnFailure: true, ...retry },
+        })),
+      }],
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...Object.values(this.queues).map((q) => q.close()), this.flows.close()]);
+  }
+}

@@ -1,0 +1,38 @@
+import type { FieldMapping, IndexParams, ObjectStore, ShardPlan } from '@reindex/core';
+import { buildKey, planKey } from '@reindex/core';
+
+/**
+ * Everything a worker needs to run any job of a build, written once by the coordinator to
+ * `builds/<buildId>/build.json` (next to `plan.json`). Jobs carry only the build id.
+ */
+export interface BuildSpec {
+  formatVersion: 1;
+  buildId: string;
+  /** Index name: the version is published under `indexes/<name>/<version>/`. */
+  name: string;
+  /** Version id the build publishes as (sortable, from the build's start time). */
+  version: string;
+  createdAt: string;
+  storeUrl: string;
+  catalogue: { url: string; fields: FieldMapping };
+  model: { dir: string; contentHash: string; dim: number };
+  index: IndexParams & { metric: 'ip' | 'l2'; nprobe: number; memoryBudgetBytes: number; trainSampleSize: number; trainSeed: number };
+  keepVersions: number;
+}
+
+export function buildSpecKey(buildId: string): string {
+  return buildKey(buildId, 'build.json');
+}
+
+export async function writeBuildSpec(store: ObjectStore, spec: BuildSpec, plan: ShardPlan): Promise<void> {
+  await store.put(planKey(spec.buildId), Buffer.from(JSON.stringify(plan)), { contentType: 'application/json' });
+  await store.put(buildSpecKey(spec.buildId), Buffer.from(JSON.stringify(spec, null, 2)), { contentType: 'application/json' });
+}
+
+export async function readBuildSpec(store: ObjectStore, buildId: string): Promise<BuildSpec> {
+  return JSON.parse((await store.get(buildSpecKey(buildId))).toString('utf8')) as BuildSpec;
+}
+
+export async function readPlan(store: ObjectStore, buildId: string): Promise<ShardPlan> {
+  return JSON.parse((await store.get(planKey(buildId))).toString('utf8')) as ShardPlan;
+}

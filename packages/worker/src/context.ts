@@ -1,0 +1,90 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { openObjectStore, type ObjectStore } from '@reindex/core';
+import { FaissIndex } from '@reindex/faiss';
+import { ItemEmbedder, loadBundle, type FieldMapping } from '@reindex/item-tower';
+import type { WorkerOptions } from './options.js';
+
+/**
+ * What a worker process keeps between jobs: open stores, loaded models (an onnxruntime session
+ * costs a second to create) and the trained index of the build it is working on.
+ */
+export class WorkerContext {
+  readonly #stores = new Map<string, ObjectStore>();
+  readonly #embedders = new Map<string, Promise<ItemEmbedder>>();
+  readonly #trained = new Map<string, Promise<FaissIndex>>();
+  #scratch?: string;
+
+  constructor(readonly options: WorkerOptions) {}
+
+  get workerId(): string {
+    return this.options.workerId ?? `${os.hostname()}-${process.pid}`;
+  }
+
+  store(url: string): ObjectStore {
+    let store = this.#stores.get(url);
+    if (!store) {
+      store = openObjectStore(url);
+      this.#stores.set(url, store);
+    }
+    return store;
+  }
+
+  /** The item tower of a bundle, for catalogues whose fields map as `fields` says. */
+  embedder(modelDir: string, fields: Partial<FieldMapping>): Promise<ItemEmbedder> {
+    const key = `${modelDir}\0${JSON.stringify(fields)}`;
+    let embedder = this.#embedders.get(key);
+    if (!embedder) {
+      embedder = loadBundle(modelDir).then((bundle) =>
+        ItemEmbedder.create(bundle, { executionProvider: this.options.device, batchSize: this.options.batchSize, fieldMapping: fields }));
+      embedder.catch(() => this.#embedders.delete(key));
+      this.#embedders.set(key, embedder);
+    }
+    return embedder;
+  }
+
+  /** The trained empty index of a build, downloaded once per process and cloned per shard. */
+  trainedIndex(buildId: string, load: (localPath: string) => Promise<void>): Promise<FaissIndex> {
+    let index = this.#trained.get(buildId);
+    if (!index) {
+      index = (async () => {
+        const file = path.join(await this.scratch(`build-${buildId}`), 'trained.index');
+        await load(file);
+        return FaissIndex.read(file);
+      })();
+      index.catch(() => this.#trained.delete(buildId));
+      // One build at a time is the common case: drop older builds' indexes.
+      for (const [other, old] of this.#trained) {
+        if (other !== buildId) {
+          this.#trained.delete(other);
+          void old.then((ix) => ix.close(), () => undefined);
+        }
+      }
+      this.#trained.set(buildId, index);
+    }
+    return index;
+  }
+
+  /** A fresh directory under this process's scratch space; the caller removes it. */
+  async scratch(name: string): Promise<string> {
+    if (!this.#scratch) {
+      const base = this.options.scratchDir ?? os.tmpdir();
+      await mkdir(base, { recursive: true });
+      this.#scratch = await mkdtemp(path.join(base, 'reindex-worker-'));
+    }
+    const dir = path.join(this.#scratch, name);
+    await mkdir(dir, { recursive: true });
+    return dir;
+  }
+
+  async close(): Promise<void> {
+    for (const embedder of this.#embedders.values()) await embedder.then((e) => e.close(), () => undefined);
+    for (const index of this.#trained.values()) await index.then((ix) => ix.close(), () => undefined);
+    for (const store of this.#stores.values()) await store.close();
+    this.#embedders.clear();
+    this.#trained.clear();
+    this.#stores.clear();
+    if (this.#scratch) await rm(this.#scratch, { recursive: true, force: true });
+  }
+}

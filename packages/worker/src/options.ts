@@ -1,0 +1,38 @@
+import type { ExecutionProvider } from '@reindex/item-tower';
+
+export interface WorkerOptions {
+  /** `redis://` URL of the shared queue. Required (the CLI passes its embedded server's URL). */
+  redisUrl: string;
+  /** Shard jobs run at once in this process. Default 1: one shard saturates the cores via faiss/onnxruntime threads. */
+  concurrency: number;
+  /** Execution provider for the item tower. Default `cpu`. */
+  device: ExecutionProvider;
+  /** Items per embedding batch. Default 256 (CPU); use 1024–4096 on CUDA. */
+  batchSize: number;
+  /** Local scratch directory for downloaded and built index files. Default: the OS temp dir. */
+  scratchDir?: string;
+  /**
+   * How long a job's lock lives without renewal (BullMQ `lockDuration`). A worker that dies
+   * loses its job to another after about this long. Default 30,000 ms.
+   */
+  lockDurationMs: number;
+  /** How often BullMQ looks for stalled jobs (`stalledInterval`). Default 30,000 ms. */
+  stalledIntervalMs: number;
+  /** BullMQ key prefix. Default `reindex`. */
+  prefix: string;
+  /** Worker name reported in job progress and logs. Default `<hostname>-<pid>`. */
+  workerId?: string;
+}
+
+export const DEFAULT_WORKER_OPTIONS = Object.freeze({
+  concurrency: 1,
+  device: 'cpu',
+  batchSize: 256,
+  lockDurationMs: 30_000,
+  stalledIntervalMs: 30_000,
+  prefix: 'reindex',
+} satisfies Omit<WorkerOptions, 'redisUrl'>);
+
+/** Retries of a failed job: exponential backoff from 2 s, 4 attempts in all. */
+export const JOB_ATTEMPTS = 4;
+export const JOB_BACKOFF = Object.freeze({ type: 'exponential', delay: 2_000 } as const);

@@ -1,0 +1,34 @@
+import type { ItemEmbedder } from '@reindex/item-tower';
+import type { BuildSpec } from '../build-spec.js';
+
+/** Embeds records (rejections dropped: a training sample needs vectors, not reports). */
+export async function embedAll(embedder: ItemEmbedder, records: unknown[], spec: BuildSpec): Promise<{ vectors: Float32Array; count: number }> {
+  const dim = spec.model.dim;
+  const vectors = new Float32Array(records.length * dim);
+  let count = 0;
+  const chunk = 8192;
+  for (let start = 0; start < records.length; start += chunk) {
+    const batch = await embedder.embed(records.slice(start, start + chunk).map((r) => withHashedId(r, spec)));
+    vectors.set(batch.vectors, count * dim);
+    count += batch.ids.length;
+  }
+  return { vectors, count };
+}
+
+const DIGITS = /^\s*\d{1,19}\s*$/;
+
+/** True when a record's id is a string that is not a decimal number (such ids are hashed to int64). */
+export function hasStringId(record: unknown, idField: string): boolean {
+  if (typeof record !== 'object' || record === null) return false;
+  const id = (record as Record<string, unknown>)[idField];
+  return typeof id === 'string' && id.trim() !== '' && !DIGITS.test(id);
+}
+
+/**
+ * For the training sample only: string ids do not matter for training, so any non-numeric id
+ * is replaced by 0 to keep the record acceptable to the featurizer.
+ */
+function withHashedId(record: unknown, spec: BuildSpec): unknown {
+  const idField = spec.catalogue.fields.id;
+  return hasStringId(record, idField) ? { ...(record as object), [idField]: 0 } : record;
+}

@@ -1,0 +1,135 @@
+import { rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Job } from 'bullmq';
+import {
+  IdMapper, ID_MAP_CONTENT_TYPE, buildKey, formatLocation, openCatalogue, serializeIdMap, sha256Buffer, sha256File,
+  sha256Stream, shardKey, type CatalogueRow, type ObjectStore,
+} from '@reindex/core';
+
+import { parseJobData } from '@reindex/queue';
+import { readBuildSpec, readPlan } from '../build-spec.js';
+import type { WorkerContext } from '../context.js';
+import { RejectionTally, type ShardStats } from '../shard-stats.js';
+import { hasStringId } from './embed-rows.js';
+
+/** Rows read from the catalogue per step; the embedder splits them into its own batches. */
+const READ_BATCH_ROWS = 2048;
+const PROGRESS_INTERVAL_MS = 1000;
+
+/**
+ * Embeds one shard's rows and adds them, with their ids, into a copy of the trained index,
+ * then uploads the sub-index and its stats. The stats file is written last, so a retry that
+ * finds it (with a sub-index of the recorded checksum) returns the finished work unchanged.
+ */
+export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardStats> {
+  const data = parseJobData('shard', job.data);
+  const store = ctx.store(data.storeUrl);
+  const finished = await finishedShard(store, data.buildId, data.shard);
+  if (finished) return finished;
+
+  const spec = await readBuildSpec(store, data.buildId);
+  const plan = await readPlan(store, data.buildId);
+  const shardSpec = plan.shards[data.shard];
+  if (!shardSpec) throw new Error(`build ${data.buildId} has ${plan.shards.length} shards, no shard ${data.shard}`);
+
+  const startedAt = new Date().toISOString();
+  const trained = await ctx.trainedIndex(data.buildId, (file) => store.download(buildKey(data.buildId, 'trained.index'), file));
+  const index = await trained.clone();
+  const dir = await ctx.scratch(`${data.buildId}-shard-${data.shard}-${job.attemptsMade}`);
+  const catalogue = await openCatalogue(spec.catalogue.url);
+  try {
+    const embedder = await ctx.embedder(spec.model.dir, { ...spec.catalogue.fields });
+    const rejected = new RejectionTally();
+    const ids = new IdMapper();
+    const idField = spec.catalogue.fields.id;
+    let items = 0;
+    let embedMs = 0;
+    let addMs = 0;
+    let lastProgress = 0;
+    // Adding batch n into faiss overlaps embedding batch n+1 (both run off the JS thread).
+    let pendingAdd: Promise<void> = Promise.resolve();
+
+    for await (const batch of catalogue.readShard(shardSpec, { batchSize: READ_BATCH_ROWS })) {
+      for (const r of batch.rejections) {
+        rejected.add({ location: formatLocation(r.location), itemId: null, reason: 'malformed-row', message: r.reason });
+      }
+      const rows = mapStringIds(batch.rows, idField, ids, rejected);
+      const t0 = Date.now();
+      const out = await embedder.embed(rows.map((r) => r.value));
+      embedMs += Date.now() - t0;
+      for (const r of out.rejections) {
+        const row = rows[r.index];
+        rejected.add({ location: row ? formatLocation(row.location) : '?', itemId: r.itemId, reason: r.reason, message: r.message });
+      }
+      await pendingAdd;
+      const t1 = Date.now();
+      pendingAdd = index.addWithIds(out.vectors, out.ids).then(() => { addMs += Date.now() - t1; });
+      items += out.ids.length;
+      if (Date.now() - lastProgress > PROGRESS_INTERVAL_MS) {
+        lastProgress = Date.now();
+        await job.updateProgress({ items, rejected: rejected.count, estimatedRows: shardSpec.estimatedRows, workerId: ctx.workerId });
+      }
+    }
+    await pendingAdd;
+
+    const indexFile = path.join(dir, 'shard.index');
+    await index.write(indexFile);
+    const indexEntry = { path: shardKey(data.buildId, data.shard, 'index'), bytes: (await stat(indexFile)).size, sha256: await sha256File(indexFile) };
+    await store.putFile(indexEntry.path, indexFile);
+    let idMapEntry: ShardStats['idMap'];
+    if (ids.size > 0) {
+      const body = serializeIdMap(ids);
+      idMapEntry = { path: shardKey(data.buildId, data.shard, 'idmap.jsonl'), bytes: body.length, sha256: sha256Buffer(body) };
+      await store.put(idMapEntry.path, body, { contentType: ID_MAP_CONTENT_TYPE });
+    }
+    const stats: ShardStats = {
+      shard: data.shard, items, rejected: rejected.count, rejectedByReason: rejected.byReason, rejectedExamples: rejected.examples,
+      index: indexEntry, ...(idMapEntry ? { idMap: idMapEntry } : {}),
+      startedAt, finishedAt: new Date().toISOString(), workerId: ctx.workerId, embedMs, addMs,
+    };
+    await job.updateProgress({ items, rejected: rejected.count, estimatedRows: shardSpec.estimatedRows, workerId: ctx.workerId, done: true });
+    await store.put(shardKey(data.buildId, data.shard, 'json'), Buffer.from(JSON.stringify(stats)), { contentType: 'application/json' });
+    return stats;
+  } finally {
+    await index.close();
+    await catalogue.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The stats of a shard finished by an earlier attempt, when its sub-index is intact. */
+async function finishedShard(store: ObjectStore, buildId: string, shard: number): Promise<ShardStats | undefined> {
+  let stats: ShardStats;
+  try {
+    stats = JSON.parse((await store.get(shardKey(buildId, shard, 'json'))).toString('utf8')) as ShardStats;
+  } catch {
+    return undefined;
+  }
+  const head = await store.head(stats.index.path);
+  if (!head || head.size !== stats.index.bytes) return undefined;
+  if ((await sha256Stream(await store.getStream(stats.index.path))) !== stats.index.sha256) return undefined;
+  return stats;
+}
+
+/**
+ * Catalogue ids that are strings (not decimal numbers) get a collision-checked int64 from the
+ * shard's IdMapper; the row is rejected, never thrown, when that fails.
+ */
+function mapStringIds(rows: CatalogueRow[], idField: string, ids: IdMapper, rejected: RejectionTally): CatalogueRow[] {
+  if (!rows.some((r) => hasStringId(r.value, idField))) return rows;
+  const out: CatalogueRow[] = [];
+  for (const row of rows) {
+    if (!hasStringId(row.value, idField)) {
+      out.push(row);
+      continue;
+    }
+    const raw = row.value[idField] as string;
+    try {
+      out.push({ location: row.location, value: { ...row.value, [idField]: ids.add(raw) } });
+    } catch (error) {
+      rejected.add({ location: formatLocation(row.location), itemId: raw, reason: 'id-collision', message: (error as Error).message });
+    }
+  }
+  return out;
+}
+

@@ -1,0 +1,61 @@
+import { rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Job } from 'bullmq';
+import { buildKey, openCatalogue, sampleRows } from '@reindex/core';
+import { FaissIndex } from '@reindex/faiss';
+import { parseJobData } from '@reindex/queue';
+import type { BuildQueues } from '../build-queues.js';
+import { readBuildSpec, readPlan } from '../build-spec.js';
+import type { WorkerContext } from '../context.js';
+import { embedAll } from './embed-rows.js';
+
+export interface TrainResult {
+  sampled: number;
+  trainedOn: number;
+  trainMs: number;
+  trainedIndexBytes: number;
+}
+
+/**
+ * Trains the build's IVF-PQ index once, on a uniform random sample drawn across all shards,
+ * uploads the trained empty index, then fans the build out into its shard jobs.
+ */
+export async function processTrain(job: Job, ctx: WorkerContext, queues: BuildQueues): Promise<TrainResult> {
+  const data = parseJobData('train', job.data);
+  const started = Date.now();
+  const store = ctx.store(data.storeUrl);
+  const spec = await readBuildSpec(store, data.buildId);
+  const plan = await readPlan(store, data.buildId);
+  const trainedKey = buildKey(data.buildId, 'trained.index');
+  let result: TrainResult | undefined;
+
+  // A retry after the upload (e.g. the fan-out failed) reuses the trained index.
+  const existing = await store.head(trainedKey);
+  if (!existing) {
+    const catalogue = await openCatalogue(spec.catalogue.url);
+    try {
+      const rows = await sampleRows(catalogue, plan, spec.index.trainSampleSize, spec.index.trainSeed);
+      await job.updateProgress({ stage: 'train', sampled: rows.length });
+      const embedder = await ctx.embedder(spec.model.dir, { ...spec.catalogue.fields });
+      const { vectors, count } = await embedAll(embedder, rows.map((r) => r.value), spec);
+      if (count === 0) throw new Error(`build ${data.buildId}: no item of the training sample could be embedded`);
+      const index = FaissIndex.fromFactory(spec.model.dim, spec.index.factory, spec.index.metric);
+      try {
+        const t0 = Date.now();
+        await index.train(vectors.subarray(0, count * spec.model.dim));
+        const dir = await ctx.scratch(`train-${data.buildId}`);
+        const file = path.join(dir, 'trained.index');
+        await index.write(file);
+        await store.putFile(trainedKey, file);
+        result = { sampled: rows.length, trainedOn: count, trainMs: Date.now() - t0, trainedIndexBytes: (await stat(file)).size };
+        await rm(dir, { recursive: true, force: true });
+      } finally {
+        await index.close();
+      }
+    } finally {
+      await catalogue.close();
+    }
+  }
+  await queues.enqueueFanOut(data, plan.shardCount);
+  return result ?? { sampled: 0, trainedOn: 0, trainMs: Date.now() - started, trainedIndexBytes: existing?.size ?? 0 };
+}

@@ -1,0 +1,94 @@
+import {
+  indexPrefix, indexVersionPrefix, latestKey, manifestKey, parseLatestPointer, parseManifest, sha256Stream, validateManifest,
+  type LatestPointer, type Manifest, type ObjectStore,
+} from '@reindex/core';
+
+export class VersionError extends Error {
+  override readonly name = 'VersionError';
+  constructor(readonly code: 'VERSION_BROKEN' | 'VERSION_MISSING', message: string) {
+    super(message);
+  }
+}
+
+/**
+ * Checks that every file a manifest names is in the store with its recorded size and sha256;
+ * throws a VersionError naming the first file that is not.
+ */
+export async function verifyVersionFiles(store: ObjectStore, manifest: Pick<Manifest, 'name' | 'version' | 'files'>): Promise<void> {
+  const prefix = indexVersionPrefix(manifest.name, manifest.version);
+  for (const file of manifest.files) {
+    const key = `${prefix}${file.path}`;
+    const head = await store.head(key);
+    if (!head) throw new VersionError('VERSION_BROKEN', `version ${manifest.version}: ${key} is missing`);
+    if (head.size !== file.bytes) throw new VersionError('VERSION_BROKEN', `version ${manifest.version}: ${key} has ${head.size} bytes, the manifest says ${file.bytes}`);
+    const sha = await sha256Stream(await store.getStream(key));
+    if (sha !== file.sha256) throw new VersionError('VERSION_BROKEN', `version ${manifest.version}: ${key} sha256 ${sha} does not match the manifest's ${file.sha256}`);
+  }
+}
+
+export async function readManifest(store: ObjectStore, name: string, version: string): Promise<Manifest> {
+  const key = manifestKey(name, version);
+  let body: Buffer;
+  try {
+    body = await store.get(key);
+  } catch (error) {
+    throw new VersionError('VERSION_MISSING', `version ${version} of ${name} has no manifest (${key}): ${(error as Error).message}`);
+  }
+  return parseManifest(body, key);
+}
+
+export async function readLatest(store: ObjectStore, name: string): Promise<LatestPointer | null> {
+  const key = latestKey(name);
+  if (!(await store.exists(key))) return null;
+  return parseLatestPointer(await store.get(key), key);
+}
+
+/**
+ * Points LATEST at a version, after verifying every file of it. The pointer is one small
+ * object written atomically (rename on file://, PutObject on S3): readers see the old version
+ * or the new one, never a mix.
+ */
+export async function moveLatest(store: ObjectStore, name: string, version: string): Promise<LatestPointer> {
+  const manifest = await readManifest(store, name, version);
+  await verifyVersionFiles(store, manifest);
+  const pointer: LatestPointer = { version, manifest: manifestKey(name, version), updatedAt: new Date().toISOString() };
+  await store.put(latestKey(name), Buffer.from(JSON.stringify(pointer, null, 2)), { contentType: 'application/json' });
+  return pointer;
+}
+
+/** Writes the manifest of a version whose files are uploaded, after verifying them. */
+export async function writeManifest(store: ObjectStore, manifest: Manifest): Promise<string> {
+  validateManifest(manifest);
+  await verifyVersionFiles(store, manifest);
+  const key = manifestKey(manifest.name, manifest.version);
+  await store.put(key, Buffer.from(JSON.stringify(manifest, null, 2)), { contentType: 'application/json' });
+  return key;
+}
+
+/** Versions of an index name present in the store, newest first (version ids sort by time). */
+export async function listVersions(store: ObjectStore, name: string): Promise<string[]> {
+  const prefix = indexPrefix(name);
+  const versions = new Set<string>();
+  for (const key of await store.list(prefix)) {
+    const rest = key.slice(prefix.length);
+    const slash = rest.indexOf('/');
+    if (slash > 0) versions.add(rest.slice(0, slash));
+  }
+  return [...versions].sort().reverse();
+}
+
+/**
+ * Deletes all but the newest `keep` versions; never the version LATEST points to.
+ * Returns the deleted version ids.
+ */
+export async function applyRetention(store: ObjectStore, name: string, keep: number): Promise<string[]> {
+  const latest = await readLatest(store, name);
+  const versions = await listVersions(store, name);
+  const deleted: string[] = [];
+  for (const version of versions.slice(Math.max(keep, 1))) {
+    if (version === latest?.version) continue;
+    await store.deletePrefix(indexVersionPrefix(name, version));
+    deleted.push(version);
+  }
+  return deleted;
+}

@@ -1,0 +1,69 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { JobDataError, QUEUE_NAMES, STAGES, redisOptionsFromUrl, type StageName } from '@reindex/queue';
+import { BuildQueues } from './build-queues.js';
+import { WorkerContext } from './context.js';
+import { DEFAULT_WORKER_OPTIONS, type WorkerOptions } from './options.js';
+import { processMerge } from './processors/merge.js';
+import { processPublish } from './processors/publish.js';
+import { processShard } from './processors/shard.js';
+import { processTrain } from './processors/train.js';
+
+export interface RunningWorker {
+  readonly workerId: string;
+  readonly workers: Record<StageName, Worker>;
+  /**
+   * Stops taking jobs. Without `force`, waits for the jobs in progress to finish; with it,
+   * returns at once and the jobs in progress go back to the queue when their locks expire
+   * (BullMQ's stalled-job check), to be run by another worker.
+   */
+  close(force?: boolean): Promise<void>;
+}
+
+/** Starts one BullMQ worker per stage queue in this process. */
+export async function startWorker(input: Partial<WorkerOptions> & { redisUrl: string }): Promise<RunningWorker> {
+  const options: WorkerOptions = { ...DEFAULT_WORKER_OPTIONS, ...input };
+  const ctx = new WorkerContext(options);
+  const queues = new BuildQueues(options.redisUrl, options.prefix);
+  const processors: Record<StageName, (job: Job) => Promise<unknown>> = {
+    train: (job) => processTrain(job, ctx, queues),
+    shard: (job) => processShard(job, ctx),
+    merge: (job) => processMerge(job, ctx),
+    publish: (job) => processPublish(job, ctx, queues),
+  };
+  const connection = redisOptionsFromUrl(options.redisUrl);
+  const workers = Object.fromEntries(STAGES.map((stage) => [stage, new Worker(
+    QUEUE_NAMES[stage],
+    async (job) => {
+      try {
+        return await processors[stage](job);
+      } catch (error) {
+        // A payload no retry can fix fails at once instead of burning its attempts.
+        if (error instanceof JobDataError) throw new UnrecoverableError(error.message);
+        throw error;
+      }
+    },
+    {
+      connection,
+      prefix: options.prefix,
+      concurrency: stage === 'shard' ? options.concurrency : 1,
+      lockDuration: options.lockDurationMs,
+      stalledInterval: options.stalledIntervalMs,
+      maxStalledCount: 3,
+      name: ctx.workerId,
+    },
+  )])) as Record<StageName, Worker>;
+  for (const worker of Object.values(workers)) worker.on('error', (error) => console.error(`reindex-worker: ${error.message}`));
+  let closing: Promise<void> | undefined;
+  return {
+    workerId: ctx.workerId,
+    workers,
+    close(force = false) {
+      closing ??= (async () => {
+        await Promise.all(Object.values(workers).map((w) => w.close(force)));
+        await queues.close();
+        await ctx.close();
+      })();
+      return closing;
+    },
+  };
+}
