@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import os from 'node:os';
+import { test } from 'node:test';
+import { CliError, parseRunArgs } from './args.js';
+
+test('run flags parse into typed options with documented defaults', () => {
+  const args = parseRunArgs(['--shard-count', '64', '--catalogue', 's3://b/p', '--workers', '0', '--index-factory', 'IVF4096,PQ32', '--json']);
+  assert.deepEqual(args, { shardCount: 64, catalogue: 's3://b/p', workers: 0, indexFactory: 'IVF4096,PQ32', json: true, dryRun: false });
+  assert.equal(parseRunArgs(['--shard-count', '8']).workers, os.availableParallelism());
+});
+
+test('bad flags are errors that name the flag', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--shard-count', '0'], /--shard-count must be at least 1, got 0/],
+    [['--shard-count=-3'], /--shard-count must be at least 1/],
+    [['--shard-count', 'abc'], /--shard-count must be an integer, got "abc"/],
+    [['--shard-count', '2.5'], /--shard-count must be an integer/],
+    [['--shard-count', '4', '--workers', '-1'], /--workers must be at least 0/],
+    [[], /--shard-count is required/],
+    [['--shard-count', '4', '--bogus'], /Unknown option '--bogus'/],
+  ];
+  for (const [argv, message] of cases) {
+    assert.throws(() => parseRunArgs(argv), (e: Error) => e instanceof CliError && message.test(e.message), argv.join(' '));
+  }
+});
+
+test('--resume needs no shard count', () => {
+  assert.equal(parseRunArgs(['--resume', 'b1', '--redis', 'redis://h:1']).resume, 'b1');
+});
