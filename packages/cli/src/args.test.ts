@@ -15,7 +15,7 @@ test('bad flags are errors that name the flag', () => {
     [['--shard-count=-3'], /--shard-count must be at least 1/],
     [['--shard-count', 'abc'], /--shard-count must be an integer, got "abc"/],
     [['--shard-count', '2.5'], /--shard-count must be an integer/],
-    [['--shard-count', '4', '--workers', '-1'], /--workers must be at least 0/],
+    [['--shard-count', '4', '--workers=-1'], /--workers must be at least 0/],
     [[], /--shard-count is required/],
     [['--shard-count', '4', '--bogus'], /Unknown option '--bogus'/],
   ];
