@@ -2,6 +2,31 @@
 import { CliError, USAGE, parseRunArgs } from './args.js';
 import { ProgressDisplay } from './progress.js';
 import { runBuild } from './run.js';
+import { startSchedule } from './schedule.js';
+
+/** Removes `--name value` / `--name=value` from argv and returns the value. */
+function takeFlag(argv: string[], name: string): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === `--${name}`) return argv.splice(i, 2)[1];
+    if (arg.startsWith(`--${name}=`)) return argv.splice(i, 1)[0]!.slice(name.length + 3);
+  }
+  return undefined;
+}
+
+async function schedule(argv: string[]): Promise<number> {
+  const rest = [...argv];
+  const cron = takeFlag(rest, 'cron');
+  const timeZone = takeFlag(rest, 'time-zone');
+  const args = parseRunArgs(rest);
+  const running = await startSchedule(args, { ...(cron ? { cron } : {}), ...(timeZone ? { timeZone } : {}) });
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await running.close();
+  return 0;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
@@ -9,6 +34,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (first === 'schedule') return schedule(rest);
   const args = parseRunArgs(first === 'run' ? rest : argv);
   const display = new ProgressDisplay();
   const summary = await runBuild(args, display);

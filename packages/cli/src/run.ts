@@ -1,6 +1,6 @@
 import path from 'node:path';
 import {
-  BuildFailedError, EMBEDDED_DEFAULTS, ensureReferenceModel, ensureSampleCatalogue, prepareBuild, resumeBuild, submitBuild, waitForBuild,
+  BuildFailedError, BuildLock, EMBEDDED_DEFAULTS, ensureReferenceModel, ensureSampleCatalogue, prepareBuild, resumeBuild, submitBuild, waitForBuild,
 } from '@reindex/coordinator';
 import { loadConfig, openObjectStore, type ReindexConfigInput } from '@reindex/core';
 import { assertRedisReachable, redactRedisUrl, startEmbeddedRedis, type EmbeddedRedis } from '@reindex/queue';
@@ -45,12 +45,14 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
   let redis: EmbeddedRedis | undefined;
   let workers: RunningWorker[] = [];
   let queues: BuildQueues | undefined;
+  let lock: BuildLock | undefined;
   const store = openObjectStore(storeUrl, { s3: config.s3 });
   const cleanup = async () => {
     await Promise.all(workers.map((w) => w.close(true)));
     workers = [];
     await queues?.close();
     await store.close();
+    await lock?.release();
     await redis?.stop();
   };
   const onSignal = (signal: NodeJS.Signals) => {
@@ -70,6 +72,9 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
     const redisUrl = config.redisUrl ?? (redis = await startEmbeddedRedis()).url;
     await assertRedisReachable(redisUrl);
     display.log(`reindex: queue ${redactRedisUrl(redisUrl)}${redis ? ' (embedded)' : ''}, store ${storeUrl}`);
+    // On a shared Redis, one build per index name at a time (nightly cron, engineers, the
+    // scheduler); a private Redis sees no other coordinator.
+    if (!redis && !args.dryRun) lock = await BuildLock.acquire(redisUrl, config.name);
     queues = new BuildQueues(redisUrl);
 
     if (args.resume) {

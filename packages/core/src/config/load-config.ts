@@ -34,7 +34,20 @@ const configSchema = z.strictObject({
   workers: nonNegativeInt('a non-negative integer'),
   keepVersions: positiveInt('a positive integer (the current version counts)'),
   s3: z.record(z.string(), z.unknown()),
+  schedule: z.strictObject({
+    cron: nonEmpty,
+    timeZone: nonEmpty.refine(isTimeZone, { error: 'must be an IANA time zone such as "Europe/Berlin" or "UTC"' }),
+  }).optional(),
 });
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export interface LoadConfigOptions {
   /** Base for the default config file lookup. Default `process.cwd()`. */

@@ -67,6 +67,11 @@ export interface ReindexConfig {
   keepVersions: number;
   /** Options for every s3:// URL (store, catalogue, model). Default: none (AWS defaults). */
   s3: S3Options;
+  /**
+   * The nightly schedule `reindex schedule` runs: a cron expression (5 fields, or 6 with
+   * seconds) in an IANA time zone. Default: absent (no schedule; run `reindex` from cron).
+   */
+  schedule?: { cron: string; timeZone: string };
 }
 
 /** The one place defaults live; loadConfig spreads it, the tests and README check it. */
