@@ -3,6 +3,15 @@ import { CliError, USAGE, parseRunArgs } from './args.js';
 import { ProgressDisplay } from './progress.js';
 import { runBuild } from './run.js';
 import { startSchedule } from './schedule.js';
+import { gcCommand, rollbackCommand, searchCommand, statusCommand } from './commands.js';
+
+const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  search: searchCommand,
+  status: statusCommand,
+  rollback: rollbackCommand,
+  gc: gcCommand,
+  schedule,
+};
 
 /** Removes `--name value` / `--name=value` from argv and returns the value. */
 function takeFlag(argv: string[], name: string): string | undefined {
@@ -34,7 +43,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (first === 'schedule') return schedule(rest);
+  const sub = first ? SUBCOMMANDS[first] : undefined;
+  if (sub) return sub(rest);
   const args = parseRunArgs(first === 'run' ? rest : argv);
   const display = new ProgressDisplay();
   const summary = await runBuild(args, display);

@@ -1,0 +1,104 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { EMBEDDED_DEFAULTS } from '@reindex/coordinator';
+import { DEFAULT_CONFIG, loadConfig, openObjectStore, type ObjectStore } from '@reindex/core';
+import { CliError } from './args.js';
+import { searchIndex } from './search.js';
+import { collectGarbage, indexStatus, rollback } from './versions-cli.js';
+
+const common = {
+  store: { type: 'string' },
+  name: { type: 'string' },
+  config: { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const;
+
+function parse<T extends Record<string, { type: 'string' | 'boolean'; default?: string | boolean }>>(argv: string[], options: T, usage: string) {
+  try {
+    return parseArgs({ args: argv, options: { ...common, ...options }, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new CliError(`${(error as Error).message}\nusage: ${usage}`);
+  }
+}
+
+async function openStore(values: { store?: string | boolean; config?: string | boolean; name?: string | boolean }): Promise<{ store: ObjectStore; name: string }> {
+  const config = await loadConfig(values.config as string | undefined);
+  const url = (values.store as string | undefined) ?? (config.store.url === DEFAULT_CONFIG.store.url ? EMBEDDED_DEFAULTS.storeUrl : config.store.url);
+  const storeUrl = /^[a-z0-9]+:\/\//i.test(url) ? url : `file://${path.resolve(url)}`;
+  return { store: openObjectStore(storeUrl, { s3: config.s3 }), name: (values.name as string | undefined) ?? config.name };
+}
+
+function positiveInt(flag: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1) throw new CliError(`--${flag} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+export async function searchCommand(argv: string[]): Promise<number> {
+  const usage = 'reindex search "<query text>" [--k 10] [--version V] [--model DIR] [--store URL] [--name NAME] [--json]';
+  const { values, positionals } = parse(argv, { k: { type: 'string' }, version: { type: 'string' }, model: { type: 'string' } }, usage);
+  const text = positionals.join(' ').trim();
+  if (!text) throw new CliError(`a query text is required\nusage: ${usage}`);
+  const { store, name } = await openStore(values);
+  try {
+    const hits = await searchIndex(store, text, {
+      name, k: positiveInt('k', values.k as string | undefined, 10),
+      ...(values.version ? { version: values.version as string } : {}), ...(values.model ? { modelDir: values.model as string } : {}),
+    });
+    if (values.json) out(JSON.stringify(hits));
+    else hits.forEach((h, i) => out(`${String(i + 1).padStart(3)}. ${h.score.toFixed(4)}  ${h.id}  ${h.title ?? '(title not found)'}`));
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
+export async function statusCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {}, 'reindex status [--store URL] [--name NAME] [--json]');
+  const { store, name } = await openStore(values);
+  try {
+    const status = await indexStatus(store, name);
+    if (values.json) {
+      out(JSON.stringify(status));
+      return 0;
+    }
+    out(`index "${status.name}" in ${status.store}: LATEST → ${status.latest ?? '(none)'}`);
+    for (const v of status.versions) {
+      out(v.problem
+        ? `  ${v.version}  BROKEN: ${v.problem}`
+        : `${v.latest ? '* ' : '  '}${v.version}  ${v.ntotal?.toLocaleString('en')} vectors (${v.rejected} rejected)  ${v.factory} nprobe ${v.nprobe}  build ${v.buildId}  ${v.createdAt}`);
+    }
+    out(`builds in the store: ${status.builds.length ? status.builds.join(', ') : '(none)'}`);
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
+export async function rollbackCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { to: { type: 'string' } }, 'reindex rollback [--to VERSION] [--store URL] [--name NAME] [--json]');
+  const { store, name } = await openStore(values);
+  try {
+    const moved = await rollback(store, name, values.to as string | undefined);
+    out(values.json ? JSON.stringify(moved) : `LATEST of "${name}": ${moved.from ?? '(none)'} → ${moved.to}`);
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
+export async function gcCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { keep: { type: 'string' } }, 'reindex gc [--keep K] [--store URL] [--name NAME] [--json]');
+  const config = await loadConfig(values.config as string | undefined);
+  const { store, name } = await openStore(values);
+  try {
+    const deleted = await collectGarbage(store, name, positiveInt('keep', values.keep as string | undefined, config.keepVersions));
+    out(values.json ? JSON.stringify({ deleted }) : `deleted ${deleted.length} version(s)${deleted.length ? `: ${deleted.join(', ')}` : ''}`);
+  } finally {
+    await store.close();
+  }
+  return 0;
+}

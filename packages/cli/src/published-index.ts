@@ -1,0 +1,40 @@
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { REPO_ROOT } from '@reindex/coordinator';
+import { indexVersionPrefix, parseIdMap, type IdMapper, type Manifest, type ObjectStore } from '@reindex/core';
+import { FaissIndex } from '@reindex/faiss';
+import { INDEX_FILE, readLatest, readManifest } from '@reindex/worker';
+
+export interface PublishedIndex {
+  manifest: Manifest;
+  index: FaissIndex;
+  idMap?: IdMapper;
+  close(): Promise<void>;
+}
+
+/** Which version to open: the one named, else the one LATEST points to. */
+export async function resolveVersion(store: ObjectStore, name: string, version?: string): Promise<string> {
+  if (version) return version;
+  const latest = await readLatest(store, name);
+  if (!latest) throw new Error(`index "${name}" has no published version in ${store.url} (no LATEST)`);
+  return latest.version;
+}
+
+/**
+ * Loads a published version the way a serving process does: downloads its files side by side
+ * (a local cache, reused when sizes match), then reads `index.faiss` with standard faiss I/O.
+ */
+export async function openPublishedIndex(store: ObjectStore, name: string, version: string, cacheDir = path.join(REPO_ROOT, 'var/cache')): Promise<PublishedIndex> {
+  const manifest = await readManifest(store, name, version);
+  const dir = path.join(cacheDir, name, version);
+  await mkdir(dir, { recursive: true });
+  const prefix = indexVersionPrefix(name, version);
+  for (const file of manifest.files) {
+    const local = path.join(dir, file.path);
+    const size = await stat(local).then((s) => s.size, () => -1);
+    if (size !== file.bytes) await store.download(`${prefix}${file.path}`, local);
+  }
+  const index = await FaissIndex.read(path.join(dir, INDEX_FILE));
+  const idMap = manifest.idMap ? parseIdMap(await readFile(path.join(dir, manifest.idMap)), manifest.idMap) : undefined;
+  return { manifest, index, ...(idMap ? { idMap } : {}), close: () => index.close() };
+}

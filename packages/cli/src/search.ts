@@ -1,0 +1,94 @@
+import { openCatalogue, planShards, type Manifest } from '@reindex/core';
+import { QueryEncoder, collapseHeads, loadBundle, type FusionRule } from '@reindex/item-tower';
+import { readBuildSpec } from '@reindex/worker';
+import type { ObjectStore } from '@reindex/core';
+import { openPublishedIndex, resolveVersion } from './published-index.js';
+
+export interface SearchHit {
+  id: string;
+  title: string | null;
+  score: number;
+}
+
+export interface SearchOptions {
+  name: string;
+  k: number;
+  version?: string;
+  /** Model bundle; default: the bundle the build recorded (its content hash must match the manifest's). */
+  modelDir?: string;
+}
+
+/**
+ * `reindex search`: embeds the query with the bundle's query tower (H heads) and scores items by
+ * the bundle's post-fusion rule. Linear rules (mean, weighted) are exact with one search: the
+ * fused score is the inner product with the combined head vector. `max` searches each head and
+ * keeps each item's best head score.
+ */
+export async function searchIndex(store: ObjectStore, text: string, options: SearchOptions): Promise<SearchHit[]> {
+  const version = await resolveVersion(store, options.name, options.version);
+  const published = await openPublishedIndex(store, options.name, version);
+  const { manifest, index } = published;
+  try {
+    const modelDir = options.modelDir ?? (await readBuildSpec(store, manifest.buildId)).model.dir;
+    const bundle = await loadBundle(modelDir);
+    if (bundle.contentHash !== manifest.modelBundleHash) {
+      throw new Error(`model bundle ${modelDir} (${bundle.contentHash}) is not the one version ${version} was built with (${manifest.modelBundleHash})`);
+    }
+    const encoder = await QueryEncoder.create(bundle);
+    let scores: Map<bigint, number>;
+    try {
+      const heads = await encoder.encode([text]);
+      scores = await fusedSearch(index, heads, manifest, encoder.fusion, options.k);
+    } finally {
+      await encoder.close();
+    }
+    const ranked = [...scores.entries()].sort((a, b) => b[1] - a[1]).slice(0, options.k);
+    const ids = ranked.map(([faissId]) => published.idMap?.lookup(faissId) ?? faissId.toString());
+    const titles = await lookupTitles(manifest, ids, (await readBuildSpec(store, manifest.buildId)).catalogue.fields);
+    return ranked.map(([, score], i) => ({ id: ids[i]!, title: titles.get(ids[i]!) ?? null, score }));
+  } finally {
+    await published.close();
+  }
+}
+
+async function fusedSearch(index: Awaited<ReturnType<typeof openPublishedIndex>>['index'], heads: Float32Array, manifest: Manifest, rule: FusionRule, k: number): Promise<Map<bigint, number>> {
+  const dim = manifest.dim;
+  const scores = new Map<bigint, number>();
+  if (rule.kind === 'mean' || rule.kind === 'weighted') {
+    const q = collapseHeads(heads, dim, rule);
+    const { labels, distances } = await index.search(q, k, { nprobe: manifest.nprobe });
+    labels.forEach((id, j) => { if (id >= 0n) scores.set(id, distances[j]!); });
+    return scores;
+  }
+  const perHead = Math.max(k * 5, 50);
+  const { labels, distances } = await index.search(heads, perHead, { nprobe: manifest.nprobe });
+  labels.forEach((id, j) => {
+    if (id < 0n) return;
+    const s = distances[j]!;
+    if (!scores.has(id) || scores.get(id)! < s) scores.set(id, s);
+  });
+  return scores;
+}
+
+/**
+ * Titles of the hits, read from the catalogue the version was built from (the index holds
+ * vectors and ids only). Streams the catalogue once and stops when every id is found.
+ */
+async function lookupTitles(manifest: Manifest, ids: string[], fields: { id: string; title: string }): Promise<Map<string, string>> {
+  const wanted = new Set(ids);
+  const titles = new Map<string, string>();
+  const catalogue = await openCatalogue(manifest.catalogue.source);
+  try {
+    const plan = await planShards(catalogue, 1);
+    for await (const batch of catalogue.readShard(plan.shards[0]!, { batchSize: 4096 })) {
+      for (const row of batch.rows) {
+        const id = String(row.value[fields.id] ?? '').trim();
+        if (wanted.has(id) && !titles.has(id)) titles.set(id, String(row.value[fields.title] ?? ''));
+      }
+      if (titles.size === wanted.size) break;
+    }
+  } finally {
+    await catalogue.close();
+  }
+  return titles;
+}
