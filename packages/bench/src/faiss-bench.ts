@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as lancedb from '@lancedb/lancedb';
-import { FaissIndex, faissSimd, getDistanceBlasThreshold, getThreads } from '@reindex/faiss';
+import * as ourFaiss from '@reindex/faiss';
+import { DEFAULT_TRAIN_OPTIONS, FaissIndex, faissSimd, getDistanceBlasThreshold, getThreads, type TrainOptions } from '@reindex/faiss';
 import { gaussianVectors, recallAtK } from './random.js';
 import { machineLine, writeBenchSection } from './report.js';
 
@@ -17,6 +18,8 @@ const { values } = parseArgs({
     queries: { type: 'string', default: '1000' },
     dim: { type: 'string', default: '128' },
     skip: { type: 'string', default: '' },
+    // Another build of this binding (e.g. linked against Debian's generic libfaiss) to time too.
+    'compare-module': { type: 'string' },
     'no-write': { type: 'boolean', default: false },
   },
 });
@@ -37,10 +40,15 @@ async function exactNeighbours(base: Float32Array, ids: BigInt64Array, queries: 
   return labels;
 }
 
-async function benchFaiss(base: Float32Array, ids: BigInt64Array, queries: Float32Array, truth: BigInt64Array) {
-  const index = FaissIndex.fromFactory(dim, 'IVF256,PQ16', 'l2');
+type FaissModule = typeof ourFaiss;
+
+/** faiss's own defaults for what DEFAULT_TRAIN_OPTIONS changes. */
+const FAISS_DEFAULT_TRAINING: TrainOptions = { polysemousTraining: true, pqPointsPerCentroid: 256, pqKmeansBlas: true };
+
+async function benchFaiss(base: Float32Array, ids: BigInt64Array, queries: Float32Array, truth: BigInt64Array, module: FaissModule = ourFaiss, trainOptions: TrainOptions = {}) {
+  const index = module.FaissIndex.fromFactory(dim, 'IVF256,PQ16', 'l2');
   let t0 = process.hrtime.bigint();
-  await index.train(base.subarray(0, nTrain * dim));
+  await index.train(base.subarray(0, nTrain * dim), trainOptions);
   const train = seconds(t0);
   t0 = process.hrtime.bigint();
   await index.addWithIds(base, ids);
@@ -84,18 +92,32 @@ const ids = BigInt64Array.from({ length: n }, (_, i) => BigInt(i));
 const truth = await exactNeighbours(base, ids, queries);
 const ours = await benchFaiss(base, ids, queries, truth);
 console.log('faiss', ours);
+const oursFaissDefaults = await benchFaiss(base, ids, queries, truth, ourFaiss, FAISS_DEFAULT_TRAINING);
+console.log('faiss, faiss default training', oursFaissDefaults);
+const other = values['compare-module'] ? (await import(values['compare-module'])) as FaissModule : undefined;
+const otherRuns = other ? [await benchFaiss(base, ids, queries, truth, other), await benchFaiss(base, ids, queries, truth, other, FAISS_DEFAULT_TRAINING)] : [];
+if (other) console.log(`faiss ${other.faissSimd}`, otherRuns);
 const lance = values.skip.includes('lance') ? undefined : await benchLance(base, queries, truth);
 if (lance) console.log('lancedb', lance);
 
 if (!values['no-write']) {
   const fmt = (x: number) => x.toFixed(2);
+  type Run = Awaited<ReturnType<typeof benchFaiss>>;
+  const row = (label: string, r: Run) => `| ${label} | ${fmt(r.train)} | ${fmt(r.add)} | **${fmt(r.build)}** | ${fmt(r.search)} | ${r.recall.toFixed(3)} |`;
+  const ourKnobs = `polysemous ${DEFAULT_TRAIN_OPTIONS.polysemousTraining ? 'on' : 'off'}, ${DEFAULT_TRAIN_OPTIONS.pqPointsPerCentroid} pts/centroid, PQ k-means ${DEFAULT_TRAIN_OPTIONS.pqKmeansBlas ? 'BLAS' : 'SIMD'}`;
+  const faissKnobs = 'faiss defaults: polysemous on, 256 pts/centroid, PQ k-means BLAS';
   const rows = [
-    `| @reindex/faiss (faiss 1.7.3, ${faissSimd}) | ${fmt(ours.train)} | ${fmt(ours.add)} | **${fmt(ours.build)}** | ${fmt(ours.search)} | ${ours.recall.toFixed(3)} |`,
+    row(`@reindex/faiss, faiss 1.7.3 ${faissSimd} (ours: ${ourKnobs})`, ours),
+    row(`@reindex/faiss, faiss 1.7.3 ${faissSimd} (${faissKnobs})`, oursFaissDefaults),
   ];
+  if (other && otherRuns.length === 2) {
+    rows.push(row(`@reindex/faiss, Debian libfaiss-dev 1.7.3 ${other.faissSimd} (${ourKnobs})`, otherRuns[0]!));
+    rows.push(row(`@reindex/faiss, Debian libfaiss-dev 1.7.3 ${other.faissSimd} (${faissKnobs})`, otherRuns[1]!));
+  }
   if (lance) rows.push(`| @lancedb/lancedb 0.39 | — | — | **${fmt(lance.build)}** (+ ${fmt(lance.ingest)} table write) | ${fmt(lance.search)} | ${lance.recall.toFixed(3)} |`);
   await writeBenchSection('faiss', `## faiss binding vs LanceDB (IVF-PQ build)
 
-Command: \`pnpm run bench:faiss\` · ${new Date().toISOString().slice(0, 10)} · ${machineLine()} · faiss threads ${getThreads()}, BLAS threshold ${getDistanceBlasThreshold()}
+Command: \`pnpm run bench:faiss${values['compare-module'] ? ' -- --compare-module <generic build>' : ''}\` · ${new Date().toISOString().slice(0, 10)} · ${machineLine()} · faiss threads ${getThreads()}, BLAS threshold ${getDistanceBlasThreshold()}
 
 ${n.toLocaleString('en')} random ${dim}-d Gaussian vectors, \`IVF256,PQ16\` (LanceDB: IVF_PQ, 256 partitions, 16 sub-vectors, L2), train on ${nTrain.toLocaleString('en')}, add all, ${nq.toLocaleString('en')} queries at nprobe ${nprobe}; recall@10 against exact (faiss \`IDMap,Flat\`).
 
