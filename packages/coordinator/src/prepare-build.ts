@@ -1,4 +1,4 @@
-import { chooseIndexParams, openCatalogue, planShards, versionIdFor, type ReindexConfig, type ShardPlan } from '@reindex/core';
+import { chooseIndexParams, openCatalogue, planShards, versionIdFor, type IndexParams, type ReindexConfig, type ShardPlan } from '@reindex/core';
 import { loadBundle } from '@reindex/item-tower';
 import { newBuildId } from '@reindex/queue';
 import type { BuildSpec } from '@reindex/worker';
@@ -29,9 +29,10 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
   }
   const dim = bundle.manifest.dim;
   const rows = plan.totals.estimatedRows;
-  const chosen = chooseIndexParams(rows, dim, config.index.memoryBudgetBytes, { trainSampleSize: config.index.trainSampleSize });
-  const factory = config.index.factory ?? chosen.factory;
-  const nlist = Number(/IVF(\d+)/.exec(factory)?.[1] ?? chosen.nlist);
+  const chosen = config.index.factory
+    ? configuredIndexParams(config.index.factory, rows, dim)
+    : chooseIndexParams(rows, dim, config.index.memoryBudgetBytes, { trainSampleSize: config.index.trainSampleSize });
+  const { factory, nlist } = chosen;
   const buildId = newBuildId(now);
   const spec: BuildSpec = {
     formatVersion: 1,
@@ -44,9 +45,6 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
     model: { dir: bundle.dir, contentHash: bundle.contentHash, dim },
     index: {
       ...chosen,
-      factory,
-      nlist,
-      rationale: config.index.factory ? [`factory string from configuration: ${factory}`] : chosen.rationale,
       metric: config.index.metric,
       // Until the quality stage measures it: a tenth of the lists, at least 8, at most nlist.
       nprobe: config.index.nprobe ?? Math.min(nlist, Math.max(8, Math.round(nlist / 10))),
@@ -57,4 +55,20 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
     keepVersions: config.keepVersions,
   };
   return { spec, plan, planMs: Date.now() - started };
+}
+
+/** Index parameters of a configured factory string (the memory budget then only decides the merge mode). */
+function configuredIndexParams(factory: string, rows: number, dim: number): IndexParams {
+  const nlist = Number(/IVF(\d+)/.exec(factory)?.[1] ?? 1);
+  const pqM = Number(/PQ(\d+)/.exec(factory)?.[1] ?? 0);
+  const bytesPerVector = (pqM || dim * 4) + 8;
+  return {
+    factory,
+    nlist,
+    pqM,
+    coarseQuantizer: /HNSW/.test(factory) ? 'hnsw32' : 'flat',
+    bytesPerVector,
+    estimatedIndexBytes: rows * bytesPerVector + nlist * dim * 4,
+    rationale: [`factory string from configuration: ${factory}`],
+  };
 }
