@@ -1,7 +1,8 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { openObjectStore, type ObjectStore } from '@reindex/core';
+import { openObjectStore, type ObjectStore, type ShardPlan } from '@reindex/core';
+import { readBuildSpec, readPlan, type BuildSpec } from './build-spec.js';
 import { FaissIndex } from '@reindex/faiss';
 import { ItemEmbedder, loadBundle, type FieldMapping } from '@reindex/item-tower';
 import type { WorkerOptions } from './options.js';
@@ -14,6 +15,7 @@ export class WorkerContext {
   readonly #stores = new Map<string, ObjectStore>();
   readonly #embedders = new Map<string, Promise<ItemEmbedder>>();
   readonly #trained = new Map<string, Promise<FaissIndex>>();
+  readonly #builds = new Map<string, Promise<{ spec: BuildSpec; plan: ShardPlan }>>();
   #scratch?: string;
 
   constructor(readonly options: WorkerOptions) {}
@@ -42,6 +44,21 @@ export class WorkerContext {
       this.#embedders.set(key, embedder);
     }
     return embedder;
+  }
+
+  /**
+   * A build's spec and plan, read once per process: the plan of a 10,000-shard build is
+   * megabytes, and every shard job needs only its own entry.
+   */
+  build(store: ObjectStore, buildId: string): Promise<{ spec: BuildSpec; plan: ShardPlan }> {
+    let entry = this.#builds.get(buildId);
+    if (!entry) {
+      entry = Promise.all([readBuildSpec(store, buildId), readPlan(store, buildId)]).then(([spec, plan]) => ({ spec, plan }));
+      entry.catch(() => this.#builds.delete(buildId));
+      if (this.#builds.size >= 4) this.#builds.delete(this.#builds.keys().next().value!);
+      this.#builds.set(buildId, entry);
+    }
+    return entry;
   }
 
   /** The trained empty index of a build, downloaded once per process and cloned per shard. */

@@ -7,7 +7,6 @@ import {
 } from '@reindex/core';
 
 import { parseJobData } from '@reindex/queue';
-import { readBuildSpec, readPlan } from '../build-spec.js';
 import type { WorkerContext } from '../context.js';
 import { RejectionTally, type ShardStats } from '../shard-stats.js';
 import { hasStringId } from './embed-rows.js';
@@ -27,8 +26,7 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
   const finished = await finishedShard(store, data.buildId, data.shard);
   if (finished) return finished;
 
-  const spec = await readBuildSpec(store, data.buildId);
-  const plan = await readPlan(store, data.buildId);
+  const { spec, plan } = await ctx.build(store, data.buildId);
   const shardSpec = plan.shards[data.shard];
   if (!shardSpec) throw new Error(`build ${data.buildId} has ${plan.shards.length} shards, no shard ${data.shard}`);
 
@@ -59,7 +57,9 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
       embedMs += Date.now() - t0;
       for (const r of out.rejections) {
         const row = rows[r.index];
-        rejected.add({ location: row ? formatLocation(row.location) : '?', itemId: r.itemId, reason: r.reason, message: r.message });
+        // A string id was replaced by its hash before embedding: report the catalogue's own id.
+        const itemId = row?.originalId ?? r.itemId;
+        rejected.add({ location: row ? formatLocation(row.location) : '?', itemId, reason: r.reason, message: r.message });
       }
       await pendingAdd;
       const t1 = Date.now();
@@ -115,9 +115,9 @@ async function finishedShard(store: ObjectStore, buildId: string, shard: number)
  * Catalogue ids that are strings (not decimal numbers) get a collision-checked int64 from the
  * shard's IdMapper; the row is rejected, never thrown, when that fails.
  */
-function mapStringIds(rows: CatalogueRow[], idField: string, ids: IdMapper, rejected: RejectionTally): CatalogueRow[] {
+function mapStringIds(rows: CatalogueRow[], idField: string, ids: IdMapper, rejected: RejectionTally): Array<CatalogueRow & { originalId?: string }> {
   if (!rows.some((r) => hasStringId(r.value, idField))) return rows;
-  const out: CatalogueRow[] = [];
+  const out: Array<CatalogueRow & { originalId?: string }> = [];
   for (const row of rows) {
     if (!hasStringId(row.value, idField)) {
       out.push(row);
@@ -125,7 +125,7 @@ function mapStringIds(rows: CatalogueRow[], idField: string, ids: IdMapper, reje
     }
     const raw = row.value[idField] as string;
     try {
-      out.push({ location: row.location, value: { ...row.value, [idField]: ids.add(raw) } });
+      out.push({ location: row.location, value: { ...row.value, [idField]: ids.add(raw) }, originalId: raw });
     } catch (error) {
       rejected.add({ location: formatLocation(row.location), itemId: raw, reason: 'id-collision', message: (error as Error).message });
     }
