@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // reindex-worker: a standalone worker process. REDIS_URL=redis://... reindex-worker [--concurrency N] [--device cpu|cuda]
+//   [--metrics-port 9464 (0 = off)] [--metrics-host 0.0.0.0]. Logs are JSON lines (pino) on stdout.
 import { parseArgs } from 'node:util';
+import { redactRedisUrl } from '@reindex/queue';
+import { createLogger } from './log.js';
+import { startMetricsServer, type MetricsServer } from './metrics.js';
 import { DEFAULT_WORKER_OPTIONS } from './options.js';
 import { startWorker } from './worker.js';
 
@@ -11,6 +15,8 @@ const { values } = parseArgs({
     device: { type: 'string' },
     'batch-size': { type: 'string' },
     'shutdown-timeout-ms': { type: 'string' },
+    'metrics-port': { type: 'string' },
+    'metrics-host': { type: 'string' },
   },
 });
 function fail(message: string): never {
@@ -30,20 +36,29 @@ if (device !== 'cpu' && device !== 'cuda') fail(`--device must be cpu or cuda, g
 const concurrency = positive('concurrency', values.concurrency ?? process.env.REINDEX_WORKER_CONCURRENCY, DEFAULT_WORKER_OPTIONS.concurrency);
 const batchSize = positive('batch-size', values['batch-size'], device === 'cuda' ? 2048 : DEFAULT_WORKER_OPTIONS.batchSize);
 const shutdownTimeoutMs = positive('shutdown-timeout-ms', values['shutdown-timeout-ms'], 240_000);
+const metricsPortRaw = values['metrics-port'] ?? process.env.REINDEX_METRICS_PORT;
+const metricsPort = metricsPortRaw === '0' ? 0 : positive('metrics-port', metricsPortRaw, 9464);
 
-const worker = await startWorker({ redisUrl, device, concurrency, batchSize });
-process.stderr.write(`reindex-worker ${worker.workerId}: ${device}, concurrency ${concurrency}, waiting for jobs\n`);
+const logger = createLogger('reindex-worker');
+const worker = await startWorker({ redisUrl, device, concurrency, batchSize, logger });
 let stopping = false;
+let metrics: MetricsServer | undefined;
+if (metricsPort > 0) {
+  metrics = await startMetricsServer({ port: metricsPort, host: values['metrics-host'] ?? '0.0.0.0', redisUrl, healthy: () => !stopping });
+}
+logger.info({ workerId: worker.workerId, device, concurrency, redis: redactRedisUrl(redisUrl), metrics: metrics ? `${metrics.url}/metrics` : 'off' }, 'reindex-worker waiting for jobs');
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
     // Finish the jobs in progress; past the timeout, hand them back (their locks lapse and
     // BullMQ's stalled-job check gives them to another worker).
-    process.stderr.write(`reindex-worker: ${signal}: finishing jobs in progress (up to ${shutdownTimeoutMs} ms)\n`);
+    logger.info({ workerId: worker.workerId, signal, shutdownTimeoutMs }, 'finishing jobs in progress');
     const timer = setTimeout(() => void worker.close(true).finally(() => process.exit(0)), shutdownTimeoutMs);
-    void worker.close(false).finally(() => {
+    void worker.close(false).finally(async () => {
       clearTimeout(timer);
+      await metrics?.close();
+      logger.info({ workerId: worker.workerId }, 'reindex-worker stopped');
       process.exit(0);
     });
   });

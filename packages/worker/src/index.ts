@@ -7,3 +7,6 @@ export { DATA_FILE, ID_MAP_FILE, INDEX_FILE, type MergeResult } from './processo
 export type { PublishResult } from './processors/publish.js';
 export type { TrainResult } from './processors/train.js';
 export type { RejectedRow, ShardStats } from './shard-stats.js';
+export { DEFAULT_HEARTBEAT_INTERVAL_MS, heartbeatKey, readHeartbeats, startHeartbeat, type HeartbeatHandle, type HeartbeatOptions, type WorkerHeartbeat } from './heartbeat.js';
+export { WorkerActivity, WorkerMetrics, hasWorkerMetrics, instrumentWorker, registerQueueDepthGauge, startMetricsServer, workerMetrics, type MetricsServer, type MetricsServerOptions } from './metrics.js';
+export { createLogger, logJobEvents, type Logger } from './log.js';

@@ -2,6 +2,9 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { JobDataError, QUEUE_NAMES, STAGES, redisOptionsFromUrl, type StageName } from '@reindex/queue';
 import { BuildQueues } from './build-queues.js';
 import { WorkerContext } from './context.js';
+import { startHeartbeat } from './heartbeat.js';
+import { logJobEvents, type Logger } from './log.js';
+import { instrumentWorker } from './metrics.js';
 import { DEFAULT_WORKER_OPTIONS, type WorkerOptions } from './options.js';
 import { processMerge } from './processors/merge.js';
 import { processPublish } from './processors/publish.js';
@@ -20,7 +23,7 @@ export interface RunningWorker {
 }
 
 /** Starts one BullMQ worker per stage queue in this process. */
-export async function startWorker(input: Partial<WorkerOptions> & { redisUrl: string }): Promise<RunningWorker> {
+export async function startWorker(input: Partial<WorkerOptions> & { redisUrl: string; logger?: Logger }): Promise<RunningWorker> {
   const options: WorkerOptions = { ...DEFAULT_WORKER_OPTIONS, ...input };
   const ctx = new WorkerContext(options);
   const queues = new BuildQueues(options.redisUrl, options.prefix);
@@ -52,7 +55,18 @@ export async function startWorker(input: Partial<WorkerOptions> & { redisUrl: st
       name: ctx.workerId,
     },
   )])) as Record<StageName, Worker>;
-  for (const worker of Object.values(workers)) worker.on('error', (error) => console.error(`reindex-worker: ${error.message}`));
+  const logger = input.logger;
+  for (const worker of Object.values(workers)) {
+    worker.on('error', (error) => (logger ? logger.error({ workerId: ctx.workerId, err: error.message }, 'worker error') : console.error(`reindex-worker: ${error.message}`)));
+  }
+  // Observability hooks: Prometheus counters, the dashboard's heartbeat, structured job logs.
+  const instrumented = instrumentWorker(ctx.workerId, workers, options.concurrency);
+  const heartbeat = startHeartbeat({
+    redisUrl: options.redisUrl, prefix: options.prefix, workerId: ctx.workerId, device: options.device, concurrency: options.concurrency,
+    activity: () => instrumented.activity.snapshot(),
+    ...(logger ? { onError: (error: Error) => logger.warn({ workerId: ctx.workerId, err: error.message }, 'heartbeat failed') } : {}),
+  });
+  if (logger) logJobEvents(workers, logger.child({ workerId: ctx.workerId }));
   let closing: Promise<void> | undefined;
   return {
     workerId: ctx.workerId,
@@ -60,6 +74,8 @@ export async function startWorker(input: Partial<WorkerOptions> & { redisUrl: st
     close(force = false) {
       closing ??= (async () => {
         await Promise.all(Object.values(workers).map((w) => w.close(force)));
+        await heartbeat.stop();
+        instrumented.detach();
         await queues.close();
         await ctx.close();
       })();

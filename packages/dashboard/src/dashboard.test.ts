@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { jobIdFor, startEmbeddedRedis } from '@reindex/queue';
+import { startWorker } from '@reindex/worker';
+import { DEFAULT_DASHBOARD_OPTIONS, DashboardConfigError, resolveDashboardOptions, startDashboard } from './index.js';
+import { submittedBuild, trainDone, until } from './build-fixture.js';
+
+function capture() {
+  const lines: string[] = [];
+  const stream = new Writable({ write(chunk, _enc, cb) { lines.push(chunk.toString()); cb(); } });
+  return { lines, logger: pino({ level: 'debug' }, stream) };
+}
+
+test('defaults are loopback on port 3000, and a wider bind without a token is refused', async () => {
+  assert.deepEqual({ host: DEFAULT_DASHBOARD_OPTIONS.host, port: DEFAULT_DASHBOARD_OPTIONS.port }, { host: '127.0.0.1', port: 3000 });
+  assert.throws(() => resolveDashboardOptions({ redisUrl: 'redis://h', host: '0.0.0.0' }), (e: Error) => e instanceof DashboardConfigError && /REINDEX_DASHBOARD_TOKEN/.test(e.message));
+  assert.throws(() => resolveDashboardOptions({ redisUrl: 'redis://h', host: '0.0.0.0', token: 'short' }), /at least 8/);
+  assert.equal(resolveDashboardOptions({ redisUrl: 'redis://h', host: '0.0.0.0', token: 'long-enough-token' }).host, '0.0.0.0');
+  await assert.rejects(startDashboard({ redisUrl: 'redis://127.0.0.1:1', host: '::', port: 0 }), DashboardConfigError);
+});
+
+test('a token guards pages, API and actions; /healthz stays open; no secret reaches a response or a log line', async () => {
+  const redis = await startEmbeddedRedis();
+  const admin = new Redis(redis.url);
+  await admin.config('SET', 'requirepass', 'redis-s3cret-pw');
+  admin.disconnect();
+  const redisUrl = redis.url.replace('redis://', 'redis://:redis-s3cret-pw@');
+  const token = 'dashboard-t0ken-xyz';
+  const { lines, logger } = capture();
+  const dashboard = await startDashboard({ redisUrl, host: '0.0.0.0', port: 0, token, logger });
+  try {
+    const get = (p: string, headers: Record<string, string> = {}) => fetch(`${dashboard.url}${p}`, { headers });
+    assert.equal((await get('/healthz')).status, 200);
+    for (const p of ['/', '/api/overview', '/api/builds', '/api/workers', '/api/versions', '/metrics', '/queues']) {
+      assert.equal((await get(p)).status, 401, `${p} without a token`);
+      assert.equal((await get(p, { authorization: 'Bearer wrong-token-123' })).status, 401, `${p} with a wrong token`);
+    }
+    assert.equal((await get('/api/overview', { authorization: `Bearer ${token}` })).status, 200);
+    assert.equal((await get('/api/overview', { authorization: `Basic ${Buffer.from(`ops:${token}`).toString('base64')}` })).status, 200);
+    const auth = { authorization: `Bearer ${token}` };
+    const post = (p: string, headers: Record<string, string>) => fetch(`${dashboard.url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{}' });
+    assert.equal((await post('/api/builds/b1/cancel', { 'x-reindex-action': '1' })).status, 401, 'action without a token');
+    assert.equal((await post('/api/builds/b1/cancel', auth)).status, 403, 'action without the CSRF header');
+    assert.equal((await post('/api/builds/b1/shards/0/retry', { ...auth, 'x-reindex-action': '1' })).status, 404, 'retry of a job that does not exist');
+    const bodies = await Promise.all(['/healthz', '/api/overview', '/api/versions', '/metrics', '/queues', '/'].map(async (p) => (await get(p, auth)).text()));
+    const overview = JSON.parse(bodies[1] ?? '{}') as { redis: string; tokenRequired: boolean };
+    assert.match(overview.redis, /^redis:\/\/:\*\*\*@127\.0\.0\.1:\d+$/);
+    assert.equal(overview.tokenRequired, true);
+    for (const text of [...bodies, ...lines]) {
+      assert.doesNotMatch(text, /redis-s3cret-pw/);
+      assert.doesNotMatch(text, /dashboard-t0ken-xyz/);
+    }
+    assert.ok(lines.some((l) => /reindex-dashboard listening/.test(l) && /"auth":"token"/.test(l)), 'a structured startup log line');
+  } finally {
+    await dashboard.close();
+    await redis.stop();
+  }
+});
+
+test('on loopback, a set token is still required for actions, and foreign Host headers are refused', async () => {
+  const redis = await startEmbeddedRedis();
+  const dashboard = await startDashboard({ redisUrl: redis.url, port: 0, token: 'loopback-token-1', logger: pino({ level: 'silent' }) });
+  const open = await startDashboard({ redisUrl: redis.url, port: 0, logger: pino({ level: 'silent' }) });
+  try {
+    const res = await fetch(`${dashboard.url}/api/builds/b1/cancel`, { method: 'POST', headers: { 'x-reindex-action': '1' } });
+    assert.equal(res.status, 401);
+    assert.equal((await fetch(`${open.url}/api/overview`)).status, 200, 'no token set: loopback is open');
+    // DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends its own Host header.
+    const { request } = await import('node:http');
+    const status = await new Promise<number>((resolve, reject) => {
+      const u = new URL(`${open.url}/api/overview`);
+      request({ host: u.hostname, port: u.port, path: u.pathname, headers: { host: 'evil.example' } }, (r) => { r.resume(); resolve(r.statusCode ?? 0); }).on('error', reject).end();
+    });
+    assert.equal(status, 421);
+  } finally {
+    await dashboard.close();
+    await open.close();
+    await redis.stop();
+  }
+});
+
+test('cancel stops every job of a build that has not started and records it in the build log', async () => {
+  const f = await submittedBuild(2_000, 3);
+  const worker = await startWorker({ redisUrl: f.redisUrl, workerId: 'cancel-test-worker' });
+  const dashboard = await startDashboard({ redisUrl: f.redisUrl, storeUrl: f.storeUrl, port: 0, logger: pino({ level: 'silent' }) });
+  const buildId = f.prepared.spec.buildId;
+  try {
+    await trainDone(f);
+    const res = await fetch(`${dashboard.url}/api/builds/${buildId}/cancel`, { method: 'POST', headers: { 'x-reindex-action': '1' } });
+    assert.equal(res.status, 200, await res.clone().text());
+    const out = (await res.json()) as { cancelledJobs: string[] };
+    assert.deepEqual(out.cancelledJobs.sort(), [jobIdFor(buildId, 'merge'), jobIdFor(buildId, 'publish'), ...[0, 1, 2].map((i) => jobIdFor(buildId, 'shard', i))].sort());
+    await f.queues.queues.shard.resume();
+    const view = (await (await fetch(`${dashboard.url}/api/builds/${buildId}`)).json()) as { build: { status: string; stages: { shard: { failed: number } } }; log: Array<{ action: string; message: string }> };
+    assert.equal(view.build.status, 'cancelled');
+    assert.equal(view.build.stages.shard.failed, 3);
+    assert.equal(view.log[0]?.action, 'cancel');
+    assert.match(view.log[0]?.message ?? '', /5 job\(s\) stopped/);
+    // Resumed, the shard queue has nothing of this build to run, and retry is refused.
+    assert.deepEqual(await f.queues.queues.shard.getJobCounts('waiting', 'active'), { waiting: 0, active: 0 });
+    const retry = await fetch(`${dashboard.url}/api/builds/${buildId}/shards/0/retry`, { method: 'POST', headers: { 'x-reindex-action': '1' } });
+    assert.equal(retry.status, 409);
+    assert.equal((await f.queues.queues.merge.getJob(jobIdFor(buildId, 'merge')))?.failedReason?.startsWith('cancelled by operator'), true);
+    const again = await fetch(`${dashboard.url}/api/builds/${buildId}/cancel`, { method: 'POST', headers: { 'x-reindex-action': '1' } });
+    assert.equal(again.status, 200, 'cancel is idempotent');
+    await until('the cancelled build to stay cancelled', async () => ((await f.queues.queues.publish.getJob(jobIdFor(buildId, 'publish')))?.finishedOn ? true : undefined), 5_000);
+  } finally {
+    await dashboard.close();
+    await worker.close(true);
+    await f.close();
+  }
+});
