@@ -19,10 +19,13 @@ export interface RunArgs {
   dryRun: boolean;
   json: boolean;
   resume?: string;
+  /** Serve the ops dashboard during the run on this port (`--dashboard [PORT]`, default 3000). */
+  dashboardPort?: number;
 }
 
 export const USAGE = `usage: reindex [run] --shard-count N [--catalogue URL] [--model DIR] [--store URL] [--redis URL]
                      [--workers K] [--index-factory STR] [--name NAME] [--config FILE] [--dry-run] [--json]
+                     [--dashboard] [--dashboard-port PORT]
        reindex --resume BUILD_ID [--store URL] [--redis URL] [--workers K] [--json]
 
 Zero configuration: a private redis-server, a file:// store under var/store, the bundled sample
@@ -57,6 +60,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
         'dry-run': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         resume: { type: 'string' },
+        dashboard: { type: 'boolean', default: false },
+        'dashboard-port': { type: 'string' },
       },
     }));
   } catch (error) {
@@ -77,6 +82,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     ...(str('name') ? { name: str('name') } : {}),
     ...(str('config') ? { config: str('config') } : {}),
     ...(resume ? { resume } : {}),
+    ...(values.dashboard === true || str('dashboard-port') ? { dashboardPort: integer('dashboard-port', str('dashboard-port'), 1) ?? 3000 } : {}),
     dryRun: values['dry-run'] === true,
     json: values.json === true,
   };

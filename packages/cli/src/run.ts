@@ -4,7 +4,8 @@ import {
 } from '@reindex/coordinator';
 import { loadConfig, openObjectStore, type ReindexConfigInput } from '@reindex/core';
 import { assertRedisReachable, redactRedisUrl, startEmbeddedRedis, type EmbeddedRedis } from '@reindex/queue';
-import { BuildQueues, readBuildSpec, startWorker, type PublishResult, type RunningWorker } from '@reindex/worker';
+import { startDashboard, type RunningDashboard } from '@reindex/dashboard';
+import { BuildQueues, createLogger, readBuildSpec, startWorker, type PublishResult, type RunningWorker } from '@reindex/worker';
 import type { RunArgs } from './args.js';
 import { ProgressDisplay } from './progress.js';
 
@@ -46,6 +47,7 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
   let workers: RunningWorker[] = [];
   let queues: BuildQueues | undefined;
   let lock: BuildLock | undefined;
+  let dashboard: RunningDashboard | undefined;
   const store = openObjectStore(storeUrl, { s3: config.s3 });
   const cleanup = async () => {
     await Promise.all(workers.map((w) => w.close(true)));
@@ -53,6 +55,7 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
     await queues?.close();
     await store.close();
     await lock?.release();
+    await dashboard?.close();
     await redis?.stop();
   };
   const onSignal = (signal: NodeJS.Signals) => {
@@ -76,6 +79,12 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
     // scheduler); a private Redis sees no other coordinator.
     if (!redis && !args.dryRun) lock = await BuildLock.acquire(redisUrl, config.name);
     queues = new BuildQueues(redisUrl);
+    if (args.dashboardPort !== undefined) {
+      const logger = createLogger('reindex-dashboard');
+      logger.level = 'warn'; // the CLI's own output stays human-readable
+      dashboard = await startDashboard({ redisUrl, storeUrl, port: args.dashboardPort, logger });
+      display.log(`reindex: dashboard ${dashboard.url}/`);
+    }
 
     if (args.resume) {
       buildId = args.resume;
