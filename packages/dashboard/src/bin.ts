@@ -8,8 +8,9 @@ import { RedisUnavailableError } from '@reindex/queue';
 import { createLogger } from '@reindex/worker';
 import { DEFAULT_DASHBOARD_OPTIONS, DashboardConfigError } from './options.js';
 import { startDashboard } from './server.js';
+import { loadConfig } from '@reindex/core';
 
-const USAGE = 'usage: reindex-dashboard [--host 127.0.0.1] [--port 3000] [--redis URL (or REDIS_URL)] [--store URL (or REINDEX_STORE_URL)] [--token T (or REINDEX_DASHBOARD_TOKEN)] [--prefix reindex]';
+const USAGE = 'usage: reindex-dashboard [--host 127.0.0.1] [--port 3000] [--redis URL (or REDIS_URL)] [--store URL (or REINDEX_STORE_URL)] [--config FILE (store.url from the reindex config)] [--token T (or REINDEX_DASHBOARD_TOKEN)] [--prefix reindex]';
 function fail(message: string): never {
   process.stderr.write(`reindex-dashboard: ${message}\n${USAGE}\n`);
   process.exit(2);
@@ -18,7 +19,7 @@ let values: Record<string, string | boolean | undefined>;
 try {
   ({ values } = parseArgs({
     options: {
-      host: { type: 'string' }, port: { type: 'string' }, redis: { type: 'string' }, store: { type: 'string' },
+      host: { type: 'string' }, port: { type: 'string' }, redis: { type: 'string' }, store: { type: 'string' }, config: { type: 'string' },
       token: { type: 'string' }, prefix: { type: 'string' }, help: { type: 'boolean' },
     },
   }));
@@ -36,7 +37,7 @@ const portRaw = str('port') ?? process.env.PORT;
 const port = portRaw === undefined ? DEFAULT_DASHBOARD_OPTIONS.port : Number(portRaw);
 if (!/^\d+$/.test(portRaw ?? '0') || port > 65535) fail(`--port must be an integer 0..65535, got ${JSON.stringify(portRaw)}`);
 const token = str('token') ?? process.env.REINDEX_DASHBOARD_TOKEN ?? undefined;
-const storeUrl = str('store') ?? process.env.REINDEX_STORE_URL;
+const storeUrl = str('store') ?? process.env.REINDEX_STORE_URL ?? (str('config') ? (await loadConfig(str('config'))).store.url : undefined);
 const logger = createLogger('reindex-dashboard');
 try {
   const dashboard = await startDashboard({
