@@ -1,18 +1,8 @@
-/** Deterministic PRNG (mulberry32): benchmarks regenerate the same data on every machine. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { createPrng } from '@reindex/core';
 
 /** n × dim standard-normal vectors (Box–Muller), row-major. */
 export function gaussianVectors(n: number, dim: number, seed: number): Float32Array {
-  const rand = mulberry32(seed);
+  const rand = createPrng(seed);
   const out = new Float32Array(n * dim);
   for (let i = 0; i < out.length; i += 2) {
     const u = Math.max(rand(), 1e-12);

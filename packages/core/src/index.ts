@@ -19,3 +19,4 @@ export * from './config/load-config.js';
 export * from './config/index-params.js';
 export * from './manifest/manifest.js';
 export * from './manifest/store-layout.js';
+export { createPrng } from './util/prng.js';
