@@ -20,3 +20,4 @@ export * from './config/index-params.js';
 export * from './manifest/manifest.js';
 export * from './manifest/store-layout.js';
 export { createPrng } from './util/prng.js';
+export * from './store/object-store-pool.js';

@@ -1,5 +1,5 @@
 import type { Job, Queue } from 'bullmq';
-import { openObjectStore, type ObjectStore, type ShardPlan } from '@reindex/core';
+import { ObjectStorePool, type ObjectStore, type ShardPlan } from '@reindex/core';
 import { STAGES, jobIdFor, type StageName } from '@reindex/queue';
 import type { BuildSpec, MergeResult, PublishResult, ShardStats } from '@reindex/worker';
 import { readBuildSpec, readPlan } from '@reindex/worker';
@@ -62,7 +62,7 @@ function counts(states: JobStateName[], total: number): StageCounts {
 
 /** Reads builds from the queues (job states, progress, results) and the store (spec, plan). */
 export class BuildReader {
-  readonly #stores = new Map<string, ObjectStore>();
+  readonly #stores = new ObjectStorePool();
   readonly #specs = new Map<string, { spec: BuildSpec; plan: ShardPlan } | null>();
   readonly #snapshots = new Map<string, { at: number; view: Promise<BuildView> }>();
   #storeListing: { at: number; ids: Promise<string[]> } | undefined;
@@ -73,17 +73,12 @@ export class BuildReader {
   ) {}
 
   store(url: string): ObjectStore {
-    let store = this.#stores.get(url);
-    if (!store) {
-      store = openObjectStore(url);
-      this.#stores.set(url, store);
-    }
-    return store;
+    return this.#stores.get(url);
   }
 
   /** Store URLs known: the configured one and those named by builds' jobs. */
   storeUrls(): string[] {
-    return [...new Set([...(this.options.storeUrl ? [this.options.storeUrl] : []), ...this.#stores.keys()])];
+    return [...new Set([...(this.options.storeUrl ? [this.options.storeUrl] : []), ...this.#stores.urls()])];
   }
 
   /** Build ids, newest first: from the train queue's jobs and the store's `builds/` prefix. */
@@ -246,8 +241,7 @@ export class BuildReader {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#stores.values()].map((s) => s.close()));
-    this.#stores.clear();
+    await this.#stores.closeAll();
   }
 }
 

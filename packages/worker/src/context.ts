@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { openObjectStore, type ObjectStore, type ShardPlan } from '@reindex/core';
+import { ObjectStorePool, type ObjectStore, type ShardPlan } from '@reindex/core';
 import { readBuildSpec, readPlan, type BuildSpec } from './build-spec.js';
 import { FaissIndex } from '@reindex/faiss';
 import { ItemEmbedder, loadBundle, type FieldMapping } from '@reindex/item-tower';
@@ -12,7 +12,7 @@ import type { WorkerOptions } from './options.js';
  * costs a second to create) and the trained index of the build it is working on.
  */
 export class WorkerContext {
-  readonly #stores = new Map<string, ObjectStore>();
+  readonly #stores = new ObjectStorePool();
   readonly #embedders = new Map<string, Promise<ItemEmbedder>>();
   readonly #trained = new Map<string, Promise<FaissIndex>>();
   readonly #builds = new Map<string, Promise<{ spec: BuildSpec; plan: ShardPlan }>>();
@@ -25,12 +25,7 @@ export class WorkerContext {
   }
 
   store(url: string): ObjectStore {
-    let store = this.#stores.get(url);
-    if (!store) {
-      store = openObjectStore(url);
-      this.#stores.set(url, store);
-    }
-    return store;
+    return this.#stores.get(url);
   }
 
   /** The item tower of a bundle, for catalogues whose fields map as `fields` says. */
@@ -98,10 +93,9 @@ export class WorkerContext {
   async close(): Promise<void> {
     for (const embedder of this.#embedders.values()) await embedder.then((e) => e.close(), () => undefined);
     for (const index of this.#trained.values()) await index.then((ix) => ix.close(), () => undefined);
-    for (const store of this.#stores.values()) await store.close();
+    await this.#stores.closeAll();
     this.#embedders.clear();
     this.#trained.clear();
-    this.#stores.clear();
     if (this.#scratch) await rm(this.#scratch, { recursive: true, force: true });
   }
 }
