@@ -19,14 +19,20 @@ export interface RunArgs {
   dryRun: boolean;
   json: boolean;
   resume?: string;
+  /** Publish even when the quality gate fails (the manifest records `quality.forced`). */
+  force?: boolean;
   /** Serve the ops dashboard during the run on this port (`--dashboard [PORT]`, default 3000). */
   dashboardPort?: number;
 }
 
 export const USAGE = `usage: reindex [run] --shard-count N [--catalogue URL] [--model DIR] [--store URL] [--redis URL]
                      [--workers K] [--index-factory STR] [--name NAME] [--config FILE] [--dry-run] [--json]
-                     [--dashboard] [--dashboard-port PORT]
+                     [--dashboard] [--dashboard-port PORT] [--force]
        reindex --resume BUILD_ID [--store URL] [--redis URL] [--workers K] [--json]
+       reindex publish BUILD_ID [--force] | search "TEXT" | status | rollback [--to V] | gc [--keep K] | schedule
+
+A build is published only when its quality gate passes (recall@10 target within the latency
+budget, item count against LATEST, rejected rows); --force publishes it anyway.
 
 Zero configuration: a private redis-server, a file:// store under var/store, the bundled sample
 catalogue (100,000 items) and the reference model, ${os.availableParallelism()} in-process workers (one per core).`;
@@ -58,6 +64,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         name: { type: 'string' },
         config: { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
+        force: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         resume: { type: 'string' },
         dashboard: { type: 'boolean', default: false },
@@ -84,6 +91,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     ...(resume ? { resume } : {}),
     ...(values.dashboard === true || str('dashboard-port') ? { dashboardPort: integer('dashboard-port', str('dashboard-port'), 1) ?? 3000 } : {}),
     dryRun: values['dry-run'] === true,
+    ...(values.force === true ? { force: true } : {}),
     json: values.json === true,
   };
 }

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { EMBEDDED_DEFAULTS } from '@reindex/coordinator';
 import { DEFAULT_CONFIG, loadConfig, openObjectStore, type ObjectStore } from '@reindex/core';
+import { publishBuild } from '@reindex/worker';
 import { CliError } from './args.js';
 import { searchIndex } from './search.js';
 import { collectGarbage, indexStatus, rollback } from './versions-cli.js';
@@ -38,14 +39,15 @@ function positiveInt(flag: string, raw: string | undefined, fallback: number): n
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 export async function searchCommand(argv: string[]): Promise<number> {
-  const usage = 'reindex search "<query text>" [--k 10] [--version V] [--model DIR] [--store URL] [--name NAME] [--json]';
-  const { values, positionals } = parse(argv, { k: { type: 'string' }, version: { type: 'string' }, model: { type: 'string' } }, usage);
+  const usage = 'reindex search "<query text>" [--k 10] [--nprobe N] [--version V] [--model DIR] [--store URL] [--name NAME] [--json]';
+  const { values, positionals } = parse(argv, { k: { type: 'string' }, nprobe: { type: 'string' }, version: { type: 'string' }, model: { type: 'string' } }, usage);
   const text = positionals.join(' ').trim();
   if (!text) throw new CliError(`a query text is required\nusage: ${usage}`);
   const { store, name } = await openStore(values);
   try {
     const hits = await searchIndex(store, text, {
       name, k: positiveInt('k', values.k as string | undefined, 10),
+      ...(values.nprobe ? { nprobe: positiveInt('nprobe', values.nprobe as string, 1) } : {}),
       ...(values.version ? { version: values.version as string } : {}), ...(values.model ? { modelDir: values.model as string } : {}),
     });
     if (values.json) out(JSON.stringify(hits));
@@ -97,6 +99,27 @@ export async function gcCommand(argv: string[]): Promise<number> {
   try {
     const deleted = await collectGarbage(store, name, positiveInt('keep', values.keep as string | undefined, config.keepVersions));
     out(values.json ? JSON.stringify({ deleted }) : `deleted ${deleted.length} version(s)${deleted.length ? `: ${deleted.join(', ')}` : ''}`);
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
+export async function publishCommand(argv: string[]): Promise<number> {
+  const usage = 'reindex publish BUILD_ID [--force] [--store URL] [--config FILE] [--json]';
+  const { values, positionals } = parse(argv, { force: { type: 'boolean', default: false } }, usage);
+  const [buildId, ...extra] = positionals;
+  if (!buildId || extra.length > 0) throw new CliError(`one build id is required\nusage: ${usage}`);
+  const { store } = await openStore(values);
+  try {
+    const result = await publishBuild(store, buildId, { force: values.force === true });
+    if (values.json) {
+      out(JSON.stringify(result));
+    } else {
+      out(`build ${buildId} published as version ${result.version}${result.forced ? ` (FORCED: quality gate failed: ${result.gate.failed.join(', ')})` : ''}`);
+      out(`  manifest ${store.url.replace(/\/$/, '')}/${result.manifestKey}`);
+      if (result.deletedVersions.length) out(`  retention deleted ${result.deletedVersions.join(', ')}`);
+    }
   } finally {
     await store.close();
   }

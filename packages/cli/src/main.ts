@@ -3,13 +3,14 @@ import { CliError, USAGE, parseRunArgs } from './args.js';
 import { ProgressDisplay } from './progress.js';
 import { runBuild } from './run.js';
 import { startSchedule } from './schedule.js';
-import { gcCommand, rollbackCommand, searchCommand, statusCommand } from './commands.js';
+import { gcCommand, publishCommand, rollbackCommand, searchCommand, statusCommand } from './commands.js';
 
 const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   search: searchCommand,
   status: statusCommand,
   rollback: rollbackCommand,
   gc: gcCommand,
+  publish: publishCommand,
   schedule,
 };
 
@@ -58,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
       `  items indexed  ${summary.items.toLocaleString('en')}`,
       `  rejected       ${summary.rejected.toLocaleString('en')}`,
       `  shards         ${summary.shards}`,
+      `  nprobe         ${summary.nprobe}${summary.recallAt10 !== undefined ? ` (recall@10 ${summary.recallAt10})` : ' (recall not measured)'}${summary.forced ? '  FORCED past a failed quality gate' : ''}`,
       `  time           ${summary.seconds.toFixed(1)} s (${stages})`,
       `  throughput     ${Math.round(summary.itemsPerSecond).toLocaleString('en')} items/s`,
       `  manifest       ${summary.manifestUrl}`,

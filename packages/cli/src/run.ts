@@ -19,6 +19,12 @@ export interface RunSummary {
   seconds: number;
   itemsPerSecond: number;
   stageSeconds: Record<string, number>;
+  /** nprobe the quality stage chose (the manifest's). */
+  nprobe: number;
+  /** recall@10 at that nprobe (fraction of queries whose exact nearest neighbour is in the top 10); absent when not measured. */
+  recallAt10?: number;
+  /** Published with --force although the quality gate failed. */
+  forced: boolean;
 }
 
 function storeUrlOf(url: string): string {
@@ -92,22 +98,22 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
       version = (await readBuildSpec(store, buildId)).version;
       display.log(`reindex: resuming build ${buildId} (${shardCount} shards)`);
     } else {
-      const prepared = await prepareBuild({ ...config, catalogue: { ...config.catalogue, url: catalogueUrl }, modelDir, store: { url: storeUrl } });
+      const prepared = await prepareBuild({ ...config, catalogue: { ...config.catalogue, url: catalogueUrl }, modelDir, store: { url: storeUrl }, force: args.force === true });
       ({ buildId, version } = prepared.spec);
       shardCount = prepared.plan.shardCount;
       planMs = prepared.planMs;
       const rows = prepared.plan.shards.map((s) => s.estimatedRows);
-      display.log(`reindex: build ${buildId}: ${prepared.plan.totals.estimatedRows.toLocaleString('en')} items${prepared.plan.totals.rowsExact ? '' : ' (estimated)'} in ${shardCount} shards (${Math.min(...rows)}–${Math.max(...rows)} rows each), index ${prepared.spec.index.factory} ${prepared.spec.index.metric} nprobe ${prepared.spec.index.nprobe}`);
+      display.log(`reindex: build ${buildId}: ${prepared.plan.totals.estimatedRows.toLocaleString('en')} items${prepared.plan.totals.rowsExact ? '' : ' (estimated)'} in ${shardCount} shards (${Math.min(...rows)}–${Math.max(...rows)} rows each), index ${prepared.spec.index.factory} ${prepared.spec.index.metric}, nprobe ${prepared.spec.quality?.fixedNprobe ?? 'chosen by the quality stage'}`);
       if (args.dryRun) {
         const plan = { buildId, dryRun: true, shards: prepared.plan.shards.map((s) => ({ shard: s.index, rows: s.estimatedRows, bytes: s.estimatedBytes })), index: prepared.spec.index, catalogue: catalogueUrl, items: prepared.plan.totals.estimatedRows };
         if (args.json) process.stdout.write(`${JSON.stringify(plan)}\n`);
         else for (const s of plan.shards) process.stdout.write(`shard ${s.shard}: ${s.rows} rows, ${s.bytes} bytes\n`);
-        return { buildId, version, manifestUrl: '', items: 0, rejected: 0, shards: shardCount, seconds: (Date.now() - started) / 1000, itemsPerSecond: 0, stageSeconds: { plan: planMs / 1000 } };
+        return { buildId, version, manifestUrl: '', items: 0, rejected: 0, shards: shardCount, seconds: (Date.now() - started) / 1000, itemsPerSecond: 0, stageSeconds: { plan: planMs / 1000 }, nprobe: prepared.spec.index.nprobe, forced: false };
       }
       await submitBuild(queues, store, prepared);
     }
     for (let i = 0; i < args.workers; i++) {
-      workers.push(await startWorker({ redisUrl, workerId: `local-${process.pid}-${i}` }));
+      workers.push(await startWorker({ redisUrl, workerId: `local-${process.pid}-${i}`, s3: config.s3 }));
     }
     if (args.workers === 0) display.log('reindex: --workers 0: waiting for remote workers (reindex-worker) to take the jobs');
     const result: PublishResult = await waitForBuild(queues, buildId, shardCount, (p) => display.update(p));
@@ -118,6 +124,7 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
     return {
       buildId, version: result.version, manifestUrl: `${storeUrl.replace(/\/$/, '')}/${result.manifestKey}`,
       items: result.items, rejected: result.rejected, shards: shardCount, seconds, itemsPerSecond: result.items / seconds, stageSeconds,
+      nprobe: result.nprobe, ...(result.recallAt10 !== undefined ? { recallAt10: result.recallAt10 } : {}), forced: result.forced,
     };
   } finally {
     process.off('SIGINT', onSignal);

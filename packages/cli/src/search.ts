@@ -14,6 +14,8 @@ export interface SearchOptions {
   name: string;
   k: number;
   version?: string;
+  /** Lists probed; default: the manifest's `nprobe` (the one the quality stage chose). */
+  nprobe?: number;
   /** Model bundle; default: the bundle the build recorded (its content hash must match the manifest's). */
   modelDir?: string;
 }
@@ -38,7 +40,7 @@ export async function searchIndex(store: ObjectStore, text: string, options: Sea
     let scores: Map<bigint, number>;
     try {
       const heads = await encoder.encode([text]);
-      scores = await fusedSearch(index, heads, manifest, encoder.fusion, options.k);
+      scores = await fusedSearch(index, heads, manifest, encoder.fusion, options.k, options.nprobe ?? manifest.nprobe);
     } finally {
       await encoder.close();
     }
@@ -51,17 +53,17 @@ export async function searchIndex(store: ObjectStore, text: string, options: Sea
   }
 }
 
-async function fusedSearch(index: Awaited<ReturnType<typeof openPublishedIndex>>['index'], heads: Float32Array, manifest: Manifest, rule: FusionRule, k: number): Promise<Map<bigint, number>> {
+async function fusedSearch(index: Awaited<ReturnType<typeof openPublishedIndex>>['index'], heads: Float32Array, manifest: Manifest, rule: FusionRule, k: number, nprobe: number): Promise<Map<bigint, number>> {
   const dim = manifest.dim;
   const scores = new Map<bigint, number>();
   if (rule.kind === 'mean' || rule.kind === 'weighted') {
     const q = collapseHeads(heads, dim, rule);
-    const { labels, distances } = await index.search(q, k, { nprobe: manifest.nprobe });
+    const { labels, distances } = await index.search(q, k, { nprobe });
     labels.forEach((id, j) => { if (id >= 0n) scores.set(id, distances[j]!); });
     return scores;
   }
   const perHead = Math.max(k * 5, 50);
-  const { labels, distances } = await index.search(heads, perHead, { nprobe: manifest.nprobe });
+  const { labels, distances } = await index.search(heads, perHead, { nprobe });
   labels.forEach((id, j) => {
     if (id < 0n) return;
     const s = distances[j]!;

@@ -1,5 +1,5 @@
-import type { ObjectStore } from '@reindex/core';
-import { applyRetention, listVersions, moveLatest, readLatest, readManifest, VersionError } from '@reindex/worker';
+import { ManifestError, type ObjectStore } from '@reindex/core';
+import { applyRetention, listVersions, moveLatest, readLatest, readManifest, verifyVersionFiles, VersionError } from '@reindex/worker';
 
 export interface VersionSummary {
   version: string;
@@ -48,9 +48,23 @@ export async function rollback(store: ObjectStore, name: string, to?: string): P
   const latest = await readLatest(store, name);
   let target = to;
   if (!target) {
+    // The newest older version that is whole: a version without a valid manifest (a build the
+    // quality gate stopped, or a partial upload) or with a damaged file is passed over.
     const older = (await listVersions(store, name)).filter((v) => !latest || v < latest.version);
-    target = older[0];
-    if (!target) throw new VersionError('VERSION_MISSING', `index "${name}" has no version older than ${latest?.version ?? '(none)'} to roll back to`);
+    const skipped: string[] = [];
+    for (const version of older) {
+      try {
+        await verifyVersionFiles(store, await readManifest(store, name, version));
+        target = version;
+        break;
+      } catch (error) {
+        if (!(error instanceof VersionError) && !(error instanceof ManifestError)) throw error;
+        skipped.push(version);
+      }
+    }
+    if (!target) {
+      throw new VersionError('VERSION_MISSING', `index "${name}" has no intact version older than ${latest?.version ?? '(none)'} to roll back to${skipped.length ? ` (broken: ${skipped.join(', ')})` : ''}`);
+    }
   }
   if (target === latest?.version) throw new VersionError('VERSION_MISSING', `LATEST already points to ${target}`);
   await moveLatest(store, name, target);

@@ -11,13 +11,15 @@ export interface PreparedBuild {
 
 /** Seed of the training sample: fixed, so a rebuild of the same catalogue trains on the same rows. */
 const TRAIN_SEED = 20230430;
+/** Seed of the held-out quality queries: fixed too, and never the training seed. */
+const QUALITY_SEED = 20240917;
 
 /**
  * Plans a build from metadata only (never reads the whole catalogue): shards, index
  * parameters from the item count and memory budget (or the configured factory string), and
  * the model bundle, validated before any job exists.
  */
-export async function prepareBuild(config: ReindexConfig & { catalogue: { url: string }; modelDir: string }, now = new Date()): Promise<PreparedBuild> {
+export async function prepareBuild(config: ReindexConfig & { catalogue: { url: string }; modelDir: string; force?: boolean }, now = new Date()): Promise<PreparedBuild> {
   const started = Date.now();
   const bundle = await loadBundle(config.modelDir);
   const catalogue = await openCatalogue(config.catalogue.url, { s3: config.s3 });
@@ -53,6 +55,12 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
       trainSeed: TRAIN_SEED,
     },
     keepVersions: config.keepVersions,
+    quality: {
+      ...config.index.quality,
+      seed: QUALITY_SEED,
+      ...(config.index.nprobe !== undefined ? { fixedNprobe: config.index.nprobe } : {}),
+    },
+    force: config.force === true,
   };
   return { spec, plan, planMs: Date.now() - started };
 }

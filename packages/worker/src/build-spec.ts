@@ -1,4 +1,4 @@
-import type { FieldMapping, IndexParams, ObjectStore, ShardPlan } from '@reindex/core';
+import type { FieldMapping, IndexParams, ObjectStore, QualityConfig, ShardPlan } from '@reindex/core';
 import { buildKey, planKey } from '@reindex/core';
 
 /**
@@ -18,6 +18,18 @@ export interface BuildSpec {
   model: { dir: string; contentHash: string; dim: number };
   index: IndexParams & { metric: 'ip' | 'l2'; nprobe: number; memoryBudgetBytes: number; trainSampleSize: number; trainSeed: number };
   keepVersions: number;
+  /** The quality report and publish gate. Absent in builds written before it existed (then: no gate). */
+  quality?: QualitySpec;
+  /** `reindex --force`: publish even when the quality gate fails (the manifest records it). */
+  force?: boolean;
+}
+
+/** {@link QualityConfig} as a build carries it. */
+export interface QualitySpec extends QualityConfig {
+  /** Seed of the held-out query sample (never the training seed). */
+  seed: number;
+  /** nprobe fixed by configuration (`index.nprobe`): still swept, but the gate judges this one. */
+  fixedNprobe?: number;
 }
 
 export function buildSpecKey(buildId: string): string {

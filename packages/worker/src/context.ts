@@ -12,13 +12,15 @@ import type { WorkerOptions } from './options.js';
  * costs a second to create) and the trained index of the build it is working on.
  */
 export class WorkerContext {
-  readonly #stores = new ObjectStorePool();
+  readonly #stores: ObjectStorePool;
   readonly #embedders = new Map<string, Promise<ItemEmbedder>>();
   readonly #trained = new Map<string, Promise<FaissIndex>>();
   readonly #builds = new Map<string, Promise<{ spec: BuildSpec; plan: ShardPlan }>>();
   #scratch?: string;
 
-  constructor(readonly options: WorkerOptions) {}
+  constructor(readonly options: WorkerOptions) {
+    this.#stores = new ObjectStorePool({ s3: options.s3 ?? {} });
+  }
 
   get workerId(): string {
     return this.options.workerId ?? `${os.hostname()}-${process.pid}`;

@@ -1,3 +1,4 @@
+import type { S3Options } from '@reindex/core';
 import type { ExecutionProvider } from '@reindex/item-tower';
 
 export interface WorkerOptions {
@@ -22,6 +23,12 @@ export interface WorkerOptions {
   prefix: string;
   /** Worker name reported in job progress and logs. Default `<hostname>-<pid>`. */
   workerId?: string;
+  /**
+   * Options for every s3:// URL a job names (object store, catalogue): endpoint, path style,
+   * credentials. Default: none (the AWS SDK's defaults and environment). Build specs carry no
+   * S3 settings, so a worker reaching a non-AWS S3 server needs them here.
+   */
+  s3?: S3Options;
 }
 
 export const DEFAULT_WORKER_OPTIONS = Object.freeze({

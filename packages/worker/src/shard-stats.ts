@@ -19,11 +19,15 @@ export interface ShardStats {
   /** The uploaded sub-index (and string-id map, when ids are strings). */
   index: ManifestFile;
   idMap?: ManifestFile;
+  /** Exact top-k of the build's quality queries against this shard's items (absent without queries). */
+  truth?: ManifestFile & { queries: number; k: number };
   startedAt: string;
   finishedAt: string;
   workerId: string;
   embedMs: number;
   addMs: number;
+  /** Time the exact search of the quality queries took (overlapping embedding). */
+  truthMs?: number;
 }
 
 export const MAX_REJECTED_EXAMPLES = 20;

@@ -29,7 +29,10 @@ describe('loadConfig', () => {
       name: 'catalogue',
       catalogue: { fields: { id: 'id', title: 'title', category: 'category', brand: 'brand', shop: 'shop', price: 'price' } },
       store: { url: 'var/store' },
-      index: { metric: 'ip', trainSampleSize: 100_000, memoryBudgetBytes: 4 * 1024 ** 3 },
+      index: {
+        metric: 'ip', trainSampleSize: 100_000, memoryBudgetBytes: 4 * 1024 ** 3,
+        quality: { queries: 1000, targetRecallAt10: 0.95, latencyBudgetMs: 5, maxItemDropFraction: 0.1, maxRejectedFraction: 0.05 },
+      },
       shardCount: 8,
       workers: 2,
       keepVersions: 3,
@@ -46,7 +49,7 @@ describe('loadConfig', () => {
         name: 'shoes',
         catalogue: { url: 'data/items.parquet', fields: { id: 'sku', title: 'name' } },
         store: { url: 's3://bucket/reindex' },
-        index: { nprobe: 16, metric: 'l2' },
+        index: { nprobe: 16, metric: 'l2', quality: { targetRecallAt10: 0.9, maxNprobe: 64 } },
         shardCount: 32,
         s3: { endpoint: 'http://127.0.0.1:9000', forcePathStyle: true },
       }),
@@ -56,7 +59,10 @@ describe('loadConfig', () => {
     assert.equal(config.catalogue.url, join(dir, 'data/items.parquet'));
     assert.deepEqual(config.catalogue.fields, { id: 'sku', title: 'name', category: 'category', brand: 'brand', shop: 'shop', price: 'price' });
     assert.equal(config.store.url, 's3://bucket/reindex');
-    assert.deepEqual(config.index, { metric: 'l2', nprobe: 16, trainSampleSize: 5000, memoryBudgetBytes: 4 * 1024 ** 3 });
+    assert.deepEqual(config.index, {
+      metric: 'l2', nprobe: 16, trainSampleSize: 5000, memoryBudgetBytes: 4 * 1024 ** 3,
+      quality: { ...DEFAULT_CONFIG.index.quality, targetRecallAt10: 0.9, maxNprobe: 64 },
+    });
     assert.equal(config.shardCount, 4);
     assert.equal(config.keepVersions, 3);
     assert.deepEqual(config.s3, { endpoint: 'http://127.0.0.1:9000', forcePathStyle: true });
@@ -81,6 +87,13 @@ describe('loadConfig', () => {
     await rejectsWith(loadConfig(file), 's3.partSizeBytes must be an integer >= 5242880, got 10');
     await rejectsWith(loadConfig(undefined, { index: { factory: 'IVF64,PQ8', nprobe: 128 } }), 'index.nprobe: must be <= nlist 64');
     await rejectsWith(loadConfig(undefined, { catalogue: { fields: { id: '' } } }), 'catalogue.fields.id: must be a non-empty string');
+    await rejectsWith(
+      loadConfig(undefined, { index: { quality: { targetRecallAt10: 1.5, latencyBudgetMs: 0, queries: 0, maxItemDropFraction: -0.1 } } }),
+      'index.quality.targetRecallAt10: must be a number from 0 to 1, got 1.5',
+      'index.quality.latencyBudgetMs: must be a positive number of milliseconds, got 0',
+      'index.quality.queries: must be a positive integer, got 0',
+      'index.quality.maxItemDropFraction: must be a number from 0 to 1, got -0.1',
+    );
     await rejectsWith(loadConfig(undefined, { name: '../etc' }), 'name:');
   });
 

@@ -7,6 +7,7 @@ import { DEFAULT_CONFIG, type ReindexConfig, type ReindexConfigInput } from './r
 
 const positiveInt = (what: string) => z.number({ error: `must be ${what}` }).int({ error: `must be ${what}` }).positive({ error: `must be ${what}` });
 const nonNegativeInt = (what: string) => z.number({ error: `must be ${what}` }).int({ error: `must be ${what}` }).nonnegative({ error: `must be ${what}` });
+const fraction = z.number({ error: 'must be a number from 0 to 1' }).min(0, { error: 'must be a number from 0 to 1' }).max(1, { error: 'must be a number from 0 to 1' });
 const nonEmpty = z.string({ error: 'must be a non-empty string' }).min(1, { error: 'must be a non-empty string' });
 /** Index names become object-store path segments and file names on serving hosts. */
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -29,6 +30,14 @@ const configSchema = z.strictObject({
     nprobe: positiveInt('a positive integer').optional(),
     trainSampleSize: positiveInt('a positive integer'),
     memoryBudgetBytes: positiveInt('a positive integer number of bytes'),
+    quality: z.strictObject({
+      queries: positiveInt('a positive integer'),
+      targetRecallAt10: fraction,
+      latencyBudgetMs: z.number({ error: 'must be a positive number of milliseconds' }).positive({ error: 'must be a positive number of milliseconds' }),
+      maxNprobe: positiveInt('a positive integer').optional(),
+      maxItemDropFraction: fraction,
+      maxRejectedFraction: fraction,
+    }),
   }),
   shardCount: positiveInt('a positive integer'),
   workers: nonNegativeInt('a non-negative integer'),

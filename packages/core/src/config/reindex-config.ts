@@ -38,6 +38,40 @@ export interface IndexConfig {
    * code size: larger budgets allow more bytes per vector and better recall.
    */
   memoryBudgetBytes: number;
+  /** The quality report and publish gate (measured after the merge). */
+  quality: QualityConfig;
+}
+
+/**
+ * The quality stage measures the merged index against exact search on held-out queries, picks
+ * nprobe, and gates the publish. A failed gate leaves LATEST untouched unless `--force`.
+ */
+export interface QualityConfig {
+  /**
+   * Held-out queries (a uniform sample of the catalogue, drawn with a seed other than
+   * training's). Default 1,000. Too few make recall noisy (±1.4 points at 0.95 with 1,000);
+   * too many cost each shard an exact search of every query against each of its batches.
+   */
+  queries: number;
+  /**
+   * Gate: the chosen nprobe must reach this recall@10 (fraction of queries whose exact nearest
+   * neighbour is in the ANN top 10, faiss's "1-recall@10"). Default 0.95.
+   */
+  targetRecallAt10: number;
+  /**
+   * Gate: mean single-query search time (one query per call, k = 10) the chosen nprobe may take,
+   * in milliseconds. Default 5. Larger nprobe values are not considered.
+   */
+  latencyBudgetMs: number;
+  /**
+   * Highest nprobe the sweep tries. Default: absent = nlist. A serving fleet that cannot afford
+   * more lists caps it here; too small a cap fails the recall gate.
+   */
+  maxNprobe?: number;
+  /** Gate: the item count may drop at most this fraction against the current LATEST. Default 0.1. */
+  maxItemDropFraction: number;
+  /** Gate: rejected rows may be at most this fraction of the catalogue rows read. Default 0.05. */
+  maxRejectedFraction: number;
 }
 
 /** Complete configuration of a build. Every field has a default in DEFAULT_CONFIG unless optional. */
@@ -85,6 +119,13 @@ export const DEFAULT_CONFIG = {
     metric: 'ip',
     trainSampleSize: 100_000,
     memoryBudgetBytes: 4 * 1024 ** 3,
+    quality: {
+      queries: 1000,
+      targetRecallAt10: 0.95,
+      latencyBudgetMs: 5,
+      maxItemDropFraction: 0.1,
+      maxRejectedFraction: 0.05,
+    },
   },
   shardCount: 8,
   workers: 2,

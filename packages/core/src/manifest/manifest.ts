@@ -59,7 +59,13 @@ export interface Manifest {
   catalogue: { source: string; items: number; rejected: number };
   /** Milliseconds per stage (`plan`, `train`, `shards`, `merge`, `quality`, `publish`). */
   stageTimings: Record<string, number>;
-  /** Quality report (recall@k per nprobe, ...). Free-form for now. */
+  /**
+   * Quality report: `nprobe` (chosen), `recallAt10`, `recallAt100`, `msPerQuery`, `queries`,
+   * `querySource`, `sweep` rows `{ nprobe, recallAt10, recallAt100, overlapAt10, overlapAt100,
+   * msPerQuery }`, `target`, `definitions`, `gate` `{ passed, failed, checks }`, and `forced: true`
+   * when published past a failed gate (see the root README). Validated as an object only, so
+   * older manifests (`{}`) still read.
+   */
   quality: Record<string, unknown>;
   /** Path (one of files) of the string-id map, present when item ids are strings. */
   idMap?: string;

@@ -1,10 +1,11 @@
-import type { Job } from 'bullmq';
-import type { Manifest } from '@reindex/core';
+import { rm } from 'node:fs/promises';
+import { UnrecoverableError, type Job } from 'bullmq';
 import { jobIdFor, parseJobData } from '@reindex/queue';
 import type { BuildQueues } from '../build-queues.js';
 import { readBuildSpec } from '../build-spec.js';
 import type { WorkerContext } from '../context.js';
-import { applyRetention, moveLatest, writeManifest } from '../versions.js';
+import { buildManifest, currentLatest, evaluateGate, gateFailureMessage, publishManifest, writeQualityRecord, type GateVerdict } from '../gate.js';
+import { measureQuality } from '../quality-report.js';
 import type { MergeResult } from './merge.js';
 import type { TrainResult } from './train.js';
 
@@ -16,11 +17,20 @@ export interface PublishResult {
   rejected: number;
   deletedVersions: string[];
   stageTimings: Record<string, number>;
+  /** The nprobe the quality stage chose (the manifest's). */
+  nprobe: number;
+  /** recall@10 at that nprobe (absent when not measured). */
+  recallAt10?: number;
+  gate: GateVerdict;
+  /** Published with `--force` although the gate failed. */
+  forced: boolean;
 }
 
 /**
- * Writes the version's manifest after verifying every file, then moves LATEST, then applies
- * retention. Any failure before the LATEST write leaves LATEST on the previous version.
+ * Measures the merged index (quality report, nprobe), judges the gate, records both in
+ * `builds/<id>/quality.json`, then — when the gate passed or the build is forced — writes the
+ * version's manifest after verifying every file, moves LATEST, and applies retention. A failed
+ * gate fails the job at once (no retry can change the verdict) and leaves LATEST where it was.
  */
 export async function processPublish(job: Job, ctx: WorkerContext, queues: BuildQueues): Promise<PublishResult> {
   const data = parseJobData('publish', job.data);
@@ -36,26 +46,27 @@ export async function processPublish(job: Job, ctx: WorkerContext, queues: Build
     shards: Date.parse(merge.shardsFinishedAt) - Date.parse(merge.shardsStartedAt),
     merge: merge.mergeMs,
   };
-  const manifest: Manifest = {
-    name: spec.name,
-    version: spec.version,
-    buildId: spec.buildId,
-    createdAt: new Date().toISOString(),
-    dim: spec.model.dim,
-    metric: spec.index.metric,
-    factory: spec.index.factory,
-    nprobe: spec.index.nprobe,
-    ntotal: merge.ntotal,
-    files: merge.files,
-    modelBundleHash: spec.model.contentHash,
-    catalogue: { source: spec.catalogue.url, items: merge.items, rejected: merge.rejected },
-    stageTimings,
-    quality: {},
-    ...(merge.idMap ? { idMap: merge.idMap } : {}),
+
+  const dir = await ctx.scratch(`${data.buildId}-quality-${job.attemptsMade}`);
+  let report;
+  try {
+    report = await measureQuality(store, spec, merge, dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  stageTimings.quality = report.measureMs;
+  const gate = evaluateGate({ quality: spec.quality, report, items: merge.items, rejected: merge.rejected, ...await currentLatest(store, spec.name).then((previous) => (previous ? { previous } : {})) });
+  const record = { formatVersion: 1 as const, buildId: spec.buildId, name: spec.name, version: spec.version, createdAt: new Date().toISOString(), report, gate, merge, stageTimings };
+  await writeQualityRecord(store, record);
+  if (!gate.passed && !spec.force) throw new UnrecoverableError(gateFailureMessage(spec.buildId, gate));
+
+  const publishStarted = Date.now();
+  const manifest = buildManifest(spec, record, !gate.passed);
+  manifest.stageTimings.publish = publishStarted - started - report.measureMs;
+  const { manifestKey, deletedVersions } = await publishManifest(store, manifest, spec.keepVersions);
+  return {
+    version: spec.version, manifestKey, ntotal: merge.ntotal, items: merge.items, rejected: merge.rejected, deletedVersions,
+    stageTimings: manifest.stageTimings, nprobe: manifest.nprobe, ...(report.recallAt10 !== undefined ? { recallAt10: report.recallAt10 } : {}),
+    gate, forced: !gate.passed,
   };
-  const manifestKey = await writeManifest(store, manifest);
-  stageTimings.publish = Date.now() - started;
-  await moveLatest(store, spec.name, spec.version);
-  const deletedVersions = await applyRetention(store, spec.name, spec.keepVersions);
-  return { version: spec.version, manifestKey, ntotal: merge.ntotal, items: merge.items, rejected: merge.rejected, deletedVersions, stageTimings };
 }

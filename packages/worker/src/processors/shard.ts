@@ -8,6 +8,8 @@ import {
 
 import { parseJobData } from '@reindex/queue';
 import type { WorkerContext } from '../context.js';
+import { ExactTopK, serializeTruth } from '../quality.js';
+import { readQualityQueries } from '../quality-queries.js';
 import { RejectionTally, type ShardStats } from '../shard-stats.js';
 import { hasStringId } from './embed-rows.js';
 
@@ -34,7 +36,7 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
   const trained = await ctx.trainedIndex(data.buildId, (file) => store.download(buildKey(data.buildId, 'trained.index'), file));
   const index = await trained.clone();
   const dir = await ctx.scratch(`${data.buildId}-shard-${data.shard}-${job.attemptsMade}`);
-  const catalogue = await openCatalogue(spec.catalogue.url);
+  const catalogue = await openCatalogue(spec.catalogue.url, { s3: ctx.options.s3 ?? {} });
   try {
     const embedder = await ctx.embedder(spec.model.dir, { ...spec.catalogue.fields });
     const rejected = new RejectionTally();
@@ -44,6 +46,10 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
     let embedMs = 0;
     let addMs = 0;
     let lastProgress = 0;
+    // Exact ground truth of the held-out queries against this shard's items, batch by batch.
+    const queries = await readQualityQueries(store, data.buildId);
+    const truth = queries && queries.info.count > 0 ? new ExactTopK(queries.vectors, spec.model.dim, spec.index.metric) : undefined;
+    let truthMs = 0;
     // Adding batch n into faiss overlaps embedding batch n+1 (both run off the JS thread).
     let pendingAdd: Promise<void> = Promise.resolve();
 
@@ -63,7 +69,10 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
       }
       await pendingAdd;
       const t1 = Date.now();
-      pendingAdd = index.addWithIds(out.vectors, out.ids).then(() => { addMs += Date.now() - t1; });
+      pendingAdd = Promise.all([
+        index.addWithIds(out.vectors, out.ids).then(() => { addMs += Date.now() - t1; }),
+        truth?.addBatch(out.vectors, out.ids).then(() => { truthMs += Date.now() - t1; }),
+      ]).then(() => undefined);
       items += out.ids.length;
       if (Date.now() - lastProgress > PROGRESS_INTERVAL_MS) {
         lastProgress = Date.now();
@@ -71,6 +80,11 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
       }
     }
     await pendingAdd;
+    if (truth) {
+      const t2 = Date.now();
+      await truth.flush();
+      truthMs += Date.now() - t2;
+    }
 
     const indexFile = path.join(dir, 'shard.index');
     await index.write(indexFile);
@@ -82,10 +96,16 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
       idMapEntry = { path: shardKey(data.buildId, data.shard, 'idmap.jsonl'), bytes: body.length, sha256: sha256Buffer(body) };
       await store.put(idMapEntry.path, body, { contentType: ID_MAP_CONTENT_TYPE });
     }
+    let truthEntry: ShardStats['truth'];
+    if (truth) {
+      const body = serializeTruth(truth);
+      truthEntry = { path: shardKey(data.buildId, data.shard, 'truth.bin'), bytes: body.length, sha256: sha256Buffer(body), queries: truth.count, k: truth.k };
+      await store.put(truthEntry.path, body, { contentType: 'application/octet-stream' });
+    }
     const stats: ShardStats = {
       shard: data.shard, items, rejected: rejected.count, rejectedByReason: rejected.byReason, rejectedExamples: rejected.examples,
-      index: indexEntry, ...(idMapEntry ? { idMap: idMapEntry } : {}),
-      startedAt, finishedAt: new Date().toISOString(), workerId: ctx.workerId, embedMs, addMs,
+      index: indexEntry, ...(idMapEntry ? { idMap: idMapEntry } : {}), ...(truthEntry ? { truth: truthEntry } : {}),
+      startedAt, finishedAt: new Date().toISOString(), workerId: ctx.workerId, embedMs, addMs, ...(truth ? { truthMs } : {}),
     };
     await job.updateProgress({ items, rejected: rejected.count, estimatedRows: shardSpec.estimatedRows, workerId: ctx.workerId, done: true });
     await store.put(shardKey(data.buildId, data.shard, 'json'), Buffer.from(JSON.stringify(stats)), { contentType: 'application/json' });

@@ -7,6 +7,7 @@ import { parseJobData } from '@reindex/queue';
 import type { BuildQueues } from '../build-queues.js';
 import { readBuildSpec, readPlan } from '../build-spec.js';
 import type { WorkerContext } from '../context.js';
+import { prepareQualityQueries } from '../quality-queries.js';
 import { embedAll } from './embed-rows.js';
 
 export interface TrainResult {
@@ -14,6 +15,8 @@ export interface TrainResult {
   trainedOn: number;
   trainMs: number;
   trainedIndexBytes: number;
+  /** Held-out quality queries uploaded (absent when the build has no quality stage). */
+  qualityQueries?: number;
 }
 
 /**
@@ -32,13 +35,16 @@ export async function processTrain(job: Job, ctx: WorkerContext, queues: BuildQu
   // A retry after the upload (e.g. the fan-out failed) reuses the trained index.
   const existing = await store.head(trainedKey);
   if (!existing) {
-    const catalogue = await openCatalogue(spec.catalogue.url);
+    const catalogue = await openCatalogue(spec.catalogue.url, { s3: ctx.options.s3 ?? {} });
     try {
       const rows = await sampleRows(catalogue, plan, spec.index.trainSampleSize, spec.index.trainSeed);
       await job.updateProgress({ stage: 'train', sampled: rows.length });
       const embedder = await ctx.embedder(spec.model.dir, { ...spec.catalogue.fields });
       const { vectors, count } = await embedAll(embedder, rows.map((r) => r.value), spec);
       if (count === 0) throw new Error(`build ${data.buildId}: no item of the training sample could be embedded`);
+      // Before the trained index: a retry that finds the trained index finds the queries too.
+      const queries = await prepareQualityQueries(store, spec, plan, catalogue, async () => embedder);
+      await job.updateProgress({ stage: 'train', sampled: rows.length, qualityQueries: queries?.count ?? 0 });
       const index = FaissIndex.fromFactory(spec.model.dim, spec.index.factory, spec.index.metric);
       try {
         const t0 = Date.now();
@@ -47,7 +53,10 @@ export async function processTrain(job: Job, ctx: WorkerContext, queues: BuildQu
         const file = path.join(dir, 'trained.index');
         await index.write(file);
         await store.putFile(trainedKey, file);
-        result = { sampled: rows.length, trainedOn: count, trainMs: Date.now() - t0, trainedIndexBytes: (await stat(file)).size };
+        result = {
+          sampled: rows.length, trainedOn: count, trainMs: Date.now() - t0, trainedIndexBytes: (await stat(file)).size,
+          ...(queries ? { qualityQueries: queries.count } : {}),
+        };
         await rm(dir, { recursive: true, force: true });
       } finally {
         await index.close();

@@ -1,0 +1,82 @@
+import { buildKey, sampleRows, type Catalogue, type ObjectStore, type ShardPlan } from '@reindex/core';
+import { QueryEncoder, collapseHeads, loadBundle, type ItemEmbedder } from '@reindex/item-tower';
+import type { BuildSpec } from './build-spec.js';
+import { embedAll } from './processors/embed-rows.js';
+
+/** Where the query vectors come from (recorded in the quality report). */
+export type QuerySource = 'query-tower' | 'item-embeddings';
+
+/** `builds/<id>/quality/queries.json`, beside the raw float32 vectors in `queries.f32`. */
+export interface QueryFileInfo {
+  count: number;
+  dim: number;
+  source: QuerySource;
+  /** Why the item embeddings were used when the bundle has a query tower. */
+  sourceNote?: string;
+  sampled: number;
+  seed: number;
+}
+
+export const queriesKey = (buildId: string) => buildKey(buildId, 'quality', 'queries.f32');
+export const queriesInfoKey = (buildId: string) => buildKey(buildId, 'quality', 'queries.json');
+
+const ENCODE_BATCH = 256;
+
+/**
+ * Draws the held-out queries of a build (a uniform sample with the quality seed, not the
+ * training one) and uploads their vectors. With a query tower whose fusion rule is linear
+ * (mean, weighted), each query is the title of a sampled item encoded into H heads and collapsed
+ * into the one vector whose inner product is the fused score (so exact search on it reproduces
+ * post-fusion ranking exactly); otherwise the sampled items' own embeddings are the queries.
+ */
+export async function prepareQualityQueries(
+  store: ObjectStore, spec: BuildSpec, plan: ShardPlan, catalogue: Catalogue, embedder: () => Promise<ItemEmbedder>,
+): Promise<QueryFileInfo | undefined> {
+  const quality = spec.quality;
+  if (!quality) return undefined;
+  const rows = await sampleRows(catalogue, plan, quality.queries, quality.seed);
+  const dim = spec.model.dim;
+  const bundle = await loadBundle(spec.model.dir);
+  const fusion = bundle.manifest.query?.fusion;
+  let vectors: Float32Array;
+  let count: number;
+  let source: QuerySource = 'item-embeddings';
+  let sourceNote: string | undefined;
+  if (bundle.queryModelPath !== null && fusion && (fusion.kind === 'mean' || fusion.kind === 'weighted')) {
+    source = 'query-tower';
+    const titleField = spec.catalogue.fields.title;
+    const titles = rows.map((r) => r.value[titleField]).filter((t): t is string => typeof t === 'string' && t.trim() !== '');
+    const encoder = await QueryEncoder.create(bundle);
+    try {
+      vectors = new Float32Array(titles.length * dim);
+      for (let start = 0; start < titles.length; start += ENCODE_BATCH) {
+        const batch = titles.slice(start, start + ENCODE_BATCH);
+        const heads = await encoder.encode(batch);
+        const per = encoder.heads * dim;
+        for (let i = 0; i < batch.length; i++) vectors.set(collapseHeads(heads.subarray(i * per, (i + 1) * per), dim, fusion), (start + i) * dim);
+      }
+      count = titles.length;
+    } finally {
+      await encoder.close();
+    }
+  } else {
+    if (bundle.queryModelPath !== null) sourceNote = `query tower fusion "${fusion?.kind}" is not linear: one vector per query cannot reproduce it`;
+    ({ vectors, count } = await embedAll(await embedder(), rows.map((r) => r.value), spec));
+  }
+  const info: QueryFileInfo = { count, dim, source, ...(sourceNote ? { sourceNote } : {}), sampled: rows.length, seed: quality.seed };
+  const body = Buffer.from(vectors.buffer, vectors.byteOffset, count * dim * 4);
+  await store.put(queriesKey(spec.buildId), body, { contentType: 'application/octet-stream' });
+  await store.put(queriesInfoKey(spec.buildId), Buffer.from(JSON.stringify(info, null, 2)), { contentType: 'application/json' });
+  return info;
+}
+
+/** The held-out queries of a build, or undefined when it has none (builds from before the gate). */
+export async function readQualityQueries(store: ObjectStore, buildId: string): Promise<{ info: QueryFileInfo; vectors: Float32Array } | undefined> {
+  if (!(await store.exists(queriesInfoKey(buildId)))) return undefined;
+  const info = JSON.parse((await store.get(queriesInfoKey(buildId))).toString('utf8')) as QueryFileInfo;
+  const body = await store.get(queriesKey(buildId));
+  if (body.length !== info.count * info.dim * 4) throw new Error(`${queriesKey(buildId)} has ${body.length} bytes, expected ${info.count} × ${info.dim} float32`);
+  const vectors = new Float32Array(info.count * info.dim);
+  body.copy(Buffer.from(vectors.buffer));
+  return { info, vectors };
+}

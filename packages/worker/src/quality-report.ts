@@ -1,0 +1,91 @@
+import path from 'node:path';
+import { indexVersionPrefix, sha256File, shardKey, type ObjectStore } from '@reindex/core';
+import { FaissIndex } from '@reindex/faiss';
+import type { BuildSpec } from './build-spec.js';
+import type { MergeResult } from './processors/merge.js';
+import { ExactTopK, chooseNprobe, parseTruth, sweepNprobe, type SweepRow } from './quality.js';
+import { readQualityQueries, type QuerySource } from './quality-queries.js';
+import type { ShardStats } from './shard-stats.js';
+
+/** What the manifest's `quality` holds (contract with the serving fleet, see README). */
+export interface QualityReport {
+  /** False when nothing could be measured (see `skipped`); the recall check then has nothing to judge. */
+  measured: boolean;
+  skipped?: string;
+  /** Held-out queries measured. */
+  queries: number;
+  querySource?: QuerySource;
+  querySourceNote?: string;
+  definitions: typeof DEFINITIONS;
+  target: { recallAt10: number; latencyBudgetMs: number; maxNprobe?: number; fixedNprobe?: number };
+  /** The chosen nprobe (the manifest's `nprobe`). */
+  nprobe: number;
+  recallAt10?: number;
+  recallAt100?: number;
+  msPerQuery?: number;
+  reachesTarget?: boolean;
+  withinBudget?: boolean;
+  sweep: SweepRow[];
+  measureMs: number;
+}
+
+export const DEFINITIONS = {
+  recallAtK: 'fraction of queries whose exact nearest neighbour (ties included) is among the ANN top k (faiss 1-recall@k); gated at k = 10',
+  overlapAtK: 'mean over queries of |ANN top k ∩ exact top k| / k (intersection recall)',
+  msPerQuery: 'mean time of one single-query search (k = 10) on the publishing worker, in milliseconds',
+} as const;
+
+/**
+ * Measures the merged index of a build against the exact top-100 its shards computed: merges the
+ * shards' lists, downloads the version's index files, sweeps nprobe and chooses one.
+ */
+export async function measureQuality(store: ObjectStore, spec: BuildSpec, merge: MergeResult, dir: string): Promise<QualityReport> {
+  const started = Date.now();
+  const q = spec.quality;
+  const target = {
+    recallAt10: q?.targetRecallAt10 ?? 0, latencyBudgetMs: q?.latencyBudgetMs ?? 0,
+    ...(q?.maxNprobe !== undefined ? { maxNprobe: q.maxNprobe } : {}), ...(q?.fixedNprobe !== undefined ? { fixedNprobe: q.fixedNprobe } : {}),
+  };
+  const skipped = (why: string, queries = 0): QualityReport => ({
+    measured: false, skipped: why, queries, definitions: DEFINITIONS, target, nprobe: q?.fixedNprobe ?? spec.index.nprobe, sweep: [], measureMs: Date.now() - started,
+  });
+  if (!q) return skipped('the build has no quality settings (written before the quality stage existed)');
+  const queries = await readQualityQueries(store, spec.buildId);
+  if (!queries) return skipped('the build has no held-out queries');
+  const { info } = queries;
+  if (info.count === 0) return skipped('no held-out query could be encoded');
+
+  const truth = new ExactTopK(queries.vectors, info.dim, spec.index.metric);
+  for (let shard = 0; shard < merge.shards; shard++) {
+    const stats = JSON.parse((await store.get(shardKey(spec.buildId, shard, 'json'))).toString('utf8')) as ShardStats;
+    if (!stats.truth) return skipped(`shard ${shard} recorded no exact neighbours of the queries`, info.count);
+    truth.fold(parseTruth(await store.get(stats.truth.path), stats.truth.path));
+  }
+
+  const prefix = indexVersionPrefix(spec.name, spec.version);
+  // The index file(s) only: the string-id map plays no part in the search.
+  for (const file of merge.files.filter((f) => f.path !== merge.idMap)) {
+    const local = path.join(dir, file.path);
+    await store.download(`${prefix}${file.path}`, local);
+    if ((await sha256File(local)) !== file.sha256) throw new Error(`${prefix}${file.path} does not match the sha256 the merge recorded`);
+  }
+  const indexFile = merge.files[0]?.path;
+  if (!indexFile) throw new Error(`build ${spec.buildId}: the merge uploaded no index file`);
+  const index = await FaissIndex.read(path.join(dir, indexFile));
+  let sweep: SweepRow[];
+  try {
+    sweep = await sweepNprobe(index, queries.vectors, truth, {
+      metric: spec.index.metric, nlist: spec.index.nlist, latencyBudgetMs: q.latencyBudgetMs,
+      ...(q.maxNprobe !== undefined ? { maxNprobe: q.maxNprobe } : {}), ...(q.fixedNprobe !== undefined ? { extra: [q.fixedNprobe] } : {}),
+    });
+  } finally {
+    await index.close();
+  }
+  const choice = chooseNprobe(sweep, { recallAt10: q.targetRecallAt10, latencyBudgetMs: q.latencyBudgetMs, ...(q.fixedNprobe !== undefined ? { fixedNprobe: q.fixedNprobe } : {}) });
+  const row = sweep.find((r) => r.nprobe === choice.nprobe)!;
+  return {
+    measured: true, queries: info.count, querySource: info.source, ...(info.sourceNote ? { querySourceNote: info.sourceNote } : {}),
+    definitions: DEFINITIONS, target, nprobe: choice.nprobe, recallAt10: row.recallAt10, recallAt100: row.recallAt100, msPerQuery: row.msPerQuery,
+    reachesTarget: choice.reachesTarget, withinBudget: choice.withinBudget, sweep, measureMs: Date.now() - started,
+  };
+}
