@@ -78,15 +78,22 @@ export async function listVersions(store: ObjectStore, name: string): Promise<st
 }
 
 /**
- * Deletes all but the newest `keep` versions; never the version LATEST points to.
- * Returns the deleted version ids.
+ * Keeps the newest `keep` published versions (those with a manifest) and the one LATEST points
+ * to, plus the newest `keep` unpublished ones (gated builds waiting for `reindex publish
+ * --force`, or a build still publishing); deletes every other version. Gated versions never
+ * push a published one out. Returns the deleted version ids.
  */
 export async function applyRetention(store: ObjectStore, name: string, keep: number): Promise<string[]> {
   const latest = await readLatest(store, name);
   const versions = await listVersions(store, name);
+  const limit = Math.max(keep, 1);
+  let published = 0;
+  let unpublished = 0;
   const deleted: string[] = [];
-  for (const version of versions.slice(Math.max(keep, 1))) {
-    if (version === latest?.version) continue;
+  for (const version of versions) {
+    const hasManifest = await store.exists(manifestKey(name, version));
+    const withinLimit = hasManifest ? ++published <= limit : ++unpublished <= limit;
+    if (withinLimit || version === latest?.version) continue;
     await store.deletePrefix(indexVersionPrefix(name, version));
     deleted.push(version);
   }
