@@ -40,7 +40,9 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
     formatVersion: 1,
     buildId,
     name: config.name,
-    version: versionIdFor(now),
+    // Time first, so versions sort by age; the build's random suffix keeps two builds started
+    // in the same second from writing into one version.
+    version: `${versionIdFor(now)}-${buildId.slice(-6)}`,
     createdAt: now.toISOString(),
     storeUrl: config.store.url,
     catalogue: { url: config.catalogue.url, fields: config.catalogue.fields },

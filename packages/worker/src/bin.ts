@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // reindex-worker: a standalone worker process. REDIS_URL=redis://... reindex-worker [--concurrency N] [--device cpu|cuda]
-//   [--metrics-port 9464 (0 = off)] [--metrics-host 0.0.0.0]. Logs are JSON lines (pino) on stdout.
+//   [--metrics-port 9464 (0 = off)] [--metrics-host 0.0.0.0] [--config FILE (its s3 options)]
+//   [--lock-duration-ms N] [--stalled-interval-ms N]. Logs are JSON lines (pino) on stdout.
 import { parseArgs } from 'node:util';
-import { redactRedisUrl } from '@reindex/queue';
+import { loadConfig } from '@reindex/core';
+import { assertRedisReachable, redactRedisUrl } from '@reindex/queue';
 import { createLogger } from './log.js';
 import { startMetricsServer, type MetricsServer } from './metrics.js';
 import { DEFAULT_WORKER_OPTIONS } from './options.js';
@@ -17,6 +19,9 @@ const { values } = parseArgs({
     'shutdown-timeout-ms': { type: 'string' },
     'metrics-port': { type: 'string' },
     'metrics-host': { type: 'string' },
+    config: { type: 'string' },
+    'lock-duration-ms': { type: 'string' },
+    'stalled-interval-ms': { type: 'string' },
   },
 });
 function fail(message: string): never {
@@ -39,8 +44,16 @@ const shutdownTimeoutMs = positive('shutdown-timeout-ms', values['shutdown-timeo
 const metricsPortRaw = values['metrics-port'] ?? process.env.REINDEX_METRICS_PORT;
 const metricsPort = metricsPortRaw === '0' ? 0 : positive('metrics-port', metricsPortRaw, 9464);
 
+const lockDurationMs = positive('lock-duration-ms', values['lock-duration-ms'], DEFAULT_WORKER_OPTIONS.lockDurationMs);
+const stalledIntervalMs = positive('stalled-interval-ms', values['stalled-interval-ms'], DEFAULT_WORKER_OPTIONS.stalledIntervalMs);
+// Endpoint, path style and credentials for S3-compatible stores come from the same config file
+// the coordinator uses; build specs name the store by URL only.
+const s3 = values.config ? (await loadConfig(values.config).catch((error: Error) => fail(error.message))).s3 : undefined;
+
 const logger = createLogger('reindex-worker');
-const worker = await startWorker({ redisUrl, device, concurrency, batchSize, logger });
+// Fail fast on a wrong or unreachable Redis instead of retrying forever.
+await assertRedisReachable(redisUrl).catch((error: Error) => fail(error.message));
+const worker = await startWorker({ redisUrl, device, concurrency, batchSize, logger, lockDurationMs, stalledIntervalMs, ...(s3 ? { s3 } : {}) });
 let stopping = false;
 let metrics: MetricsServer | undefined;
 if (metricsPort > 0) {

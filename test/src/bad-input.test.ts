@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { copyFile, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { BuildFailedError, prepareBuild, submitBuild, waitForBuild } from '@reindex/coordinator';
+import { CatalogueError } from '@reindex/core';
+import { writeCatalogue } from '@reindex/sample-catalogue';
+import { listVersions, type ShardStats } from '@reindex/worker';
+import { allIds, compareIds, configFor, expectedCatalogue, privateRedis, readPublished, runBuild, tempDir } from './harness.js';
+
+test('malformed JSONL lines are rejected with their location and the build still publishes everything else', async (t) => {
+  const dir = await tempDir(t);
+  const redis = await privateRedis(t);
+  const items = 2000;
+  const good = path.join(dir, 'good.jsonl');
+  await writeCatalogue(good, { items, format: 'jsonl' });
+  const lines = (await readFile(good, 'utf8')).split('\n');
+  const broken = ['{"id": 999999, "title": "cut off', 'not json at all', '{"id": 999998,, "title": "x"}'];
+  const at = [100, 900, 1700];
+  at.forEach((line, i) => lines.splice(line + i, 0, broken[i]!));
+  const text = lines.join('\n');
+  const catalogue = path.join(dir, 'bad.jsonl');
+  await writeFile(catalogue, text);
+  const offsets = broken.map((line) => Buffer.byteLength(text.slice(0, text.indexOf(`\n${line}\n`) + 1)));
+
+  const { prepared, result, store } = await runBuild(t, redis.url, { catalogueUrl: catalogue, storeUrl: `file://${path.join(dir, 'store')}`, shardCount: 2 });
+  const expected = expectedCatalogue(items);
+  assert.equal(result.rejected, expected.rejected.length + broken.length);
+  const published = await readPublished(t, store);
+  assert.equal(published.manifest.catalogue.rejected, expected.rejected.length + broken.length);
+  assert.equal(published.manifest.catalogue.items, expected.accepted.length);
+  assert.deepEqual(compareIds(await allIds(published.index), expected.accepted.map(BigInt)), { duplicates: [], missing: [], extra: [] });
+
+  const malformed: string[] = [];
+  let byReason = 0;
+  for (let shard = 0; shard < 2; shard++) {
+    const stats = JSON.parse((await store.get(`builds/${prepared.spec.buildId}/shards/${shard}.json`)).toString()) as ShardStats;
+    byReason += stats.rejectedByReason['malformed-row'] ?? 0;
+    malformed.push(...stats.rejectedExamples.filter((r) => r.reason === 'malformed-row').map((r) => r.location));
+  }
+  assert.equal(byReason, broken.length);
+  assert.deepEqual(malformed.sort(), offsets.map((o) => `bad.jsonl@byte ${o}`).sort());
+});
+
+test('a truncated Parquet file fails planning with the file named; nothing is submitted', async (t) => {
+  const dir = await tempDir(t);
+  const catalogue = path.join(dir, 'items.parquet');
+  await writeCatalogue(catalogue, { items: 2000, format: 'parquet', rowGroupSize: 500 });
+  const { size } = await stat(catalogue);
+  await truncate(catalogue, Math.floor(size / 2));
+  const config = await configFor({ catalogueUrl: catalogue, storeUrl: `file://${path.join(dir, 'store')}`, shardCount: 2 });
+  await assert.rejects(prepareBuild(config), (error: Error) => {
+    assert.ok(error instanceof CatalogueError, `${error.name}: ${error.message}`);
+    assert.match(error.message, /items\.parquet/);
+    return true;
+  });
+});
+
+test('a Parquet file truncated after planning fails the build with the file named and leaves LATEST on the previous version', async (t) => {
+  const dir = await tempDir(t);
+  const redis = await privateRedis(t);
+  const intact = path.join(dir, 'intact.parquet');
+  await writeCatalogue(intact, { items: 2000, format: 'parquet', rowGroupSize: 500 });
+  const storeUrl = `file://${path.join(dir, 'store')}`;
+  const first = await runBuild(t, redis.url, { catalogueUrl: intact, storeUrl, shardCount: 2 });
+  const latestBefore = await first.store.get('indexes/catalogue/LATEST');
+
+  const doomed = path.join(dir, 'doomed.parquet');
+  await copyFile(intact, doomed);
+  // Versions are named by the second a build starts: start this one visibly later.
+  const prepared = await prepareBuild(await configFor({ catalogueUrl: doomed, storeUrl, shardCount: 2 }), new Date(Date.now() + 2000));
+  assert.notEqual(prepared.spec.version, first.prepared.spec.version);
+  const { size } = await stat(doomed);
+  await truncate(doomed, Math.floor(size / 2));
+  await submitBuild(first.queues, first.store, prepared);
+  await assert.rejects(waitForBuild(first.queues, prepared.spec.buildId, 2, undefined, 200), (error: Error) => {
+    assert.ok(error instanceof BuildFailedError, `${error.name}: ${error.message}`);
+    assert.match(error.message, /doomed\.parquet/);
+    return true;
+  });
+  assert.deepEqual(await first.store.get('indexes/catalogue/LATEST'), latestBefore, 'LATEST is untouched');
+  assert.deepEqual(await listVersions(first.store, 'catalogue'), [first.prepared.spec.version], 'no version of the failed build');
+  const published = await readPublished(t, first.store);
+  assert.equal(published.manifest.buildId, first.prepared.spec.buildId);
+});

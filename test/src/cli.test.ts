@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { Redis } from 'ioredis';
+import { parseManifest } from '@reindex/core';
+import { writeCatalogue } from '@reindex/sample-catalogue';
+import { REPO_ROOT, SMALL_FACTORY, SMALL_TRAIN_SAMPLE, defer, expectedCatalogue, privateRedis, referenceModel, tempDir } from './harness.js';
+
+const CLI = path.join(REPO_ROOT, 'packages/cli/dist/main.js');
+
+interface CliResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+
+/** Runs the reindex CLI to completion; a CLI that hangs is killed and reported as such. */
+function runCli(args: string[], timeoutMs = 90_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (signal === 'SIGKILL') reject(new Error(`reindex ${args.join(' ')} did not finish within ${timeoutMs} ms; stderr:\n${stderr}`));
+      else resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** Keys of this Redis that belong to reindex jobs (anything BullMQ wrote under the prefix). */
+async function reindexKeys(t: Parameters<typeof privateRedis>[0], url: string): Promise<string[]> {
+  const client = new Redis(url);
+  defer(t, () => client.quit());
+  return (await client.keys('reindex:*')).filter((k) => !k.endsWith(':meta'));
+}
+
+async function setup(t: Parameters<typeof privateRedis>[0], items = 1000) {
+  const dir = await tempDir(t, 'cli');
+  const catalogue = path.join(dir, 'catalogue.jsonl');
+  await writeCatalogue(catalogue, { items, format: 'jsonl' });
+  const config = path.join(dir, 'reindex.json');
+  await writeFile(config, JSON.stringify({ index: { trainSampleSize: SMALL_TRAIN_SAMPLE } }));
+  const store = path.join(dir, 'store');
+  const common = ['--catalogue', catalogue, '--model', await referenceModel(), '--store', store, '--index-factory', SMALL_FACTORY, '--config', config];
+  return { dir, catalogue, store, common };
+}
+
+test('reindex --dry-run --json prints the plan and enqueues nothing', async (t) => {
+  const redis = await privateRedis(t);
+  const { catalogue, store, common } = await setup(t);
+  const out = await runCli([...common, '--shard-count', '3', '--redis', redis.url, '--dry-run', '--json']);
+  assert.equal(out.code, 0, out.stderr);
+  const plan = JSON.parse(out.stdout.trim().split('\n').at(-1)!) as { dryRun: boolean; shards: Array<{ shard: number; rows: number }>; items: number; catalogue: string; index: { factory: string } };
+  assert.equal(plan.dryRun, true);
+  assert.deepEqual(plan.shards.map((s) => s.shard), [0, 1, 2]);
+  assert.equal(plan.catalogue, catalogue);
+  assert.equal(plan.index.factory, SMALL_FACTORY);
+  assert.ok(Math.abs(plan.items - 1000) <= 100, `estimated ${plan.items} rows for 1000`);
+  assert.deepEqual(await reindexKeys(t, redis.url), [], 'no job in Redis');
+  assert.deepEqual(await readdir(store).catch(() => []), [], 'nothing in the store');
+});
+
+test('bad --shard-count values fail with the flag named and a non-zero exit, before any job', async (t) => {
+  const redis = await privateRedis(t);
+  const { common } = await setup(t, 50);
+  for (const [value, pattern] of [['0', /--shard-count must be at least 1, got 0/], ['abc', /--shard-count must be an integer, got "abc"/], ['5000', /--shard-count 5000 is larger than the catalogue can be split into/]] as const) {
+    const out = await runCli([...common, '--shard-count', value, '--redis', redis.url]);
+    assert.notEqual(out.code, 0, `--shard-count ${value} exits non-zero`);
+    assert.match(out.stderr, pattern);
+    assert.equal(out.stdout, '');
+  }
+  assert.deepEqual(await reindexKeys(t, redis.url), [], 'no job in Redis');
+});
+
+test('a missing catalogue fails with its path named, before any job', async (t) => {
+  const redis = await privateRedis(t);
+  const { dir, common } = await setup(t, 50);
+  const missing = path.join(dir, 'nope', 'catalogue.jsonl');
+  const args = [...common];
+  args[args.indexOf('--catalogue') + 1] = missing;
+  const out = await runCli([...args, '--shard-count', '2', '--redis', redis.url]);
+  assert.notEqual(out.code, 0);
+  assert.ok(out.stderr.includes(`catalogue not found: ${missing}`), out.stderr);
+  assert.deepEqual(await reindexKeys(t, redis.url), [], 'no job in Redis');
+});
+
+test('an unreachable Redis fails with its address named instead of hanging', async (t) => {
+  const { common } = await setup(t, 50);
+  const port = await new Promise<number>((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port: p } = server.address() as net.AddressInfo;
+      server.close(() => resolve(p));
+    });
+  });
+  const out = await runCli([...common, '--shard-count', '2', '--redis', `redis://:hunter2@127.0.0.1:${port}`], 30_000);
+  assert.notEqual(out.code, 0);
+  assert.match(out.stderr, new RegExp(`cannot reach Redis at redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port}`));
+  assert.doesNotMatch(out.stderr, /hunter2/);
+});
+
+test('reindex --json runs a build and prints one JSON summary line', async (t) => {
+  const items = 2000;
+  const { store, common } = await setup(t, items);
+  const out = await runCli([...common, '--shard-count', '2', '--workers', '2', '--json']);
+  assert.equal(out.code, 0, out.stderr);
+  const last = out.stdout.trim().split('\n').at(-1)!;
+  const summary = JSON.parse(last) as Record<string, unknown>;
+  for (const key of ['buildId', 'version', 'manifestUrl', 'items', 'rejected', 'seconds']) assert.ok(key in summary, `${key} in ${last}`);
+  const expected = expectedCatalogue(items);
+  assert.equal(summary.items, expected.accepted.length);
+  assert.equal(summary.rejected, expected.rejected.length);
+  assert.equal(typeof summary.seconds, 'number');
+  assert.ok(typeof summary.manifestUrl === 'string' && summary.manifestUrl.startsWith(`file://${store}/`), String(summary.manifestUrl));
+  const manifest = parseManifest(await readFile(fileURLToPath(summary.manifestUrl as string)));
+  assert.equal(manifest.buildId, summary.buildId);
+  assert.equal(manifest.version, summary.version);
+  assert.equal(manifest.ntotal, expected.accepted.length);
+});

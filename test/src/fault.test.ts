@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { prepareBuild, submitBuild, waitForBuild } from '@reindex/coordinator';
+import { writeCatalogue } from '@reindex/sample-catalogue';
+import type { ShardStats } from '@reindex/worker';
+import { allIds, compareIds, configFor, defer, expectedCatalogue, openQueues, openStore, privateRedis, readPublished, startWorkers, tempDir, until } from './harness.js';
+
+const ITEMS = 60_000;
+const SHARDS = 2;
+const WORKER_SCRIPT = fileURLToPath(new URL('./fixtures/worker-process.js', import.meta.url));
+
+interface ShardProgress { items: number; estimatedRows: number; workerId: string; done?: boolean }
+
+test('a worker process SIGKILLed in the middle of a shard loses it to another worker; every item is published exactly once', async (t) => {
+  const dir = await tempDir(t);
+  const redis = await privateRedis(t);
+  const catalogue = path.join(dir, 'catalogue.jsonl');
+  await writeCatalogue(catalogue, { items: ITEMS, format: 'jsonl' });
+  const prepared = await prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl: `file://${path.join(dir, 'store')}`, shardCount: SHARDS }));
+  const { buildId } = prepared.spec;
+  const store = openStore(t, prepared.spec.storeUrl);
+  const queues = openQueues(t, redis.url);
+  await submitBuild(queues, store, prepared);
+
+  // The only worker at first: a separate process, which trains and takes the first shard.
+  const victimId = `victim-${process.pid}`;
+  const victim = spawn(process.execPath, [WORKER_SCRIPT, redis.url, victimId], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let victimStderr = '';
+  victim.stderr.on('data', (chunk: Buffer) => { victimStderr += chunk.toString(); });
+  const exited = once(victim, 'exit');
+  defer(t, () => { if (victim.exitCode === null && victim.signalCode === null) victim.kill('SIGKILL'); });
+  const [firstLine] = await Promise.race([
+    once(createInterface({ input: victim.stdout }), 'line') as Promise<[string]>,
+    exited.then(() => { throw new Error(`worker process exited before it was ready: ${victimStderr}`); }),
+  ]);
+  assert.equal(firstLine, 'ready');
+
+  const { job, progress } = await until('a shard in progress in the worker process', async () => {
+    for (const active of await queues.queues.shard.getActive()) {
+      const p = active.progress as ShardProgress | number;
+      if (typeof p === 'object' && p.items > 0 && !p.done) return { job: active, progress: p };
+    }
+    return undefined;
+  }, 120_000);
+  assert.equal(progress.workerId, victimId);
+  assert.ok(progress.items < progress.estimatedRows, `killed mid-shard: ${progress.items} of ~${progress.estimatedRows} rows done`);
+  victim.kill('SIGKILL');
+  const [, signal] = await exited;
+  assert.equal(signal, 'SIGKILL');
+  const shard = Number(/-shard-(\d+)$/.exec(job.id!)![1]);
+  assert.equal(await store.exists(`builds/${buildId}/shards/${shard}.json`), false, 'the killed shard had not finished');
+
+  // A second worker, checking for stalled jobs every second, takes over and finishes.
+  const [rescuer] = await startWorkers(t, redis.url, 1, { stalledIntervalMs: 1000, lockDurationMs: 10_000 });
+  const result = await waitForBuild(queues, buildId, SHARDS, undefined, 200);
+
+  const killed = await queues.queues.shard.getJob(job.id!);
+  assert.ok((killed?.stalledCounter ?? 0) >= 1, `the killed shard was detected as stalled (stalledCounter ${killed?.stalledCounter})`);
+  assert.equal(await killed?.getState(), 'completed');
+  const stats = JSON.parse((await store.get(`builds/${buildId}/shards/${shard}.json`)).toString()) as ShardStats;
+  assert.equal(stats.workerId, rescuer!.workerId, 'the second worker finished the killed shard');
+
+  const expected = expectedCatalogue(ITEMS);
+  assert.equal(result.items, expected.accepted.length);
+  assert.equal(result.rejected, expected.rejected.length);
+  const published = await readPublished(t, store);
+  assert.equal(published.manifest.ntotal, expected.accepted.length);
+  assert.deepEqual(compareIds(await allIds(published.index), expected.accepted.map(BigInt)), { duplicates: [], missing: [], extra: [] });
+});
