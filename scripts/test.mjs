@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 
-const args = ['exec', 'turbo', 'run', 'test', '--concurrency=1', '--log-order=stream', ...process.argv.slice(2)];
+const args = ['exec', 'turbo', 'run', 'test', '--concurrency=1', '--log-order=stream', '--continue', ...process.argv.slice(2)];
 const child = spawn('pnpm', args, { stdio: ['ignore', 'pipe', 'inherit'] });
 const totals = { pass: 0, fail: 0, skipped: 0, cancelled: 0 };
 const lines = readline.createInterface({ input: child.stdout });
