@@ -58,7 +58,8 @@ for (const [mode, budget] of [['in memory', 1 << 30], ['on disk', 1024]] as cons
       const manifest = JSON.parse(await readFile(path.join(store, 'indexes/catalogue', summary.version, 'manifest.json'), 'utf8')) as { files: Array<{ path: string }>; ntotal: number };
       assert.deepEqual(manifest.files.map((f) => f.path).sort(), mode === 'on disk' ? ['index.faiss', 'index.ivfdata'] : ['index.faiss']);
       const out = execFileSync('/usr/bin/python3', ['-c', pythonReader, store, 'catalogue'], { encoding: 'utf8' });
-      const seen = JSON.parse(out.trim().split('\n').at(-1)!) as { version: string; ntotal: number; ids: number; distinct: number; type: string };
+      // faiss's C++ side prints a line of its own on the on-disk path; the report is the JSON line.
+      const seen = JSON.parse(out.split('\n').filter((l) => l.startsWith('{')).at(-1)!) as { version: string; ntotal: number; ids: number; distinct: number; type: string };
       assert.equal(seen.version, summary.version);
       assert.equal(seen.ntotal, summary.items);
       assert.equal(seen.ntotal, manifest.ntotal);
