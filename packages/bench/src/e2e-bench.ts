@@ -14,6 +14,8 @@ import { BuildQueues, writeBuildSpec } from '@reindex/worker';
 import { machineLine, writeBenchSection } from './report.js';
 
 const { values } = parseArgs({
+  // `pnpm run bench:x -- --flag` hands the `--` through: drop it.
+  args: process.argv.slice(2).filter((a) => a !== '--'),
   options: {
     'large-items': { type: 'string', default: '1000000' },
     'plan-shards': { type: 'string', default: '10000' },
@@ -79,14 +81,14 @@ if (!values['no-write']) {
   const row = (label: string, s: RunSummary) => {
     const st = s.stageSeconds;
     const f = (k: string) => (st[k] ?? 0).toFixed(1);
-    return `| ${label} | ${s.items.toLocaleString('en')} | ${s.rejected.toLocaleString('en')} | ${s.shards} | ${f('plan')} | ${f('train')} | ${f('shards')} | ${f('merge')} | ${f('publish')} | **${s.seconds.toFixed(1)}** | ${Math.round(s.itemsPerSecond).toLocaleString('en')} |`;
+    return `| ${label} | ${s.items.toLocaleString('en')} | ${s.rejected.toLocaleString('en')} | ${s.shards} | ${f('plan')} | ${f('train')} | ${f('shards')} | ${f('merge')} | ${f('quality')} | ${f('publish')} | **${s.seconds.toFixed(1)}** | ${Math.round(s.itemsPerSecond).toLocaleString('en')} | ${s.nprobe ?? '–'} | ${s.recallAt10?.toFixed(3) ?? '–'} |`;
   };
   await writeBenchSection('e2e', `## End to end (\`pnpm run bench:e2e\`)
 
 Command: \`pnpm run bench:e2e\` · ${new Date().toISOString().slice(0, 10)} · ${machineLine()} · ${workers} in-process workers, private redis-server, \`file://\` store, reference model (dim 128), index parameters chosen by the default rule.
 
-| catalogue | items indexed | rejected | shards | plan s | train s | shards s | merge s | publish s | total s | items/s |
-|---|---|---|---|---|---|---|---|---|---|---|
+| catalogue | items indexed | rejected | shards | plan s | train s | shards s | merge s | quality s | publish s | total s | items/s | nprobe chosen | recall@10 |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${row(`sample, zero configuration (${EMBEDDED_DEFAULTS.sampleItems.toLocaleString('en')})`, small)}
 ${row(`generated JSONL (${largeItems.toLocaleString('en')})`, large)}
 

@@ -14,6 +14,8 @@ import { CatalogueGenerator } from '@reindex/sample-catalogue';
 import { machineLine, writeBenchSection } from './report.js';
 
 const { values } = parseArgs({
+  // `pnpm run bench:x -- --flag` hands the `--` through: drop it.
+  args: process.argv.slice(2).filter((a) => a !== '--'),
   options: {
     items: { type: 'string', default: '100000' },
     threads: { type: 'string', default: '1,2' },

@@ -12,6 +12,8 @@ import { gaussianVectors, recallAtK } from './random.js';
 import { machineLine, writeBenchSection } from './report.js';
 
 const { values } = parseArgs({
+  // `pnpm run bench:x -- --flag` hands the `--` through: drop it.
+  args: process.argv.slice(2).filter((a) => a !== '--'),
   options: {
     n: { type: 'string', default: '100000' },
     train: { type: 'string', default: '65536' },
