@@ -73,7 +73,10 @@ export async function statusCommand(argv: string[]): Promise<number> {
         ? `  ${v.version}  BROKEN: ${v.problem}`
         : `${v.latest ? '* ' : '  '}${v.version}  ${v.ntotal?.toLocaleString('en')} vectors (${v.rejected} rejected)  ${v.factory} nprobe ${v.nprobe}  build ${v.buildId}  ${v.createdAt}`);
     }
-    out(`builds in the store: ${status.builds.length ? status.builds.join(', ') : '(none)'}`);
+    out(status.builds.length ? 'builds (newest first):' : 'builds: (none)');
+    for (const b of status.builds) {
+      out(`  ${b.buildId}  train ${b.train}, shards ${b.shardsDone}/${b.shardsTotal ?? '?'}, quality ${b.quality}, ${b.published ? `published as ${b.version}` : 'not published'}`);
+    }
   } finally {
     await store.close();
   }

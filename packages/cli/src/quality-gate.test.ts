@@ -10,7 +10,7 @@ import { writeCatalogue } from '@reindex/sample-catalogue';
 import { QualityGateError, VersionError, publishBuild, readLatest, readQualityRecord } from '@reindex/worker';
 import { runBuild } from './run.js';
 import { searchIndex } from './search.js';
-import { rollback } from './versions-cli.js';
+import { indexStatus, rollback } from './versions-cli.js';
 
 const silent = { log: () => undefined, update: () => undefined, clear: () => undefined } as never;
 const ITEMS = 3000;
@@ -65,6 +65,12 @@ test('the quality gate: a good build publishes with its report, a capped nprobe 
       assert.notEqual(v2, v1);
       await assert.rejects(stat(path.join(storeDir, 'indexes/catalogue', v2, 'manifest.json')), 'no manifest for a gated version');
       await assert.rejects(rollback(store, 'catalogue', v2), (e: unknown) => e instanceof VersionError && e.code === 'VERSION_MISSING');
+      // `reindex status` reads both builds' stages from the store: one published, one gated.
+      const status = await indexStatus(store, 'catalogue');
+      assert.equal(status.latest, v1);
+      const gated = status.builds.find((b) => b.buildId === failure.buildId);
+      assert.deepEqual(gated && { train: gated.train, done: gated.shardsDone === gated.shardsTotal, quality: gated.quality, published: gated.published }, { train: 'trained', done: true, quality: 'failed: recall', published: false });
+      assert.ok(status.builds.some((b) => b.buildId !== failure.buildId && b.quality === 'passed' && b.published && b.version === v1));
 
       // `reindex publish` refuses without --force, naming the check; with it, LATEST moves.
       await assert.rejects(publishBuild(store, failure.buildId), (e: unknown) => e instanceof QualityGateError && /recall: no nprobe reaches/.test(e.message));

@@ -1,5 +1,7 @@
-import { ManifestError, type ObjectStore } from '@reindex/core';
-import { applyRetention, listVersions, moveLatest, readLatest, readManifest, verifyVersionFiles, VersionError } from '@reindex/worker';
+import { ManifestError, manifestKey, type ObjectStore } from '@reindex/core';
+import {
+  applyRetention, listVersions, moveLatest, readBuildSpec, readLatest, readManifest, readPlan, readQualityRecord, verifyVersionFiles, VersionError,
+} from '@reindex/worker';
 
 export interface VersionSummary {
   version: string;
@@ -15,12 +17,28 @@ export interface VersionSummary {
   problem?: string;
 }
 
+/** Where a build stands, read from the artifacts it left in the store (no Redis needed). */
+export interface BuildSummary {
+  buildId: string;
+  name?: string;
+  version?: string;
+  createdAt?: string;
+  /** `trained` once the trained index is in the store. */
+  train: 'pending' | 'trained';
+  shardsDone: number;
+  shardsTotal?: number;
+  /** The quality gate's verdict once measured: `passed`, `failed: <checks>`, or `pending`. */
+  quality: string;
+  /** A manifest exists for the build's version. */
+  published: boolean;
+}
+
 export interface IndexStatus {
   name: string;
   store: string;
   latest: string | null;
   versions: VersionSummary[];
-  builds: string[];
+  builds: BuildSummary[];
 }
 
 /** `reindex status`: what LATEST points to, every version with its manifest summary, the builds. */
@@ -35,8 +53,33 @@ export async function indexStatus(store: ObjectStore, name: string): Promise<Ind
       versions.push({ version, latest: version === latest?.version, problem: (error as Error).message });
     }
   }
-  const builds = [...new Set((await store.list('builds/')).map((k) => k.split('/')[1]!).filter(Boolean))].sort().reverse();
-  return { name, store: store.url, latest: latest?.version ?? null, versions, builds };
+  return { name, store: store.url, latest: latest?.version ?? null, versions, builds: await buildSummaries(store, name) };
+}
+
+/** The builds of index `name` in the store, newest first, with their stages. */
+export async function buildSummaries(store: ObjectStore, name: string): Promise<BuildSummary[]> {
+  const keysByBuild = new Map<string, string[]>();
+  for (const key of await store.list('builds/')) {
+    const id = key.split('/')[1];
+    if (id) keysByBuild.set(id, [...(keysByBuild.get(id) ?? []), key.slice(`builds/${id}/`.length)]);
+  }
+  const out: BuildSummary[] = [];
+  for (const [buildId, keys] of [...keysByBuild].sort((a, b) => b[0].localeCompare(a[0]))) {
+    const spec = keys.includes('build.json') ? await readBuildSpec(store, buildId).catch(() => undefined) : undefined;
+    if (spec && spec.name !== name) continue;
+    const plan = keys.includes('plan.json') ? await readPlan(store, buildId).catch(() => undefined) : undefined;
+    const record = keys.includes('quality.json') ? await readQualityRecord(store, buildId).catch(() => undefined) : undefined;
+    out.push({
+      buildId,
+      ...(spec ? { name: spec.name, version: spec.version, createdAt: spec.createdAt } : {}),
+      train: keys.includes('trained.index') ? 'trained' : 'pending',
+      shardsDone: keys.filter((k) => /^shards\/\d+\.json$/.test(k)).length,
+      ...(plan ? { shardsTotal: plan.shardCount } : {}),
+      quality: record ? (record.gate.passed ? 'passed' : `failed: ${record.gate.failed.join(', ')}`) : 'pending',
+      published: spec ? await store.exists(manifestKey(spec.name, spec.version)) : false,
+    });
+  }
+  return out;
 }
 
 /**
