@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds faiss 1.7.3 from Debian's source package with AVX2 kernels into $REINDEX_FAISS_PREFIX (default /opt/reindex/faiss).
 # Why: Debian's libfaiss-dev is compiled for baseline x86-64 (no AVX2), which makes PQ
-# encoding and distance kernels several times slower (measured in docs/benchmarks.md).
+# encoding and distance kernels slower: IVF-PQ train + add took 2.5x as long in bench:faiss
+# (docs/benchmarks.md).
 # Only Debian's archive is used (deb-src), never another host. Idempotent: a finished
 # build is recognised by its stamp file and skipped.
 set -euo pipefail
