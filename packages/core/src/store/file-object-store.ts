@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { ObjectStoreError } from '../errors.js';
+import { replaceFileAtomically } from './local-file.js';
 import {
   assertValidKey,
   assertValidRange,
@@ -97,13 +98,9 @@ export class FileObjectStore implements ObjectStore {
 
   async download(key: string, localPath: string): Promise<void> {
     const source = this.pathOf(key);
-    await mkdir(dirname(localPath), { recursive: true });
-    const tmp = `${localPath}.${randomBytes(6).toString('hex')}.part`;
     try {
-      await copyFile(source, tmp);
-      await rename(tmp, localPath);
+      await replaceFileAtomically(localPath, (tmp) => copyFile(source, tmp));
     } catch (cause) {
-      await rm(tmp, { force: true });
       throw this.mapError(cause, key);
     }
   }

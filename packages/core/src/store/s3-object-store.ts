@@ -1,7 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import { dirname } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import { Readable, Transform, pipeline } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
 import {
@@ -27,6 +25,7 @@ import {
   type PutOptions,
 } from './object-store.js';
 import { DEFAULT_S3_OPTIONS, validateS3Options, type S3Options } from './s3-options.js';
+import { replaceFileAtomically } from './local-file.js';
 
 /** An ObjectStore over `s3://bucket/prefix` on AWS S3 or any S3-protocol server. */
 export class S3ObjectStore implements ObjectStore {
@@ -142,13 +141,9 @@ export class S3ObjectStore implements ObjectStore {
 
   async download(key: string, localPath: string): Promise<void> {
     const stream = await this.getStream(key);
-    await mkdir(dirname(localPath), { recursive: true });
-    const tmp = `${localPath}.${randomBytes(6).toString('hex')}.part`;
     try {
-      await pipelineAsync(stream, createWriteStream(tmp));
-      await rename(tmp, localPath);
+      await replaceFileAtomically(localPath, (tmp) => pipelineAsync(stream, createWriteStream(tmp)));
     } catch (cause) {
-      await rm(tmp, { force: true });
       throw this.mapError(cause, key);
     }
   }
