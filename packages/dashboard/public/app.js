@@ -84,9 +84,12 @@ function renderVersions(indexes) {
         h('td', { class: 'num' }, v.nprobe), h('td', {}, `${v.files} · ${bytes(v.bytes)}`), h('td', {}, `${fmt(v.catalogue.items)} / ${fmt(v.catalogue.rejected)}`),
         h('td', {}, recallOf(v.quality))))))));
 }
+// recall@10 at the chosen nprobe, from the manifest's quality report; "forced" when published
+// past a failed gate.
 function recallOf(q) {
-  const r = q?.recallAtK ?? q?.recall ?? q?.['recall@10'];
-  return typeof r === 'number' ? r.toFixed(3) : '–';
+  const r = q?.recallAt10;
+  if (typeof r !== 'number') return '–';
+  return `${r.toFixed(3)}${q.forced ? ' (forced)' : ''}`;
 }
 
 function bar(pct) {

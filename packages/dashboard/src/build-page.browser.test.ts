@@ -77,6 +77,10 @@ test('the build page follows a running build, shows a shard that failed for good
     const manifest = await readManifest(f.store, 'catalogue', latest.version);
     assert.equal(manifest.buildId, buildId);
     assert.equal(manifest.ntotal + manifest.catalogue.rejected, 16_000);
+    // The versions table shows the quality stage's recall@10 for the published version.
+    const recall = (manifest.quality as { recallAt10?: number }).recallAt10;
+    assert.equal(typeof recall, 'number');
+    assert.match(await page.locator(`[data-version="${latest.version}"]`).textContent() ?? '', new RegExp(recall!.toFixed(3).replace('.', '\\.')));
     for (const shard of broken) assert.equal(await (await f.queues.queues.shard.getJob(jobIdFor(buildId, 'shard', shard)))?.getState(), 'completed');
 
     // Metrics: the dashboard's (with this process's workers merged in) and a worker metrics server.
