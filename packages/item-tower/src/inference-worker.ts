@@ -7,25 +7,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { WorkerInit, WorkerReply, WorkerRun } from './worker-protocol.js';
+import { onnxSessionOptions } from './session-options.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
 
 async function createSession(): Promise<{ session: ort.InferenceSession; provider: string; warning: string | null }> {
-  const base: ort.InferenceSession.SessionOptions = {
-    intraOpNumThreads: init.intraOpThreads,
-    interOpNumThreads: init.interOpThreads,
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-    // onnxruntime's pool threads spin between ops by default, which takes CPU from the main
-    // thread featurizing the next batch; off unless asked for.
-    extra: {
-      session: {
-        intra_op: { allow_spinning: init.threadSpinning ? '1' : '0' },
-        inter_op: { allow_spinning: init.threadSpinning ? '1' : '0' },
-      },
-    },
-  };
+  const base = onnxSessionOptions(init);
   if (init.executionProvider === 'cuda') {
     try {
       const session = await ort.InferenceSession.create(init.modelPath, {
