@@ -42,6 +42,9 @@ export class Featurizer {
   readonly features: readonly FeatureSpec[];
   private readonly sourceField: readonly string[];
   private readonly idField: string;
+  /** `record => record[name]` per feature, see `fieldReader`. */
+  private readonly readField: readonly FieldReader[];
+  private readonly readId: FieldReader;
   private readonly tokenizer = new TextTokenizer();
   private scratch = new Int32Array(64);
   private readonly categoryCaches: (Map<string, Int32Array> | undefined)[] = [];
@@ -51,6 +54,8 @@ export class Featurizer {
     this.features = features;
     this.idField = mapping.id ?? 'id';
     this.sourceField = features.map((f) => mapping[f.field] ?? f.field);
+    this.readField = this.sourceField.map(fieldReader);
+    this.readId = fieldReader(this.idField);
   }
 
   /** Allocates a batch whose tensors match this featurizer's spec. */
@@ -84,7 +89,7 @@ export class Featurizer {
       return { index: -1, itemId: null, reason: 'not-an-object', field: null, message: `record is ${describeValue(record)}, not an object` };
     }
     const r = record as Record<string, unknown>;
-    const rawId = r[this.idField];
+    const rawId = this.readId(r);
     const id = coerceItemId(rawId);
     if (id === null || id === WRONG_TYPE) {
       const missing = id === null;
@@ -103,7 +108,7 @@ export class Featurizer {
     for (let f = 0; f < this.features.length; f++) {
       const spec = this.features[f] as FeatureSpec;
       const field = this.sourceField[f] as string;
-      const raw = r[field];
+      const raw = this.readField[f]!(r);
       const tensor = tensors[t++]!;
       const width = tensor.width;
       const ids = this.scratch.length >= width ? this.scratch : (this.scratch = new Int32Array(width));
@@ -191,20 +196,36 @@ export function bucketize(boundaries: readonly number[], value: number): number 
   return lo + 1;
 }
 
+/**
+ * Writes ids `ids[0, n)` into row `row` and zeroes the rest of the row. int64 tensors get the
+ * low words only: ids are < 2^31 and nothing ever writes a high word, so those stay 0 from
+ * allocation.
+ */
 function writeIds(tensor: { dtype: string; width: number; words: Int32Array | null }, row: number, ids: Int32Array, n: number): void {
   const words = tensor.words!;
   const width = tensor.width;
   if (tensor.dtype === 'int64') {
-    // Ids are < 2^31, so the high word is always 0.
     let w = row * width * 2;
-    for (let k = 0; k < width; k++) {
-      words[w++] = k < n ? (ids[k] as number) : 0;
-      words[w++] = 0;
-    }
+    for (let k = 0; k < n; k++, w += 2) words[w] = ids[k] as number;
+    for (let k = n; k < width; k++, w += 2) words[w] = 0;
   } else {
     const base = row * width;
-    for (let k = 0; k < width; k++) words[base + k] = k < n ? (ids[k] as number) : 0;
+    for (let k = 0; k < n; k++) words[base + k] = ids[k] as number;
+    words.fill(0, base + n, base + width);
   }
+}
+
+type FieldReader = (record: Record<string, unknown>) => unknown;
+
+/**
+ * A reader of one named field. Why generated: one `record[name]` site that sees every field name
+ * goes megamorphic in V8 (a hash probe per read); a function per name keeps each read site
+ * monomorphic over the catalogue's record shape, which is a tenth of featurization time.
+ * `JSON.stringify` makes any name a safe string literal.
+ */
+function fieldReader(name: string): FieldReader {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function('record', `return record[${JSON.stringify(name)}];`) as FieldReader;
 }
 
 function writeItemId(batch: FeatureBatch, row: number, id: number | bigint): void {

@@ -28,3 +28,15 @@ test('bucketOf keeps ids in [1, buckets) so 0 stays the padding id', () => {
   assert.equal(seen.size, 15, 'every non-padding bucket is reachable');
   assert.equal(bucketOf(0xffffffff, 2), 1);
 });
+
+test('bucketOf equals the plain remainder for every kind of 32-bit hash', () => {
+  const edges = [0, 1, 2, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
+  for (const buckets of [2, 3, 16, 1000, 16384, 65536, 1_000_003, 0x7fffffff]) {
+    const hashes = [...edges];
+    for (let i = 0; i < 20_000; i++) hashes.push(hashString(`h${i}`, buckets));
+    for (const h of hashes) {
+      const expected = Number(BigInt(h) % BigInt(buckets - 1)) + 1;
+      if (bucketOf(h, buckets) !== expected) assert.fail(`bucketOf(${h}, ${buckets}) = ${bucketOf(h, buckets)}, expected ${expected}`);
+    }
+  }
+});

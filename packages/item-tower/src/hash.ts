@@ -68,5 +68,8 @@ export function hashString(text: string, seed: number): number {
  * a model's embedding row 0 can stay zero and padded slots add nothing.
  */
 export function bucketOf(hash: number, buckets: number): number {
-  return 1 + (hash % (buckets - 1));
+  // hash % m without `%`: hash is an unsigned 32-bit value held as a double, where V8's `%`
+  // is a library call. The quotient is exact enough for floor (hash < 2^53), so this is exact.
+  const m = buckets - 1;
+  return 1 + hash - Math.floor(hash / m) * m;
 }

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TextTokenizer, normalizeText } from './text-tokenizer.js';
+import { bucketOf, hashString } from './hash.js';
+import { Rng } from './rng.js';
 import { referenceFeatureSpecs } from './reference-model.js';
 import type { TextFeatureSpec } from './feature-spec.js';
 
@@ -82,11 +84,43 @@ test('categorical values hash their canonical form; path prefixes are shared', (
 
 test('hashTokens hashes exactly the tokens that tokens() lists, for a whole sample catalogue', async () => {
   const { CatalogueGenerator } = await import('@reindex/sample-catalogue');
-  const { bucketOf, hashString } = await import('./hash.js');
   const t = new TextTokenizer();
   const ids = new Int32Array(title.maxLength);
   for (const item of new CatalogueGenerator({ seed: 3 }).items(0, 5000)) {
     const text = String(item.title);
+    const n = t.hashTokens(text, title, ids, 0);
+    const expected = t.tokens(text, title).map((tok) => bucketOf(hashString(tok, title.seed), title.buckets));
+    assert.deepEqual([...ids.subarray(0, n)], expected, text);
+  }
+});
+
+test('the word memo never changes ids: tiny memos (constant conflicts), several n-gram sizes, any order', () => {
+  const spec = { ...title, maxLength: 64, charNgramSizes: [2, 3, 5] };
+  const rng = new Rng(11);
+  const pieces = ['shirt', 'Shirt', 'shirts', 'a', 'ab', 'abc', '连衣裙', '👍', 'x'.repeat(30), 'y'.repeat(24), 'z'.repeat(25), 'café', 'ＡＢＣ', 'usb-c', '3-pack', '', '  '];
+  const texts = Array.from({ length: 3000 }, () => Array.from({ length: 1 + Math.floor(rng.nextFloat() * 12) }, () => pieces[Math.floor(rng.nextFloat() * pieces.length)]).join(' '));
+  const reference = new TextTokenizer();
+  const expected = texts.map((text) => reference.tokens(text, spec).map((tok) => bucketOf(hashString(tok, spec.seed), spec.buckets)));
+  for (const slots of [1, 4, 1 << 15]) {
+    const t = new TextTokenizer(slots);
+    const ids = new Int32Array(spec.maxLength);
+    for (const order of [1, -1]) {
+      for (let k = 0; k < texts.length; k++) {
+        const i = order === 1 ? k : texts.length - 1 - k;
+        const n = t.hashTokens(texts[i]!, spec, ids, 0);
+        assert.deepEqual([...ids.subarray(0, n)], expected[i], `slots ${slots}: ${JSON.stringify(texts[i])}`);
+      }
+    }
+    if (slots === 1 << 15) assert.ok(t.cacheStats().hits > t.cacheStats().misses, 'the memo is used');
+  }
+});
+
+test('the word memo tells apart words whose 32-bit hashes collide', () => {
+  // "hpfo" and "0rja" have the same full hash under seed 1, so they land in one memo slot.
+  assert.equal(hashString('hpfo', title.seed), hashString('0rja', title.seed));
+  const t = new TextTokenizer();
+  const ids = new Int32Array(title.maxLength);
+  for (const text of ['hpfo', '0rja', 'hpfo 0rja', '0rja hpfo', 'hpfo']) {
     const n = t.hashTokens(text, title, ids, 0);
     const expected = t.tokens(text, title).map((tok) => bucketOf(hashString(tok, title.seed), title.buckets));
     assert.deepEqual([...ids.subarray(0, n)], expected, text);

@@ -17,6 +17,7 @@
  * are assigned in every supported Node release are stable, which is what determinism needs.
  */
 import { hashBegin, hashCodePoint, hashEnd, bucketOf } from './hash.js';
+import { WordIdCache, hashWordNgrams } from './word-id-cache.js';
 
 const SEP = 1;
 const WORD = 2;
@@ -87,24 +88,63 @@ const SPACE = 0x20;
  * Not shared between threads; one per featurizer.
  */
 export class TextTokenizer {
-  private cps = new Int32Array(256);
-  private spanStart = new Int32Array(64);
-  private spanEnd = new Int32Array(64);
-  private spanKind = new Uint8Array(64);
+  private cps = new Int32Array(258);
+  private spanStart = new Int32Array(258);
+  private spanEnd = new Int32Array(258);
+  private spanKind = new Uint8Array(258);
   private spanCount = 0;
+  /** Character n-gram ids staged by `hashTokens`, `maxLength` per n-gram size. */
+  private staged = new Int32Array(64);
+  private stagedCount = new Int32Array(8);
+  private lastSpec: TokenSpec | null = null;
+  private lastCache: WordIdCache | null = null;
+  /** One memo per distinct (seed, buckets, n-gram sizes); a featurizer has a handful of specs. */
+  private readonly caches = new Map<string, WordIdCache>();
 
-  /** Splits `text` into token spans over `this.cps`; returns nothing, fills the span buffers. */
+  /** `wordCacheSlots`: slots of each word memo (a power of two; tests shrink it to force conflicts). */
+  constructor(private readonly wordCacheSlots = WordIdCache.DEFAULT_SLOTS) {}
+
+  /**
+   * Splits `text` into token spans over `this.cps`; returns nothing, fills the span buffers.
+   * ASCII text (the common case) is scanned as it is: NFKC is the identity on ASCII and lower
+   * casing it is A-Z → a-z, so building the normalized string is skipped.
+   */
   private scan(text: string): void {
-    const norm = normalizeText(text);
-    if (this.cps.length < norm.length + 2) this.cps = new Int32Array(norm.length * 2 + 2);
-    const cps = this.cps;
-    this.spanCount = 0;
+    if (!this.scanSpans(text, true)) this.scanSpans(text.normalize('NFKC').toLowerCase(), false);
+  }
+
+  /**
+   * Sizes the buffers for a text of `length` UTF-16 code units up front (it has at most that
+   * many code points and spans), so the scanning loop needs no growth checks.
+   */
+  private reserve(length: number): void {
+    if (this.cps.length >= length + 2) return;
+    const size = length * 2 + 2;
+    this.cps = new Int32Array(size);
+    this.spanStart = new Int32Array(size);
+    this.spanEnd = new Int32Array(size);
+    this.spanKind = new Uint8Array(size);
+  }
+
+  /**
+   * The scan itself. `raw`: `text` is not normalized yet; lower-cases ASCII on the fly and
+   * returns false (spans undefined) at the first non-ASCII character, for the caller to start
+   * over on the normalized text.
+   */
+  private scanSpans(text: string, raw: boolean): boolean {
+    const length = text.length;
+    this.reserve(length);
+    const { cps, spanStart, spanEnd, spanKind } = this;
+    let spans = 0;
     let n = 0;
     let wordStart = -1;
-    for (let i = 0; i < norm.length; i++) {
-      let cp = norm.charCodeAt(i);
-      if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < norm.length) {
-        const lo = norm.charCodeAt(i + 1);
+    for (let i = 0; i < length; i++) {
+      let cp = text.charCodeAt(i);
+      if (raw) {
+        if (cp > 0x7f) return false;
+        if (cp >= 0x41 && cp <= 0x5a) cp += 0x20;
+      } else if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < length) {
+        const lo = text.charCodeAt(i + 1);
         if (lo >= 0xdc00 && lo <= 0xdfff) {
           cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
           i++;
@@ -117,11 +157,17 @@ export class TextTokenizer {
       } else if (cls === IGNORE) {
         continue;
       } else {
-        if (wordStart >= 0) this.pushSpan(wordStart, n, WORD);
-        wordStart = -1;
+        if (wordStart >= 0) {
+          spanStart[spans] = wordStart;
+          spanEnd[spans] = n;
+          spanKind[spans++] = WORD;
+          wordStart = -1;
+        }
         if (cls === CJK || cls === EMOJI) {
+          spanStart[spans] = n;
           cps[n++] = cp;
-          this.pushSpan(n - 1, n, cls);
+          spanEnd[spans] = n;
+          spanKind[spans++] = cls;
         } else {
           // Leave a gap so that characters on either side of a separator are not adjacent
           // (CJK bigrams only join characters that touch in the text).
@@ -129,35 +175,98 @@ export class TextTokenizer {
         }
       }
     }
-    if (wordStart >= 0) this.pushSpan(wordStart, n, WORD);
-  }
-
-  private pushSpan(start: number, end: number, kind: number): void {
-    if (this.spanCount === this.spanStart.length) {
-      const grow = <T extends Int32Array | Uint8Array>(a: T, b: T): T => (b.set(a), b);
-      const size = this.spanCount * 2;
-      this.spanStart = grow(this.spanStart, new Int32Array(size));
-      this.spanEnd = grow(this.spanEnd, new Int32Array(size));
-      this.spanKind = grow(this.spanKind, new Uint8Array(size));
+    if (wordStart >= 0) {
+      spanStart[spans] = wordStart;
+      spanEnd[spans] = n;
+      spanKind[spans++] = WORD;
     }
-    const k = this.spanCount++;
-    this.spanStart[k] = start;
-    this.spanEnd[k] = end;
-    this.spanKind[k] = kind;
+    this.spanCount = spans;
+    return true;
   }
 
   /**
    * Tokenizes `text` and writes up to `maxLength` token ids into `ids` from `offset`.
-   * Returns the number written; the caller pads the rest.
+   * Returns the number written; the caller pads the rest. Same tokens, in the same order, as
+   * `tokens()` (a test holds the two together); words' n-gram ids come from a `WordIdCache`.
    */
   hashTokens(text: string, spec: TokenSpec, ids: Int32Array, offset: number): number {
-    let count = 0;
+    this.scan(text);
+    const cache = this.cacheFor(spec);
     const seeded = hashBegin(spec.seed);
     const buckets = spec.buckets;
-    this.forEachToken(text, spec, (cps, start, end, padLeft, padRight) => {
-      ids[offset + count++] = hashRange(cps, start, end, padLeft, padRight, seeded, buckets);
-    });
+    const sizes = spec.charNgramSizes;
+    const sizeCount = sizes.length;
+    const max = spec.maxLength;
+    const { cps, spanStart, spanEnd, spanKind, spanCount } = this;
+    // N-grams come after all words, so step 1 stages each word's n-grams per size (at most
+    // `max` per size are ever needed) while its cache slot is at hand; step 3 copies them.
+    if (this.staged.length < max * sizeCount) this.staged = new Int32Array(max * sizeCount);
+    if (this.stagedCount.length < sizeCount) this.stagedCount = new Int32Array(sizeCount);
+    const staged = this.staged;
+    const stagedCount = this.stagedCount;
+    stagedCount.fill(0);
+    let count = 0;
+    // 1. Word and single-character tokens, in text order.
+    for (let s = 0; s < spanCount && count < max; s++) {
+      const a = spanStart[s] as number;
+      const b = spanEnd[s] as number;
+      let h = seeded;
+      for (let i = a; i < b; i++) h = hashCodePoint(h, cps[i] as number);
+      h = hashEnd(h);
+      if (spanKind[s] !== WORD || sizeCount === 0) {
+        ids[offset + count++] = bucketOf(h, buckets);
+        continue;
+      }
+      const record = cache.slotOf(cps, a, b, h);
+      ids[offset + count++] = record >= 0 ? cache.wordId(record) : bucketOf(h, buckets);
+      for (let k = 0; k < sizeCount; k++) {
+        const have = stagedCount[k] as number;
+        if (have === max) continue;
+        const at = k * max + have;
+        stagedCount[k] = have + (record >= 0
+          ? cache.copyNgrams(record, k, staged, at, max - have)
+          : hashWordNgrams(cps, a, b - a, sizes[k] as number, seeded, buckets, staged, at, max - have));
+      }
+    }
+    // 2. Bigrams of CJK characters that touch in the text.
+    if (spec.cjkBigrams) {
+      for (let s = 0; s + 1 < spanCount && count < max; s++) {
+        const a = spanStart[s] as number;
+        if (spanKind[s] === CJK && spanKind[s + 1] === CJK && spanStart[s + 1] === a + 1) {
+          ids[offset + count++] = hashRange(cps, a, a + 2, false, false, seeded, buckets);
+        }
+      }
+    }
+    // 3. Character n-grams, size by size, each in word order.
+    for (let k = 0; k < sizeCount && count < max; k++) {
+      const take = Math.min(stagedCount[k] as number, max - count);
+      for (let j = 0, from = k * max; j < take; j++) ids[offset + count++] = staged[from + j] as number;
+    }
     return count;
+  }
+
+  private cacheFor(spec: TokenSpec): WordIdCache {
+    if (spec === this.lastSpec) return this.lastCache!;
+    const key = `${spec.seed}:${spec.buckets}:${spec.charNgramSizes.join(',')}`;
+    let cache = this.caches.get(key);
+    if (cache === undefined) {
+      cache = new WordIdCache(spec, hashBegin(spec.seed), this.wordCacheSlots);
+      this.caches.set(key, cache);
+    }
+    this.lastSpec = spec;
+    this.lastCache = cache;
+    return cache;
+  }
+
+  /** Hits and misses of the word memos (for tests and profiling). */
+  cacheStats(): { hits: number; misses: number } {
+    let hits = 0;
+    let misses = 0;
+    for (const c of this.caches.values()) {
+      hits += c.hits;
+      misses += c.misses;
+    }
+    return { hits, misses };
   }
 
   /** The tokens `hashTokens` would hash, as strings (for tests, docs and debugging). */
