@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // reindex-worker: a standalone worker process. REDIS_URL=redis://... reindex-worker [--concurrency N] [--device cpu|cuda]
 //   [--metrics-port 9464 (0 = off)] [--metrics-host 0.0.0.0] [--config FILE (its s3 options)]
-//   [--lock-duration-ms N] [--stalled-interval-ms N]. Logs are JSON lines (pino) on stdout.
+//   [--lock-duration-ms N] [--stalled-interval-ms N] [--batch-size N] [--intra-op-threads N].
+//   Logs are JSON lines (pino) on stdout.
 import { parseArgs } from 'node:util';
 import { loadConfig } from '@reindex/core';
 import { assertRedisReachable, redactRedisUrl } from '@reindex/queue';
@@ -10,24 +11,34 @@ import { startMetricsServer, type MetricsServer } from './metrics.js';
 import { DEFAULT_WORKER_OPTIONS } from './options.js';
 import { startWorker } from './worker.js';
 
-const { values } = parseArgs({
-  options: {
-    redis: { type: 'string' },
-    concurrency: { type: 'string' },
-    device: { type: 'string' },
-    'batch-size': { type: 'string' },
-    'shutdown-timeout-ms': { type: 'string' },
-    'metrics-port': { type: 'string' },
-    'metrics-host': { type: 'string' },
-    config: { type: 'string' },
-    'lock-duration-ms': { type: 'string' },
-    'stalled-interval-ms': { type: 'string' },
-  },
-});
 function fail(message: string): never {
   process.stderr.write(`reindex-worker: ${message}\n`);
   process.exit(2);
 }
+function parseCommandLine() {
+  try {
+    return parseArgs({
+      options: {
+        redis: { type: 'string' },
+        concurrency: { type: 'string' },
+        device: { type: 'string' },
+        'batch-size': { type: 'string' },
+        'intra-op-threads': { type: 'string' },
+        'shutdown-timeout-ms': { type: 'string' },
+        'metrics-port': { type: 'string' },
+        'metrics-host': { type: 'string' },
+        config: { type: 'string' },
+        'lock-duration-ms': { type: 'string' },
+        'stalled-interval-ms': { type: 'string' },
+      },
+    });
+  } catch (error) {
+    // Unknown or malformed options: one clear line, not a stack trace.
+    return fail((error as Error).message);
+  }
+}
+const { values } = parseCommandLine();
+
 function positive(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
@@ -40,6 +51,9 @@ const device = values.device ?? process.env.REINDEX_DEVICE ?? DEFAULT_WORKER_OPT
 if (device !== 'cpu' && device !== 'cuda') fail(`--device must be cpu or cuda, got ${JSON.stringify(device)}`);
 const concurrency = positive('concurrency', values.concurrency ?? process.env.REINDEX_WORKER_CONCURRENCY, DEFAULT_WORKER_OPTIONS.concurrency);
 const batchSize = positive('batch-size', values['batch-size'], device === 'cuda' ? 2048 : DEFAULT_WORKER_OPTIONS.batchSize);
+const intraOpRaw = values['intra-op-threads'] ?? process.env.REINDEX_INTRA_OP_THREADS;
+if (intraOpRaw !== undefined && !/^\d+$/.test(intraOpRaw)) fail(`--intra-op-threads must be an integer ≥ 0 (0: onnxruntime's choice), got ${JSON.stringify(intraOpRaw)}`);
+const intraOpThreads = intraOpRaw === undefined ? undefined : Number(intraOpRaw);
 const shutdownTimeoutMs = positive('shutdown-timeout-ms', values['shutdown-timeout-ms'], 240_000);
 const metricsPortRaw = values['metrics-port'] ?? process.env.REINDEX_METRICS_PORT;
 const metricsPort = metricsPortRaw === '0' ? 0 : positive('metrics-port', metricsPortRaw, 9464);
@@ -53,7 +67,11 @@ const s3 = values.config ? (await loadConfig(values.config).catch((error: Error)
 const logger = createLogger('reindex-worker');
 // Fail fast on a wrong or unreachable Redis instead of retrying forever.
 await assertRedisReachable(redisUrl).catch((error: Error) => fail(error.message));
-const worker = await startWorker({ redisUrl, device, concurrency, batchSize, logger, lockDurationMs, stalledIntervalMs, ...(s3 ? { s3 } : {}) });
+const worker = await startWorker({
+  redisUrl, device, concurrency, batchSize, logger, lockDurationMs, stalledIntervalMs,
+  ...(intraOpThreads !== undefined ? { intraOpThreads } : {}),
+  ...(s3 ? { s3 } : {}),
+});
 let stopping = false;
 let metrics: MetricsServer | undefined;
 if (metricsPort > 0) {

@@ -5,7 +5,7 @@ import { ObjectStorePool, type ObjectStore, type ShardPlan } from '@reindex/core
 import { readBuildSpec, readPlan, type BuildSpec } from './build-spec.js';
 import { FaissIndex } from '@reindex/faiss';
 import { ItemEmbedder, loadBundle, type FieldMapping } from '@reindex/item-tower';
-import type { WorkerOptions } from './options.js';
+import { defaultIntraOpThreads, type WorkerOptions } from './options.js';
 
 /**
  * What a worker process keeps between jobs: open stores, loaded models (an onnxruntime session
@@ -36,7 +36,12 @@ export class WorkerContext {
     let embedder = this.#embedders.get(key);
     if (!embedder) {
       embedder = loadBundle(modelDir).then((bundle) =>
-        ItemEmbedder.create(bundle, { executionProvider: this.options.device, batchSize: this.options.batchSize, fieldMapping: fields }));
+        ItemEmbedder.create(bundle, {
+          executionProvider: this.options.device,
+          batchSize: this.options.batchSize,
+          intraOpThreads: this.options.intraOpThreads ?? defaultIntraOpThreads(this.options.device, this.options.concurrency, os.availableParallelism()),
+          fieldMapping: fields,
+        }));
       embedder.catch(() => this.#embedders.delete(key));
       this.#embedders.set(key, embedder);
     }

@@ -10,6 +10,11 @@ export interface WorkerOptions {
   device: ExecutionProvider;
   /** Items per embedding batch. Default 256 (CPU); use 1024–4096 on CUDA. */
   batchSize: number;
+  /**
+   * onnxruntime intra-op threads of each item tower session. Default: see
+   * `defaultIntraOpThreads`, which leaves a core to the process's main thread on CPU.
+   */
+  intraOpThreads?: number;
   /** Local scratch directory for downloaded and built index files. Default: the OS temp dir. */
   scratchDir?: string;
   /**
@@ -43,3 +48,19 @@ export const DEFAULT_WORKER_OPTIONS = Object.freeze({
 /** Retries of a failed job: exponential backoff from 2 s, 4 attempts in all. */
 export const JOB_ATTEMPTS = 4;
 export const JOB_BACKOFF = Object.freeze({ type: 'exponential', delay: 2_000 } as const);
+
+/**
+ * Default onnxruntime intra-op threads per embedding session: on CPU, the cores left after one
+ * for the main thread (catalogue parsing and featurization of every session, BullMQ), shared
+ * among the sessions that run at once, at least 1; on CUDA 0 (onnxruntime's choice: its CPU
+ * threads only feed the GPU).
+ * Why leave a core: featurization overlaps inference only while it has a core of its own. On 2
+ * cores (bench:embed) 1 intra-op thread embeds within 6-11% of onnxruntime alone; 2 threads
+ * embed 9-13% more items/s but lose 35-46% to featurization, and end to end (bench:e2e, 300k
+ * items) the two settings measured the same. On larger machines the main thread is the ceiling (one
+ * core featurizes about 650k items/s), so it should not share its core with onnxruntime.
+ */
+export function defaultIntraOpThreads(device: ExecutionProvider, sessionsAtOnce: number, cores: number): number {
+  if (device === 'cuda') return 0;
+  return Math.max(1, Math.floor((cores - 1) / Math.max(1, sessionsAtOnce)));
+}
