@@ -153,7 +153,9 @@ async function main(): Promise<void> {
       const medianPaired = median(paired);
       const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
       console.log(`threads ${threads}: onnxruntime alone ${fmt(ortRate)} items/s, pipeline ${fmt(pipeRate)} items/s, overhead ${pct(overhead)} (median of paired runs ${pct(medianPaired)})`);
-      rows.push(`| ${threads} | ${batchSize} | ${fmt(ortRate)} | ${fmt(ortRate / threads)} | ${fmt(pipeRate)} | ${fmt(pipeRate / threads)} | ${pct(overhead)} ${overhead <= 0.15 ? '✅' : '❌'} | ${pct(medianPaired)} | ${(cpuOverhead * 100).toFixed(0)}% | ${(featurizeShare * 100).toFixed(0)}% |`);
+      // Items per CPU-second: throughput per core actually used, whatever the thread layout.
+      const perCpuSecond = (cpuMs: number) => fmt((itemCount * repeats) / (cpuMs / 1000));
+      rows.push(`| ${threads} | ${batchSize} | ${fmt(ortRate)} | ${fmt(ortRate / threads)} | ${perCpuSecond(cpuOrt)} | ${fmt(pipeRate)} | ${fmt(pipeRate / threads)} | ${perCpuSecond(cpuPipe)} | ${pct(overhead)} ${overhead <= 0.15 ? '✅' : '❌'} | ${pct(medianPaired)} | ${(cpuOverhead * 100).toFixed(0)}% | ${(featurizeShare * 100).toFixed(0)}% |`);
       await embedder.close();
       await session.release();
     }
@@ -200,11 +202,11 @@ async function main(): Promise<void> {
       '',
       `Reference bundle (dim 128, 48 title tokens, hidden 256), ${fmt(itemCount)} sample-catalogue items. "onnxruntime alone" runs pre-built tensors of the same batches in-process; "pipeline" is \`ItemEmbedder\`: featurization on the main thread overlapping onnxruntime in a worker thread, output checks included. Best of ${repeats} alternating runs. Batch size: the fastest for onnxruntime alone on one thread (${sweep.map(([b, r]) => `${b}: ${fmt(r)}/s`).join(', ')}).`,
       '',
-      '| intra-op threads | batch | onnxruntime alone, items/s | per thread | pipeline, items/s | per thread | wall-time overhead, best runs (goal ≤ 15%) | median of paired runs | CPU-time overhead | main thread busy featurizing |',
-      '|---|---|---|---|---|---|---|---|---|---|',
+      '| intra-op threads | batch | onnxruntime alone, items/s | per intra-op thread | per CPU-second | pipeline, items/s | per intra-op thread | per CPU-second | wall-time overhead, best runs (goal ≤ 15%) | median of paired runs | CPU-time overhead | main thread busy featurizing |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|',
       ...rows,
       '',
-      'Wall-time overhead = pipeline time / onnxruntime-alone time − 1, of the best runs; the median of the per-repeat ratios (each pipeline run against the onnxruntime-alone run just before it) shows how much of that is noise. Both sides use the same onnxruntime session options (`onnxSessionOptions`, memory patterns off) and the same batches: one per chunk of `batch` records, shorter where rows were rejected. CPU-time overhead = process CPU time of all pipeline runs / that of all onnxruntime-alone runs − 1: the work featurization and glue add, whether or not it overlaps. The main thread featurizes while the worker computes, so with a core to spare (intra-op threads < cores, and no other load) featurization hides behind inference; where intra-op threads take every core, or other processes do, it competes with onnxruntime and shows up in wall time. Hence the default of reindex-worker on CPU: intra-op threads = cores − 1 (`defaultIntraOpThreads`).',
+      'Wall-time overhead = pipeline time / onnxruntime-alone time − 1, of the best runs; the median of the per-repeat ratios (each pipeline run against the onnxruntime-alone run just before it) shows how much of that is noise. Both sides use the same onnxruntime session options (`onnxSessionOptions`, memory patterns off) and the same batches: one per chunk of `batch` records, shorter where rows were rejected. CPU-time overhead = process CPU time of all pipeline runs / that of all onnxruntime-alone runs − 1: the work featurization and glue add, whether or not it overlaps; "per CPU-second" is items per second of process CPU time (all threads), i.e. per core actually busy. The main thread featurizes while the worker computes, so with a core to spare (intra-op threads < cores, and no other load) featurization hides behind inference; where intra-op threads take every core, or other processes do, it competes with onnxruntime and shows up in wall time. Hence the default of reindex-worker on CPU: intra-op threads = cores − 1 (`defaultIntraOpThreads`).',
       '',
       featurizeLine,
       '',
