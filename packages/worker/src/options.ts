@@ -56,7 +56,7 @@ export const JOB_BACKOFF = Object.freeze({ type: 'exponential', delay: 2_000 } a
  * threads only feed the GPU).
  * Why leave a core: featurization overlaps inference only while it has a core of its own. On 2
  * cores (bench:embed) 1 intra-op thread embeds within 5-11% of onnxruntime alone; 2 threads
- * embed 9-13% more items/s but lose 35-46% to featurization, and end to end (bench:e2e, 300k
+ * embed 4-13% more items/s but lose 35-46% to featurization, and end to end (bench:e2e, 300k
  * items) the two settings measured the same. On larger machines the main thread is the ceiling (one
  * core featurizes about 650k items/s), so it should not share its core with onnxruntime.
  */
