@@ -76,6 +76,7 @@ test('a Parquet file truncated after planning fails the build with the file name
   await assert.rejects(waitForBuild(first.queues, prepared.spec.buildId, 2, undefined, 200), (error: Error) => {
     assert.ok(error instanceof BuildFailedError, `${error.name}: ${error.message}`);
     assert.match(error.message, /doomed\.parquet/);
+    assert.match(error.message, /failed after 1 attempt: .*not retried/, 'corruption is not retried');
     return true;
   });
   assert.deepEqual(await first.store.get('indexes/catalogue/LATEST'), latestBefore, 'LATEST is untouched');

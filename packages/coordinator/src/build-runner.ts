@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import type { ObjectStore } from '@reindex/core';
+import { attemptsPhrase, type ObjectStore } from '@reindex/core';
 import { jobIdFor } from '@reindex/queue';
 import { readBuildSpec, writeBuildSpec, type BuildQueues, type PublishResult, type ShardStats } from '@reindex/worker';
 import type { PreparedBuild } from './prepare-build.js';
@@ -39,9 +39,9 @@ async function explainFailure(queues: BuildQueues, job: Job): Promise<{ stage: s
   const child = /([A-Za-z0-9_.-]+-shard-(\d+))/.exec(job.failedReason ?? '');
   if (child?.[1]) {
     const shardJob = await queues.queues.shard.getJob(child[1]);
-    return { stage: `shard ${child[2]}`, message: `shard ${child[2]} failed after ${shardJob?.attemptsMade ?? '?'} attempts: ${shardJob?.failedReason ?? job.failedReason}` };
+    return { stage: `shard ${child[2]}`, message: `shard ${child[2]} failed after ${attemptsPhrase(shardJob?.attemptsMade)}: ${shardJob?.failedReason ?? job.failedReason}` };
   }
-  return { stage: job.name, message: `${job.name} failed after ${job.attemptsMade} attempts: ${job.failedReason}` };
+  return { stage: job.name, message: `${job.name} failed after ${attemptsPhrase(job.attemptsMade)}: ${job.failedReason}` };
 }
 
 /**
@@ -64,7 +64,7 @@ export async function waitForBuild(
     const train = await queues.queues.train.getJob(jobIdFor(buildId, 'train'));
     const trainState = await stateOf(train);
     if (trainState === 'failed' && train) {
-      throw new BuildFailedError(buildId, 'train', `train failed after ${train.attemptsMade} attempts: ${train.failedReason}`);
+      throw new BuildFailedError(buildId, 'train', `train failed after ${attemptsPhrase(train.attemptsMade)}: ${train.failedReason}`);
     }
     const publish = await queues.queues.publish.getJob(jobIdFor(buildId, 'publish'));
     const merge = await queues.queues.merge.getJob(jobIdFor(buildId, 'merge'));

@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { attemptsPhrase } from '@reindex/core';
 import { QUEUE_NAMES, STAGES, jobIdFor, type StageName } from '@reindex/queue';
 import { appendBuildLog, cancelledKey, type BuildLogEntry } from './build-log.js';
 import { cancelJobs, reopenFailedParents } from './bullmq-scripts.js';
@@ -42,7 +43,7 @@ export async function retryJob(ctx: ActionContext, buildId: string, stage: Stage
   await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
   const reopened = await reopenFailedParents(ctx.redis, `${ctx.prefix}:${QUEUE_NAMES[stage]}:${jobId}`);
   const what = stage === 'shard' ? `shard ${shard}` : stage;
-  const message = `retry ${what} (${jobId}) after ${attempts} failed attempts: ${previous ?? 'unknown error'}` + (reopened.length ? `; ${reopened.join(', ')} waiting for it again` : '');
+  const message = `retry ${what} (${jobId}) after ${attemptsPhrase(attempts, 'failed')}: ${previous ?? 'unknown error'}` + (reopened.length ? `; ${reopened.join(', ')} waiting for it again` : '');
   const log = await appendBuildLog(ctx.redis, ctx.prefix, buildId, { action: 'retry', message, by });
   await ctx.queues.train.getJob(jobIdFor(buildId, 'train')).then((t) => t?.log(`[dashboard] ${message}`)).catch(() => undefined);
   return { jobId, reopened, log };

@@ -1,5 +1,5 @@
 import type { Job, Queue } from 'bullmq';
-import { ObjectStorePool, type ObjectStore, type ShardPlan } from '@reindex/core';
+import { ObjectStorePool, attemptsPhrase, type ObjectStore, type ShardPlan } from '@reindex/core';
 import { STAGES, jobIdFor, type StageName } from '@reindex/queue';
 import type { BuildSpec, MergeResult, PublishResult, ShardStats } from '@reindex/worker';
 import { readBuildSpec, readPlan } from '@reindex/worker';
@@ -192,8 +192,8 @@ export class BuildReader {
       status = 'failed';
       const failedShard = shards.find((s) => s.state === 'failed');
       failure = failedShard
-        ? `shard ${failedShard.shard} failed after ${failedShard.attempts} attempts: ${failedShard.error ?? 'unknown error'}`
-        : [train, merge, publish].map((j) => (j.state === 'failed' ? `${j.job?.name} failed after ${j.job?.attemptsMade} attempts: ${j.job?.failedReason}` : null)).find(Boolean) ?? null;
+        ? `shard ${failedShard.shard} failed after ${attemptsPhrase(failedShard.attempts)}: ${failedShard.error ?? 'unknown error'}`
+        : [train, merge, publish].map((j) => (j.state === 'failed' ? `${j.job?.name} failed after ${attemptsPhrase(j.job?.attemptsMade)}: ${j.job?.failedReason}` : null)).find(Boolean) ?? null;
     } else if (train.state !== 'completed') status = train.state === 'active' ? 'training' : 'queued';
     else if (merge.state === 'waiting-children' || merge.state === 'missing') status = 'embedding';
     else if (merge.state !== 'completed') status = 'merging';

@@ -150,12 +150,13 @@ export function instrumentWorker(workerId: string, workers: Record<StageName, Wo
       }
       finish(stage, job, 'completed');
     };
-    const onFailed = (job: Job | undefined) => {
+    const onFailed = (job: Job | undefined, error: Error) => {
       if (!job) return;
       m.attemptsFailed.inc({ stage });
       const attempts = job.opts.attempts ?? 1;
-      // BullMQ has already counted this attempt in attemptsMade when 'failed' is emitted.
-      if (job.attemptsMade < attempts && !/Unrecoverable/.test(job.failedReason ?? '')) m.retries.inc({ stage });
+      // BullMQ has already counted this attempt in attemptsMade when 'failed' is emitted; an
+      // UnrecoverableError fails the job for good whatever attempts are left.
+      if (job.attemptsMade < attempts && error?.name !== 'UnrecoverableError') m.retries.inc({ stage });
       else {
         m.jobsFailed.inc({ stage });
         activity.jobsFailed++;

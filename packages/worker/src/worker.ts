@@ -1,4 +1,5 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { isPermanentCatalogueError } from '@reindex/core';
 import { JobDataError, QUEUE_NAMES, STAGES, redisOptionsFromUrl, type StageName } from '@reindex/queue';
 import { BuildQueues } from './build-queues.js';
 import { WorkerContext } from './context.js';
@@ -40,8 +41,10 @@ export async function startWorker(input: Partial<WorkerOptions> & { redisUrl: st
       try {
         return await processors[stage](job);
       } catch (error) {
-        // A payload no retry can fix fails at once instead of burning its attempts.
+        // A payload no retry can fix fails at once instead of burning its attempts; so does a
+        // catalogue file that changed, vanished or is corrupt (every attempt reads the same bytes).
         if (error instanceof JobDataError) throw new UnrecoverableError(error.message);
+        if (isPermanentCatalogueError(error)) throw new UnrecoverableError(`${error.message} (not retried: fix the file, then retry the shard)`);
         throw error;
       }
     },
