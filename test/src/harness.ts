@@ -120,6 +120,8 @@ export interface BuildSetup {
   factory?: string;
   trainSampleSize?: number;
   s3?: S3Options;
+  /** Model bundle: a directory or an object-store prefix. Default: the reference bundle. */
+  modelDir?: string;
 }
 
 /** The effective configuration for a test build (defaults + the test's overrides, validated). */
@@ -130,7 +132,7 @@ export async function configFor(setup: BuildSetup): Promise<ReindexConfig & { ca
     catalogue: { url: setup.catalogueUrl },
     store: { url: setup.storeUrl },
     index: { factory: setup.factory ?? SMALL_FACTORY, trainSampleSize: setup.trainSampleSize ?? SMALL_TRAIN_SAMPLE },
-    modelDir: await referenceModel(),
+    modelDir: setup.modelDir ?? (await referenceModel()),
     ...(setup.s3 ? { s3: setup.s3 as ReindexConfigInput['s3'] } : {}),
   };
   const config = await loadConfig(undefined, overrides);

@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
-import { prepareBuild, submitBuild } from '@reindex/coordinator';
+import { readdir, rm } from 'node:fs/promises';
+import { BuildFailedError, prepareBuild, submitBuild, waitForBuild } from '@reindex/coordinator';
+import { buildReferenceBundle, loadBundle } from '@reindex/item-tower';
 import { ObjectStoreError } from '@reindex/core';
 import { startS3TestServer } from '@reindex/core/testing';
 import { writeCatalogue } from '@reindex/sample-catalogue';
 import {
-  allIds, assertFilesMatch, compareIds, configFor, defer, expectedCatalogue, openQueues, openStore, privateRedis, readPublished, runBuild, tempDir,
+  allIds, assertFilesMatch, compareIds, configFor, defer, expectedCatalogue, openQueues, openStore, privateRedis, readPublished, runBuild, startWorkers, tempDir,
 } from './harness.js';
 
 const BUCKET = 'reindex-e2e';
@@ -37,6 +39,45 @@ test('a build with its catalogue and its store on an S3-protocol server publishe
   const keys = await bucket.list('');
   assert.ok(keys.includes(`reindex/indexes/catalogue/LATEST`), `LATEST in ${keys.join(', ')}`);
   assert.ok(keys.includes(`reindex/builds/${prepared.spec.buildId}/build.json`));
+});
+
+test('a model bundle that lives only in the S3 store is fetched by the coordinator and every worker', async (t) => {
+  const dir = await tempDir(t);
+  const s3 = await startS3TestServer([BUCKET]);
+  defer(t, () => s3.stop());
+  const redis = await privateRedis(t);
+  const bucket = openStore(t, `s3://${BUCKET}`, s3.s3Options);
+  // A small bundle, uploaded, then removed locally: nothing on this machine holds it.
+  const modelLocal = path.join(dir, 'model');
+  await buildReferenceBundle(modelLocal, { dim: 32, titleEmbeddingDim: 32, fieldEmbeddingDim: 8, hiddenDim: 64, titleBuckets: 4096, categoryBuckets: 1024, brandBuckets: 1024, shopBuckets: 1024 });
+  const original = await loadBundle(modelLocal);
+  for (const file of await readdir(modelLocal)) await bucket.putFile(`models/small/${file}`, path.join(modelLocal, file));
+  await rm(modelLocal, { recursive: true });
+  const catalogue = path.join(dir, 'catalogue.jsonl');
+  const items = 2000;
+  await writeCatalogue(catalogue, { items, format: 'jsonl' });
+
+  const modelUrl = `s3://${BUCKET}/models/small`;
+  const storeUrl = `s3://${BUCKET}/reindex`;
+  const { prepared, result } = await runBuild(t, redis.url, { catalogueUrl: catalogue, storeUrl, shardCount: 2, s3: s3.s3Options, modelDir: modelUrl });
+  assert.equal(prepared.spec.model.dir, modelUrl, 'the build records the URL, for the workers to fetch');
+  assert.equal(prepared.spec.model.contentHash, original.contentHash);
+  assert.equal(prepared.spec.model.dim, 32);
+  const published = await readPublished(t, openStore(t, storeUrl, s3.s3Options));
+  assert.equal(published.manifest.modelBundleHash, original.contentHash);
+  assert.equal(result.items, expectedCatalogue(items).accepted.length);
+
+  // The bundle changes in the bucket after the next build is planned: a worker that has not
+  // cached it (the ones above hold the planned bytes, which is right) refuses it at once.
+  const redis2 = await privateRedis(t);
+  const next = await prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl, shardCount: 2, s3: s3.s3Options, modelDir: modelUrl }), new Date(Date.now() + 2000));
+  const manifest = await bucket.get('models/small/bundle.json');
+  await bucket.put('models/small/bundle.json', Buffer.concat([manifest, Buffer.from('\n')]));
+  const queues = openQueues(t, redis2.url);
+  await submitBuild(queues, openStore(t, storeUrl, s3.s3Options), next);
+  await startWorkers(t, redis2.url, 1, { s3: s3.s3Options });
+  await assert.rejects(waitForBuild(queues, next.spec.buildId, 2, undefined, 100), (e: Error) =>
+    e instanceof BuildFailedError && /train failed after 1 attempt: model bundle s3:\/\/.*models\/small .*the model changed after planning .*not retried/.test(e.message));
 });
 
 async function closedPort(): Promise<number> {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { EMBEDDED_DEFAULTS } from '@reindex/coordinator';
-import { DEFAULT_CONFIG, loadConfig, openObjectStore, type ObjectStore } from '@reindex/core';
+import { DEFAULT_CONFIG, loadConfig, openObjectStore, type ObjectStore, type S3Options } from '@reindex/core';
 import { publishBuild } from '@reindex/worker';
 import { CliError } from './args.js';
 import { searchIndex } from './search.js';
@@ -22,11 +22,11 @@ function parse<T extends Record<string, { type: 'string' | 'boolean'; default?: 
   }
 }
 
-async function openStore(values: { store?: string | boolean; config?: string | boolean; name?: string | boolean }): Promise<{ store: ObjectStore; name: string }> {
+async function openStore(values: { store?: string | boolean; config?: string | boolean; name?: string | boolean }): Promise<{ store: ObjectStore; name: string; s3: S3Options }> {
   const config = await loadConfig(values.config as string | undefined);
   const url = (values.store as string | undefined) ?? (config.store.url === DEFAULT_CONFIG.store.url ? EMBEDDED_DEFAULTS.storeUrl : config.store.url);
   const storeUrl = /^[a-z0-9]+:\/\//i.test(url) ? url : `file://${path.resolve(url)}`;
-  return { store: openObjectStore(storeUrl, { s3: config.s3 }), name: (values.name as string | undefined) ?? config.name };
+  return { store: openObjectStore(storeUrl, { s3: config.s3 }), name: (values.name as string | undefined) ?? config.name, s3: config.s3 };
 }
 
 function positiveInt(flag: string, raw: string | undefined, fallback: number): number {
@@ -43,10 +43,10 @@ export async function searchCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { k: { type: 'string' }, nprobe: { type: 'string' }, version: { type: 'string' }, model: { type: 'string' } }, usage);
   const text = positionals.join(' ').trim();
   if (!text) throw new CliError(`a query text is required\nusage: ${usage}`);
-  const { store, name } = await openStore(values);
+  const { store, name, s3 } = await openStore(values);
   try {
     const hits = await searchIndex(store, text, {
-      name, k: positiveInt('k', values.k as string | undefined, 10),
+      name, s3, k: positiveInt('k', values.k as string | undefined, 10),
       ...(values.nprobe ? { nprobe: positiveInt('nprobe', values.nprobe as string, 1) } : {}),
       ...(values.version ? { version: values.version as string } : {}), ...(values.model ? { modelDir: values.model as string } : {}),
     });

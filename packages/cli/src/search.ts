@@ -1,7 +1,10 @@
 import { openCatalogue, planShards, type Manifest } from '@reindex/core';
-import { QueryEncoder, collapseHeads, loadBundle, type FusionRule } from '@reindex/item-tower';
-import { readBuildSpec } from '@reindex/worker';
-import type { ObjectStore } from '@reindex/core';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { QueryEncoder, collapseHeads, type FusionRule } from '@reindex/item-tower';
+import { openModelBundle, readBuildSpec } from '@reindex/worker';
+import type { ObjectStore, S3Options } from '@reindex/core';
 import { openPublishedIndex, resolveVersion } from './published-index.js';
 
 export interface SearchHit {
@@ -16,8 +19,13 @@ export interface SearchOptions {
   version?: string;
   /** Lists probed; default: the manifest's `nprobe` (the one the quality stage chose). */
   nprobe?: number;
-  /** Model bundle; default: the bundle the build recorded (its content hash must match the manifest's). */
+  /**
+   * Model bundle (local directory or object-store prefix); default: the bundle the build
+   * recorded (its content hash must match the manifest's).
+   */
   modelDir?: string;
+  /** Options for an `s3://` bundle. */
+  s3?: S3Options;
 }
 
 /**
@@ -32,17 +40,23 @@ export async function searchIndex(store: ObjectStore, text: string, options: Sea
   const { manifest, index } = published;
   try {
     const modelDir = options.modelDir ?? (await readBuildSpec(store, manifest.buildId)).model.dir;
-    const bundle = await loadBundle(modelDir);
-    if (bundle.contentHash !== manifest.modelBundleHash) {
-      throw new Error(`model bundle ${modelDir} (${bundle.contentHash}) is not the one version ${version} was built with (${manifest.modelBundleHash})`);
-    }
-    const encoder = await QueryEncoder.create(bundle);
+    // An object-store bundle is downloaded for this one query, then removed.
+    const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'reindex-search-'));
     let scores: Map<bigint, number>;
     try {
-      const heads = await encoder.encode([text]);
-      scores = await fusedSearch(index, heads, manifest, encoder.fusion, options.k, options.nprobe ?? manifest.nprobe);
+      const bundle = await openModelBundle(modelDir, { cacheDir, ...(options.s3 ? { s3: options.s3 } : {}) });
+      if (bundle.contentHash !== manifest.modelBundleHash) {
+        throw new Error(`model bundle ${modelDir} (${bundle.contentHash}) is not the one version ${version} was built with (${manifest.modelBundleHash})`);
+      }
+      const encoder = await QueryEncoder.create(bundle);
+      try {
+        const heads = await encoder.encode([text]);
+        scores = await fusedSearch(index, heads, manifest, encoder.fusion, options.k, options.nprobe ?? manifest.nprobe);
+      } finally {
+        await encoder.close();
+      }
     } finally {
-      await encoder.close();
+      await rm(cacheDir, { recursive: true, force: true });
     }
     const ranked = [...scores.entries()].sort((a, b) => b[1] - a[1]).slice(0, options.k);
     const ids = ranked.map(([faissId]) => published.idMap?.lookup(faissId) ?? faissId.toString());

@@ -1,7 +1,9 @@
 import { chooseIndexParams, openCatalogue, planShards, versionIdFor, type IndexParams, type ReindexConfig, type ShardPlan } from '@reindex/core';
-import { loadBundle } from '@reindex/item-tower';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { newBuildId } from '@reindex/queue';
-import type { BuildSpec } from '@reindex/worker';
+import { isBundleUrl, openModelBundle, type BuildSpec } from '@reindex/worker';
 
 export interface PreparedBuild {
   spec: BuildSpec;
@@ -21,7 +23,10 @@ const QUALITY_SEED = 20240917;
  */
 export async function prepareBuild(config: ReindexConfig & { catalogue: { url: string }; modelDir: string; force?: boolean }, now = new Date()): Promise<PreparedBuild> {
   const started = Date.now();
-  const bundle = await loadBundle(config.modelDir);
+  // A bundle in an object store is fetched to read and hash it; workers fetch their own copy.
+  const bundleCache = isBundleUrl(config.modelDir) ? await mkdtemp(path.join(os.tmpdir(), 'reindex-bundle-')) : undefined;
+  const bundle = await openModelBundle(config.modelDir, { ...(bundleCache ? { cacheDir: bundleCache } : {}), s3: config.s3 })
+    .finally(() => (bundleCache ? rm(bundleCache, { recursive: true, force: true }) : undefined));
   const catalogue = await openCatalogue(config.catalogue.url, { s3: config.s3 });
   let plan: ShardPlan;
   try {
@@ -46,7 +51,7 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
     createdAt: now.toISOString(),
     storeUrl: config.store.url,
     catalogue: { url: config.catalogue.url, fields: config.catalogue.fields },
-    model: { dir: bundle.dir, contentHash: bundle.contentHash, dim },
+    model: { dir: bundleCache ? config.modelDir : bundle.dir, contentHash: bundle.contentHash, dim },
     index: {
       ...chosen,
       metric: config.index.metric,

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { ObjectStorePool, type ObjectStore, type ShardPlan } from '@reindex/core';
 import { readBuildSpec, readPlan, type BuildSpec } from './build-spec.js';
 import { FaissIndex } from '@reindex/faiss';
-import { ItemEmbedder, loadBundle, type FieldMapping } from '@reindex/item-tower';
+import { ItemEmbedder, type FieldMapping, type ModelBundle } from '@reindex/item-tower';
+import { openModelBundle } from './model-bundle.js';
 import { defaultIntraOpThreads, type WorkerOptions } from './options.js';
 
 /**
@@ -13,6 +14,7 @@ import { defaultIntraOpThreads, type WorkerOptions } from './options.js';
  */
 export class WorkerContext {
   readonly #stores: ObjectStorePool;
+  readonly #bundles = new Map<string, Promise<ModelBundle>>();
   readonly #embedders = new Map<string, Promise<ItemEmbedder>>();
   readonly #trained = new Map<string, Promise<FaissIndex>>();
   readonly #builds = new Map<string, Promise<{ spec: BuildSpec; plan: ShardPlan }>>();
@@ -30,12 +32,28 @@ export class WorkerContext {
     return this.#stores.get(url);
   }
 
-  /** The item tower of a bundle, for catalogues whose fields map as `fields` says. */
-  embedder(modelDir: string, fields: Partial<FieldMapping>): Promise<ItemEmbedder> {
-    const key = `${modelDir}\0${JSON.stringify(fields)}`;
+  /**
+   * The model bundle of a build, checked against the hash it was planned with: a local
+   * directory as it is, an object-store prefix downloaded once per process.
+   */
+  modelBundle(spec: Pick<BuildSpec, 'model'>): Promise<ModelBundle> {
+    const key = `${spec.model.dir}\0${spec.model.contentHash}`;
+    let bundle = this.#bundles.get(key);
+    if (!bundle) {
+      bundle = this.scratch('models').then((cacheDir) =>
+        openModelBundle(spec.model.dir, { cacheDir, expectedHash: spec.model.contentHash, ...(this.options.s3 ? { s3: this.options.s3 } : {}) }));
+      bundle.catch(() => this.#bundles.delete(key));
+      this.#bundles.set(key, bundle);
+    }
+    return bundle;
+  }
+
+  /** The item tower of a build's bundle, for catalogues whose fields map as `fields` says. */
+  embedder(spec: Pick<BuildSpec, 'model'>, fields: Partial<FieldMapping>): Promise<ItemEmbedder> {
+    const key = `${spec.model.dir}\0${spec.model.contentHash}\0${JSON.stringify(fields)}`;
     let embedder = this.#embedders.get(key);
     if (!embedder) {
-      embedder = loadBundle(modelDir).then((bundle) =>
+      embedder = this.modelBundle(spec).then((bundle) =>
         ItemEmbedder.create(bundle, {
           executionProvider: this.options.device,
           batchSize: this.options.batchSize,

@@ -1,6 +1,7 @@
 export { startWorker, type RunningWorker } from './worker.js';
 export { DEFAULT_WORKER_OPTIONS, JOB_ATTEMPTS, JOB_BACKOFF, defaultIntraOpThreads, type WorkerOptions } from './options.js';
 export { BuildQueues } from './build-queues.js';
+export { isBundleUrl, openModelBundle, type OpenModelBundleOptions } from './model-bundle.js';
 export { readBuildSpec, readPlan, writeBuildSpec, buildSpecKey, type BuildSpec } from './build-spec.js';
 export { applyRetention, listVersions, moveLatest, readLatest, readManifest, verifyVersionFiles, writeManifest, VersionError } from './versions.js';
 export { DATA_FILE, ID_MAP_FILE, INDEX_FILE, type MergeResult } from './processors/merge.js';

@@ -1,5 +1,5 @@
 import { buildKey, sampleRows, type Catalogue, type ObjectStore, type ShardPlan } from '@reindex/core';
-import { QueryEncoder, collapseHeads, loadBundle, type ItemEmbedder } from '@reindex/item-tower';
+import { QueryEncoder, collapseHeads, type ItemEmbedder, type ModelBundle } from '@reindex/item-tower';
 import type { BuildSpec } from './build-spec.js';
 import { embedAll } from './processors/embed-rows.js';
 
@@ -30,13 +30,12 @@ const ENCODE_BATCH = 256;
  * post-fusion ranking exactly); otherwise the sampled items' own embeddings are the queries.
  */
 export async function prepareQualityQueries(
-  store: ObjectStore, spec: BuildSpec, plan: ShardPlan, catalogue: Catalogue, embedder: () => Promise<ItemEmbedder>,
+  store: ObjectStore, spec: BuildSpec, plan: ShardPlan, catalogue: Catalogue, bundle: ModelBundle, embedder: () => Promise<ItemEmbedder>,
 ): Promise<QueryFileInfo | undefined> {
   const quality = spec.quality;
   if (!quality) return undefined;
   const rows = await sampleRows(catalogue, plan, quality.queries, quality.seed);
   const dim = spec.model.dim;
-  const bundle = await loadBundle(spec.model.dir);
   const fusion = bundle.manifest.query?.fusion;
   let vectors: Float32Array;
   let count: number;

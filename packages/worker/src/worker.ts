@@ -1,5 +1,6 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { isPermanentCatalogueError } from '@reindex/core';
+import { BundleError } from '@reindex/item-tower';
 import { JobDataError, QUEUE_NAMES, STAGES, redisOptionsFromUrl, type StageName } from '@reindex/queue';
 import { BuildQueues } from './build-queues.js';
 import { WorkerContext } from './context.js';
@@ -41,10 +42,13 @@ export async function startWorker(input: Partial<WorkerOptions> & { redisUrl: st
       try {
         return await processors[stage](job);
       } catch (error) {
-        // A payload no retry can fix fails at once instead of burning its attempts; so does a
-        // catalogue file that changed, vanished or is corrupt (every attempt reads the same bytes).
+        // A payload no retry can fix fails at once instead of burning its attempts; so does an
+        // input that changed since planning or is corrupt (every attempt reads the same bytes):
+        // a catalogue file, or the model bundle.
         if (error instanceof JobDataError) throw new UnrecoverableError(error.message);
-        if (isPermanentCatalogueError(error)) throw new UnrecoverableError(`${error.message} (not retried: fix the file, then retry the shard)`);
+        if (isPermanentCatalogueError(error) || (error instanceof BundleError && error.code === 'BUNDLE_CHANGED')) {
+          throw new UnrecoverableError(`${error.message} (not retried: fix the input, then retry the job)`);
+        }
         throw error;
       }
     },

@@ -39,11 +39,11 @@ export async function processTrain(job: Job, ctx: WorkerContext, queues: BuildQu
     try {
       const rows = await sampleRows(catalogue, plan, spec.index.trainSampleSize, spec.index.trainSeed);
       await job.updateProgress({ stage: 'train', sampled: rows.length });
-      const embedder = await ctx.embedder(spec.model.dir, { ...spec.catalogue.fields });
+      const embedder = await ctx.embedder(spec, { ...spec.catalogue.fields });
       const { vectors, count } = await embedAll(embedder, rows.map((r) => r.value), spec);
       if (count === 0) throw new Error(`build ${data.buildId}: no item of the training sample could be embedded`);
       // Before the trained index: a retry that finds the trained index finds the queries too.
-      const queries = await prepareQualityQueries(store, spec, plan, catalogue, async () => embedder);
+      const queries = await prepareQualityQueries(store, spec, plan, catalogue, await ctx.modelBundle(spec), async () => embedder);
       await job.updateProgress({ stage: 'train', sampled: rows.length, qualityQueries: queries?.count ?? 0 });
       const index = FaissIndex.fromFactory(spec.model.dim, spec.index.factory, spec.index.metric);
       try {
