@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { EMBEDDED_DEFAULTS } from '@reindex/coordinator';
-import { DEFAULT_CONFIG, loadConfig, openObjectStore, type ObjectStore, type S3Options } from '@reindex/core';
+import { DEFAULT_CONFIG, chooseIndexParams, configuredIndexParams, loadConfig, openObjectStore, type ObjectStore, type S3Options } from '@reindex/core';
 import { publishBuild } from '@reindex/worker';
 import { CliError } from './args.js';
+import { describeIndexSizes } from './run.js';
 import { searchIndex } from './search.js';
 import { collectGarbage, indexStatus, rollback } from './versions-cli.js';
 
@@ -37,6 +38,29 @@ function positiveInt(flag: string, raw: string | undefined, fallback: number): n
 }
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
+
+/**
+ * `reindex plan --items N`: the index a catalogue of N items gets under the config, with its
+ * serving size and builder memory, without reading a catalogue (capacity planning).
+ */
+export async function planCommand(argv: string[]): Promise<number> {
+  const usage = 'reindex plan --items N [--dim D] [--config FILE] [--json]';
+  const { values } = parse(argv, { items: { type: 'string' }, dim: { type: 'string' } }, usage);
+  if (values.items === undefined) throw new CliError(`--items is required\nusage: ${usage}`);
+  const items = positiveInt('items', values.items as string, 1);
+  const dim = positiveInt('dim', values.dim as string | undefined, 128);
+  const config = await loadConfig(values.config as string | undefined);
+  const { servingMemoryBytes, builderMemoryBytes, trainPointsPerCentroid, maxTrainSampleSize, trainSampleSize } = config.index;
+  const budget = { servingMemoryBytes, builderMemoryBytes, trainPointsPerCentroid, maxTrainSampleSize, ...(trainSampleSize !== undefined ? { trainSampleSize } : {}) };
+  const params = config.index.factory ? configuredIndexParams(config.index.factory, items, dim, budget) : chooseIndexParams(items, dim, budget);
+  if (values.json) {
+    out(JSON.stringify({ items, dim, ...params, servingMemoryBytes, builderMemoryBytes }));
+  } else {
+    out(`${items.toLocaleString('en')} items of dim ${dim}: ${params.factory}`);
+    for (const line of describeIndexSizes({ ...params, servingMemoryBytes, builderMemoryBytes })) out(line);
+  }
+  return 0;
+}
 
 export async function searchCommand(argv: string[]): Promise<number> {
   const usage = 'reindex search "<query text>" [--k 10] [--nprobe N] [--version V] [--model DIR] [--store URL] [--name NAME] [--json]';

@@ -3,10 +3,11 @@ import { CliError, USAGE, parseRunArgs } from './args.js';
 import { ProgressDisplay } from './progress.js';
 import { runBuild } from './run.js';
 import { startSchedule } from './schedule.js';
-import { gcCommand, publishCommand, rollbackCommand, searchCommand, statusCommand } from './commands.js';
+import { gcCommand, planCommand, publishCommand, rollbackCommand, searchCommand, statusCommand } from './commands.js';
 
 const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   search: searchCommand,
+  plan: planCommand,
   status: statusCommand,
   rollback: rollbackCommand,
   gc: gcCommand,

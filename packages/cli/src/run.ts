@@ -3,7 +3,7 @@ import path from 'node:path';
 import {
   BuildFailedError, BuildLock, EMBEDDED_DEFAULTS, ensureReferenceModel, ensureSampleCatalogue, prepareBuild, resumeBuild, submitBuild, waitForBuild,
 } from '@reindex/coordinator';
-import { loadConfig, openObjectStore, type ReindexConfigInput } from '@reindex/core';
+import { loadConfig, openObjectStore, type IndexParams, type ReindexConfigInput } from '@reindex/core';
 import { assertRedisReachable, redactRedisUrl, startEmbeddedRedis, type EmbeddedRedis } from '@reindex/queue';
 import { startDashboard, type RunningDashboard } from '@reindex/dashboard';
 import { BuildQueues, DEFAULT_WORKER_OPTIONS, createLogger, defaultIntraOpThreads, readBuildSpec, startWorker, type PublishResult, type RunningWorker } from '@reindex/worker';
@@ -108,7 +108,10 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
       if (args.dryRun) {
         const plan = { buildId, dryRun: true, shards: prepared.plan.shards.map((s) => ({ shard: s.index, rows: s.estimatedRows, bytes: s.estimatedBytes })), index: prepared.spec.index, catalogue: catalogueUrl, items: prepared.plan.totals.estimatedRows };
         if (args.json) process.stdout.write(`${JSON.stringify(plan)}\n`);
-        else for (const s of plan.shards) process.stdout.write(`shard ${s.shard}: ${s.rows} rows, ${s.bytes} bytes\n`);
+        else {
+          for (const s of plan.shards) process.stdout.write(`shard ${s.shard}: ${s.rows} rows, ${s.bytes} bytes\n`);
+          for (const line of describeIndexSizes(prepared.spec.index)) process.stdout.write(`${line}\n`);
+        }
         return { buildId, version, manifestUrl: '', items: 0, rejected: 0, shards: shardCount, seconds: (Date.now() - started) / 1000, itemsPerSecond: 0, stageSeconds: { plan: planMs / 1000 }, nprobe: prepared.spec.index.nprobe, forced: false };
       }
       await submitBuild(queues, store, prepared);
@@ -135,4 +138,15 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
     process.off('SIGTERM', onSignal);
     await cleanup();
   }
+}
+
+/** The dry run's account of both budgets: what serving will hold, what the builders will. */
+export function describeIndexSizes(index: IndexParams & { servingMemoryBytes: number; builderMemoryBytes: number }): string[] {
+  const gb = (bytes: number) => `${(bytes / 1e9).toFixed(2)} GB`;
+  const merge = index.estimatedIndexBytes <= index.builderMemoryBytes ? 'in memory' : 'on disk (one data file, flat memory)';
+  return [
+    `serving size: ${gb(index.estimatedIndexBytes)} (${index.bytesPerVector} bytes per vector; index.servingMemoryBytes ${gb(index.servingMemoryBytes)})`,
+    `builder memory: train ${gb(index.estimatedTrainBytes)} for a ${index.trainSampleSize.toLocaleString('en')}-vector sample (${index.coarseTraining} k-means), merge ${merge} of ${gb(index.estimatedIndexBytes)} (index.builderMemoryBytes ${gb(index.builderMemoryBytes)})`,
+    ...index.rationale.map((r) => `  - ${r}`),
+  ];
 }

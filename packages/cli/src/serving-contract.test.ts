@@ -32,13 +32,13 @@ for l in range(ivf.nlist):
 print(json.dumps({'version': latest['version'], 'ntotal': index.ntotal, 'ids': len(ids), 'distinct': len(set(ids)), 'type': type(lists).__name__}), flush=True)
 `;
 
-async function buildOnce(dir: string, memoryBudgetBytes: number) {
+async function buildOnce(dir: string, builderMemoryBytes: number) {
   const catalogue = path.join(dir, 'catalogue.jsonl');
   await writeCatalogue(catalogue, { items: 4000, format: 'jsonl' });
   const model = path.join(dir, 'model');
   await buildReferenceBundle(model);
   const config = path.join(dir, 'config.json');
-  await writeFile(config, JSON.stringify({ index: { memoryBudgetBytes } }));
+  await writeFile(config, JSON.stringify({ index: { builderMemoryBytes, trainSampleSize: 4000 } }));
   const store = path.join(dir, 'store');
   const summary = await runBuild({ shardCount: 3, workers: 2, catalogue, model, store, config, indexFactory: 'IVF32,PQ16', dryRun: false, json: true }, silent);
   return { summary, store };

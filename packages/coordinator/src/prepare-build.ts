@@ -1,4 +1,4 @@
-import { chooseIndexParams, openCatalogue, planShards, versionIdFor, type IndexParams, type ReindexConfig, type ShardPlan } from '@reindex/core';
+import { chooseIndexParams, configuredIndexParams, openCatalogue, planShards, versionIdFor, type ReindexConfig, type ShardPlan } from '@reindex/core';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,9 +36,9 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
   }
   const dim = bundle.manifest.dim;
   const rows = plan.totals.estimatedRows;
-  const chosen = config.index.factory
-    ? configuredIndexParams(config.index.factory, rows, dim)
-    : chooseIndexParams(rows, dim, config.index.memoryBudgetBytes, { trainSampleSize: config.index.trainSampleSize });
+  const { servingMemoryBytes, builderMemoryBytes, trainPointsPerCentroid, maxTrainSampleSize, trainSampleSize } = config.index;
+  const budget = { servingMemoryBytes, builderMemoryBytes, trainPointsPerCentroid, maxTrainSampleSize, ...(trainSampleSize !== undefined ? { trainSampleSize } : {}) };
+  const chosen = config.index.factory ? configuredIndexParams(config.index.factory, rows, dim, budget) : chooseIndexParams(rows, dim, budget);
   const { factory, nlist } = chosen;
   const buildId = newBuildId(now);
   const spec: BuildSpec = {
@@ -57,8 +57,8 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
       metric: config.index.metric,
       // Until the quality stage measures it: a tenth of the lists, at least 8, at most nlist.
       nprobe: config.index.nprobe ?? Math.min(nlist, Math.max(8, Math.round(nlist / 10))),
-      memoryBudgetBytes: config.index.memoryBudgetBytes,
-      trainSampleSize: config.index.trainSampleSize,
+      servingMemoryBytes,
+      builderMemoryBytes,
       trainSeed: TRAIN_SEED,
     },
     keepVersions: config.keepVersions,
@@ -70,20 +70,4 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
     force: config.force === true,
   };
   return { spec, plan, planMs: Date.now() - started };
-}
-
-/** Index parameters of a configured factory string (the memory budget then only decides the merge mode). */
-function configuredIndexParams(factory: string, rows: number, dim: number): IndexParams {
-  const nlist = Number(/IVF(\d+)/.exec(factory)?.[1] ?? 1);
-  const pqM = Number(/PQ(\d+)/.exec(factory)?.[1] ?? 0);
-  const bytesPerVector = (pqM || dim * 4) + 8;
-  return {
-    factory,
-    nlist,
-    pqM,
-    coarseQuantizer: /HNSW/.test(factory) ? 'hnsw32' : 'flat',
-    bytesPerVector,
-    estimatedIndexBytes: rows * bytesPerVector + nlist * dim * 4,
-    rationale: [`factory string from configuration: ${factory}`],
-  };
 }

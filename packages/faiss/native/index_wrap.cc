@@ -3,11 +3,17 @@
 #include <faiss/IVFlib.h>
 #include <faiss/IndexIVF.h>
 #include <faiss/IndexIVFPQ.h>
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
+#include <faiss/Clustering.h>
 #include <faiss/utils/distances.h>
 #include <faiss/clone_index.h>
 #include <faiss/invlists/OnDiskInvertedLists.h>
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
+#include <vector>
 #include <limits>
 #include <mutex>
 #include <string>
@@ -45,7 +51,114 @@ struct TrainTuning {
   int polysemous = -1;           // -1: as the factory set it
   int pqPointsPerCentroid = 0;   // 0: faiss default (256)
   bool pqKmeansBlas = true;      // false: sub-quantizer k-means uses faiss's SIMD loops
+  bool twoLevel = false;         // coarse centroids by two-level k-means (TrainTwoLevel)
+  int kmeansIterations = 0;      // 0: faiss default (25), for the coarse k-means
+  int quantizerEfSearch = 0;     // 0: as the factory set it (HNSW coarse quantizers only)
 };
+
+// Splits `total` centroids over clusters of `sizes` points in proportion (largest remainder),
+// each non-empty cluster at least one, none more than its points (k-means needs n >= k).
+std::vector<size_t> AllocateCentroids(size_t total, const std::vector<size_t>& sizes) {
+  size_t n = std::accumulate(sizes.begin(), sizes.end(), size_t(0));
+  std::vector<size_t> k(sizes.size(), 0);
+  std::vector<std::pair<double, size_t>> remainders;
+  size_t given = 0;
+  for (size_t i = 0; i < sizes.size(); i++) {
+    if (sizes[i] == 0) continue;
+    double exact = (double)total * sizes[i] / n;
+    k[i] = std::min(sizes[i], std::max<size_t>(1, (size_t)exact));
+    given += k[i];
+    remainders.push_back({exact - (double)k[i], i});
+  }
+  std::sort(remainders.begin(), remainders.end(), [](auto& a, auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+  // Hand out what is left (or take back what the minimum of one gave too much), round-robin
+  // over the clusters by remainder; stops when no cluster can take (or give) more.
+  while (given != total) {
+    bool moved = false;
+    for (auto& r : remainders) {
+      if (given == total) break;
+      size_t i = r.second;
+      if (given < total && k[i] < sizes[i]) { k[i]++; given++; moved = true; }
+      else if (given > total && k[i] > 1) { k[i]--; given--; moved = true; }
+    }
+    if (!moved) break;
+  }
+  return k;
+}
+
+// Two-level k-means for large nlist: sqrt(nlist) coarse clusters over the whole sample, then
+// each cluster's points are clustered into a share of the nlist centroids proportional to its
+// size. Each level costs about n·sqrt(nlist)·d per iteration instead of n·nlist·d, which is
+// what makes 16k–256k lists trainable on a CPU worker in minutes. The centroids then go into
+// the IVF's own quantizer (flat or HNSW), exactly as faiss's own training would leave them.
+void TrainTwoLevel(faiss::IndexIVF& ivf, int64_t n, const float* x) {
+  const size_t d = ivf.d;
+  const size_t nlist = ivf.nlist;
+  if ((size_t)n < nlist || n > (int64_t)UINT32_MAX) {
+    throw std::runtime_error("two-level training needs at least nlist (" + std::to_string(nlist) +
+                             ") and at most 4294967295 vectors, got " + std::to_string(n));
+  }
+  const bool ip = ivf.metric_type == faiss::METRIC_INNER_PRODUCT;
+  auto makeAssigner = [&](void) -> std::unique_ptr<faiss::IndexFlat> {
+    if (ip) return std::make_unique<faiss::IndexFlatIP>(d);
+    return std::make_unique<faiss::IndexFlatL2>(d);
+  };
+  faiss::ClusteringParameters cp = ivf.cp;
+  const size_t k1 = std::max<size_t>(1, std::min<size_t>(nlist, (size_t)std::lround(std::sqrt((double)nlist))));
+  faiss::Clustering top(d, k1, cp);
+  auto topAssigner = makeAssigner();
+  top.train(n, x, *topAssigner);
+
+  // Assign every point of the sample to its coarse cluster.
+  std::vector<faiss::Index::idx_t> assign(n);
+  std::vector<float> dist(n);
+  topAssigner->search(n, x, 1, dist.data(), assign.data());
+  std::vector<size_t> sizes(k1, 0);
+  for (int64_t i = 0; i < n; i++) sizes[assign[i]]++;
+  std::vector<size_t> share = AllocateCentroids(nlist, sizes);
+  size_t allocated = std::accumulate(share.begin(), share.end(), size_t(0));
+  if (allocated != nlist) throw std::runtime_error("two-level training could not allocate " + std::to_string(nlist) + " centroids");
+
+  // Point numbers of each coarse cluster, contiguous (4 bytes a point, not a copy of the sample).
+  std::vector<size_t> offsets(k1 + 1, 0);
+  for (size_t c = 0; c < k1; c++) offsets[c + 1] = offsets[c] + sizes[c];
+  std::vector<size_t> fill(offsets.begin(), offsets.end() - 1);
+  std::vector<uint32_t> members(n);
+  for (int64_t i = 0; i < n; i++) members[fill[assign[i]]++] = (uint32_t)i;
+  std::vector<faiss::Index::idx_t>().swap(assign);
+  std::vector<float>().swap(dist);
+
+  std::vector<float> centroids;
+  centroids.reserve(nlist * d);
+  faiss::ClusteringParameters cp2 = cp;
+  // Shares are proportional, so points per centroid stay those of the whole sample; a small
+  // cluster is not worth faiss's "too few points" warning on stderr.
+  cp2.min_points_per_centroid = 1;
+  std::vector<float> xc;  // one cluster's points at a time
+  for (size_t c = 0; c < k1; c++) {
+    if (share[c] == 0) continue;
+    xc.resize(sizes[c] * d);
+    for (size_t j = 0; j < sizes[c]; j++) {
+      const float* p = x + (size_t)members[offsets[c] + j] * d;
+      std::copy(p, p + d, xc.begin() + j * d);
+    }
+    if (share[c] == sizes[c]) {  // as many centroids as points: the points are the centroids
+      centroids.insert(centroids.end(), xc.begin(), xc.end());
+      continue;
+    }
+    cp2.seed = cp.seed + 1 + (int)c;
+    faiss::Clustering sub(d, share[c], cp2);
+    auto assigner = makeAssigner();
+    sub.train(sizes[c], xc.data(), *assigner);
+    centroids.insert(centroids.end(), sub.centroids.begin(), sub.centroids.end());
+  }
+
+  faiss::Index* q = ivf.quantizer;
+  q->reset();
+  if (!q->is_trained) q->train(nlist, centroids.data());
+  q->add(nlist, centroids.data());
+  q->is_trained = true;
+}
 
 // IVF-PQ training with two knobs faiss only exposes as fields and globals:
 //  - the sample the product quantizer trains on (pq.cp.max_points_per_centroid × 256);
@@ -63,13 +176,26 @@ void TrainIndex(faiss::Index& index, int64_t n, const float* x, const TrainTunin
     if (tuning.polysemous >= 0) ivfpq->do_polysemous_training = tuning.polysemous == 1;
     if (tuning.pqPointsPerCentroid > 0) ivfpq->pq.cp.max_points_per_centroid = tuning.pqPointsPerCentroid;
   }
-  if (!ivf || tuning.pqKmeansBlas) {
+  if (ivf) {
+    if (tuning.kmeansIterations > 0) ivf->cp.niter = tuning.kmeansIterations;
+    if (tuning.quantizerEfSearch > 0) {
+      if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(ivf->quantizer)) hnsw->hnsw.efSearch = tuning.quantizerEfSearch;
+    }
+  }
+  if (!ivf || (tuning.pqKmeansBlas && !tuning.twoLevel)) {
     index.train(n, x);
     return;
   }
-  // Same steps as faiss::IndexIVF::train, with the threshold raised around the second.
-  ivf->train_q1(n, x, ivf->verbose, ivf->metric_type);
-  {
+  // Same steps as faiss::IndexIVF::train: the coarse quantizer (faiss's k-means or ours),
+  // then the residual codebooks, with the BLAS threshold raised around them unless asked not to.
+  if (tuning.twoLevel) {
+    TrainTwoLevel(*ivf, n, x);
+  } else {
+    ivf->train_q1(n, x, ivf->verbose, ivf->metric_type);
+  }
+  if (tuning.pqKmeansBlas) {
+    ivf->train_residual(n, x);
+  } else {
     std::lock_guard<std::mutex> guard(gBlasThresholdMutex);
     int saved = faiss::distance_compute_blas_threshold;
     faiss::distance_compute_blas_threshold = std::numeric_limits<int>::max();
@@ -185,6 +311,24 @@ Napi::Value IndexWrap::Train(const Napi::CallbackInfo& info) {
       tuning.pqPointsPerCentroid = (int)d;
     }
     if (o.Has("pqKmeansBlas")) tuning.pqKmeansBlas = o.Get("pqKmeansBlas").ToBoolean();
+    if (o.Has("coarseTraining")) {
+      Napi::Value v = o.Get("coarseTraining");
+      std::string method = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+      if (method != "flat" && method != "two-level") {
+        throw Napi::TypeError::New(env, "coarseTraining must be \"flat\" or \"two-level\"");
+      }
+      tuning.twoLevel = method == "two-level";
+    }
+    auto intOption = [&](const char* name, int lo, int hi) {
+      Napi::Value v = o.Get(name);
+      double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+      if (!(d >= lo && d <= hi && std::floor(d) == d)) {
+        throw Napi::RangeError::New(env, std::string(name) + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+      }
+      return (int)d;
+    };
+    if (o.Has("kmeansIterations")) tuning.kmeansIterations = intOption("kmeansIterations", 1, 1000);
+    if (o.Has("quantizerEfSearch")) tuning.quantizerEfSearch = intOption("quantizerEfSearch", 1, 1 << 16);
   }
   auto state = state_;
   const float* data = x.Data();

@@ -131,7 +131,7 @@ test('ids survive add, serialization to a buffer and to a file', async () => {
 });
 
 test('train options default to fast IVF-PQ training and are validated', async () => {
-  assert.deepEqual(DEFAULT_TRAIN_OPTIONS, { polysemousTraining: false, pqPointsPerCentroid: 128, pqKmeansBlas: false });
+  assert.deepEqual(DEFAULT_TRAIN_OPTIONS, { polysemousTraining: false, pqPointsPerCentroid: 128, pqKmeansBlas: false, coarseTraining: 'flat', kmeansIterations: 25, quantizerEfSearch: 16 });
   const index = FaissIndex.fromFactory(dim, 'IVF16,PQ8', 'l2');
   await assert.rejects(index.train(clusteredVectors(1000, dim, 1), { pqPointsPerCentroid: 0 }), /pqPointsPerCentroid/);
   await index.train(clusteredVectors(4000, dim, 1), { pqPointsPerCentroid: 8, pqKmeansBlas: true });
@@ -170,4 +170,59 @@ test('close is idempotent and later calls fail with CLOSED', async () => {
   await index.close();
   await index.close();
   await assert.rejects(index.search(new Float32Array(dim), 1), (e: FaissError) => e.code === 'CLOSED');
+});
+
+test('two-level k-means trains coarse centroids that recall as well as flat k-means on clustered data', async () => {
+  const d = 32;
+  const n = 30_000;
+  const all = clusteredVectors(n + 300, d, 5, 200, 0.5);
+  const x = all.subarray(0, n * d);
+  const queries = all.subarray(n * d);
+  const ids = sparseIds(n);
+  const exact = FaissIndex.fromFactory(d, 'IDMap,Flat', 'l2');
+  await exact.addWithIds(x, ids);
+  const truth = (await exact.search(queries, 10)).labels;
+  const recalls: Record<string, number[]> = {};
+  for (const [method, factory] of [['flat', 'IVF512,Flat'], ['two-level', 'IVF512,Flat'], ['two-level', 'IVF512_HNSW32,Flat']] as const) {
+    const index = FaissIndex.fromFactory(d, factory, 'l2');
+    await index.train(x, { coarseTraining: method, kmeansIterations: 10, quantizerEfSearch: 32 });
+    assert.equal(index.isTrained, true);
+    await index.addWithIds(x, ids);
+    assert.equal(index.ntotal, n);
+    recalls[`${method} ${factory}`] = [];
+    for (const nprobe of [1, 4, 16]) {
+      recalls[`${method} ${factory}`]!.push(recallAtK(truth, (await index.search(queries, 10, { nprobe })).labels, 300, 10));
+    }
+    await index.close();
+  }
+  const flat = recalls['flat IVF512,Flat']!;
+  for (const [name, r] of Object.entries(recalls)) {
+    // Exact codes: recall only measures how well the lists partition the data.
+    assert.ok(r[2]! > 0.9, `${name}: recall@10 ${r[2]} at nprobe 16`);
+    for (let i = 0; i < r.length; i++) assert.ok(r[i]! >= flat[i]! - 0.05, `${name} recall ${r.join(',')} vs flat k-means ${flat.join(',')}`);
+  }
+  // A random partition (what a broken second level gives) recalls far less at nprobe 1.
+  assert.ok(flat[0]! > 0.3, `flat k-means recall@10 at nprobe 1: ${flat[0]}`);
+});
+
+test('two-level training of IVF-PQ with inner product keeps every id and refuses too small a sample', async () => {
+  const d = 32;
+  const x = clusteredVectors(5000, d, 9);
+  for (let i = 0; i < 5000; i++) {
+    const v = x.subarray(i * d, (i + 1) * d);
+    const norm = Math.hypot(...v);
+    for (let j = 0; j < d; j++) v[j]! /= norm;
+  }
+  const ids = sparseIds(5000);
+  const index = FaissIndex.fromFactory(d, 'IVF128_HNSW32,PQ8', 'ip');
+  await index.train(x, { coarseTraining: 'two-level' });
+  await index.addWithIds(x, ids);
+  const all = await index.search(x.subarray(0, 20 * d), 1, { nprobe: 128 });
+  const found = new Set(all.labels);
+  assert.ok(found.size >= 15, `the vectors themselves are found (${found.size} of 20 distinct)`);
+  const copy = await FaissIndex.fromBuffer(await index.toBuffer());
+  assert.equal(copy.ntotal, 5000);
+  await assert.rejects(FaissIndex.fromFactory(d, 'IVF1024,PQ8', 'ip').train(x.subarray(0, 500 * d), { coarseTraining: 'two-level' }), /at least nlist \(1024\) and at most 4294967295 vectors, got 500/);
+  await assert.rejects(async () => index.train(x, { coarseTraining: 'three-level' as 'flat' }), /coarseTraining must be "flat" or "two-level"/);
+  await assert.rejects(async () => index.train(x, { kmeansIterations: 0 }), /kmeansIterations must be an integer in \[1, 1000\]/);
 });

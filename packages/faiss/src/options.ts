@@ -59,6 +59,23 @@ export interface TrainOptions {
    * default is false; the coarse quantizer still uses BLAS. Default false.
    */
   pqKmeansBlas?: boolean;
+  /**
+   * How the coarse centroids (IVF lists) are trained. `flat`: faiss's k-means, every point
+   * against every centroid each iteration (cost n·nlist·dim per iteration). `two-level`:
+   * k-means into round(sqrt(nlist)) clusters, then each cluster's points into a share of the
+   * nlist centroids proportional to its size (about n·2·sqrt(nlist)·dim per iteration): what
+   * makes 16k–256k lists trainable on a CPU worker. Needs at least nlist vectors. Default `flat`.
+   */
+  coarseTraining?: 'flat' | 'two-level';
+  /** k-means iterations of the coarse quantizer (both levels when two-level). Default 25 (faiss's). */
+  kmeansIterations?: number;
+  /**
+   * HNSW coarse quantizers only (`IVFn_HNSWm`): candidates kept while searching the centroid
+   * graph (faiss's `efSearch`, saved with the index). It decides how often a vector is
+   * assigned to its true nearest list when added, and how well a query finds its nearest lists.
+   * Higher is more exact and slower. Default 16 (faiss's).
+   */
+  quantizerEfSearch?: number;
 }
 
 /** The defaults of {@link TrainOptions}; the code spreads these, the tests check them. */
@@ -66,4 +83,7 @@ export const DEFAULT_TRAIN_OPTIONS: Required<TrainOptions> = Object.freeze({
   polysemousTraining: false,
   pqPointsPerCentroid: 128,
   pqKmeansBlas: false,
+  coarseTraining: 'flat',
+  kmeansIterations: 25,
+  quantizerEfSearch: 16,
 });

@@ -16,7 +16,7 @@ export interface BuildSpec {
   storeUrl: string;
   catalogue: { url: string; fields: FieldMapping };
   model: { dir: string; contentHash: string; dim: number };
-  index: IndexParams & { metric: 'ip' | 'l2'; nprobe: number; memoryBudgetBytes: number; trainSampleSize: number; trainSeed: number };
+  index: IndexParams & { metric: 'ip' | 'l2'; nprobe: number; servingMemoryBytes: number; builderMemoryBytes: number; trainSeed: number };
   keepVersions: number;
   /** The quality report and publish gate. Absent in builds written before it existed (then: no gate). */
   quality?: QualitySpec;

@@ -12,6 +12,12 @@ const nonEmpty = z.string({ error: 'must be a non-empty string' }).min(1, { erro
 /** Index names become object-store path segments and file names on serving hosts. */
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+/** Options that existed once, with what replaced them (a config written for an older release says so). */
+const RENAMED_OPTIONS: Record<string, string> = {
+  'index.memoryBudgetBytes':
+    'was split into index.servingMemoryBytes (what a serving host gives the index: decides the PQ size) and index.builderMemoryBytes (what a train or merge job may hold)',
+};
+
 const configSchema = z.strictObject({
   name: z.string().regex(NAME_PATTERN, { error: 'must be 1-128 characters of letters, digits, ".", "_" or "-", starting with a letter or digit' }),
   catalogue: z.strictObject({
@@ -28,8 +34,11 @@ const configSchema = z.strictObject({
       .optional(),
     metric: z.enum(['ip', 'l2'], { error: 'must be "ip" or "l2"' }),
     nprobe: positiveInt('a positive integer').optional(),
-    trainSampleSize: positiveInt('a positive integer'),
-    memoryBudgetBytes: positiveInt('a positive integer number of bytes'),
+    trainSampleSize: positiveInt('a positive integer').optional(),
+    trainPointsPerCentroid: positiveInt('a positive integer'),
+    maxTrainSampleSize: positiveInt('a positive integer'),
+    servingMemoryBytes: positiveInt('a positive integer number of bytes'),
+    builderMemoryBytes: positiveInt('a positive integer number of bytes'),
     quality: z.strictObject({
       queries: positiveInt('a positive integer'),
       targetRecallAt10: fraction,
@@ -105,7 +114,7 @@ export function validateConfig(input: unknown, source = 'config'): ReindexConfig
       const got = issue.path.reduce<unknown>((value, key) => (value as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey], input);
       if (issue.code === 'unrecognized_keys') {
         const prefix = issue.path.length === 0 ? '' : `${path}.`;
-        for (const key of issue.keys) problems.push(`${prefix}${key}: unknown option`);
+        for (const key of issue.keys) problems.push(`${prefix}${key}: ${RENAMED_OPTIONS[`${prefix}${key}`] ?? 'unknown option'}`);
       } else {
         problems.push(`${path}: ${issue.message}${got === undefined ? '' : `, got ${JSON.stringify(got)}`}`);
       }

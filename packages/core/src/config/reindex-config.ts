@@ -20,7 +20,7 @@ export interface FieldMapping {
 export interface IndexConfig {
   /**
    * faiss factory string, e.g. `IVF4096,PQ32`. Default: absent, chosen by chooseIndexParams from
-   * the item count, dim and memoryBudgetBytes.
+   * the item count, dim and servingMemoryBytes.
    */
   factory?: string;
   /** `ip` (inner product on L2-normalised vectors, i.e. cosine) or `l2`. Default `ip`. */
@@ -28,16 +28,37 @@ export interface IndexConfig {
   /** Inverted lists probed per query. Default: absent, chosen by the quality stage for recall. */
   nprobe?: number;
   /**
-   * Rows sampled to train the coarse quantizer and PQ codebooks. Default 100,000. Too small caps
-   * nlist (>= 39 points per centroid) and gives noisy codebooks; too large makes training slow
-   * with little gain past ~256 points per centroid.
+   * A fixed training sample size. Default: absent = the rule's, nlist × trainPointsPerCentroid
+   * bounded by maxTrainSampleSize and the builder budget. Too small caps nlist (>= 39 points
+   * per centroid) and gives noisy codebooks; too large makes training slow with little gain
+   * past ~256 points per centroid.
    */
-  trainSampleSize: number;
+  trainSampleSize?: number;
   /**
-   * Memory the serving index may take (codes + ids + centroids). Default 4 GiB. Decides the PQ
-   * code size: larger budgets allow more bytes per vector and better recall.
+   * Training points per coarse centroid when the rule sizes the sample. Default 50 (faiss
+   * warns below 39 and subsamples above 256). More costs sampling, embedding and k-means time
+   * in proportion, for slightly better balanced lists.
    */
-  memoryBudgetBytes: number;
+  trainPointsPerCentroid: number;
+  /**
+   * Largest training sample the rule draws. Default 4,000,000 (2 GB of 128-d vectors), which
+   * allows nlist 65,536 at 61 points per centroid; past it nlist is capped. Raise it (with
+   * builderMemoryBytes) for 131,072+ lists at billions of items.
+   */
+  maxTrainSampleSize: number;
+  /**
+   * What a serving host gives the populated index (codes + ids + centroids + graph), in bytes:
+   * the manifest's promise to the fleet. Default 64 GiB. Decides the PQ code size: larger
+   * budgets allow more bytes per vector and better recall; too small fails the plan with
+   * INDEX_BUDGET_TOO_SMALL.
+   */
+  servingMemoryBytes: number;
+  /**
+   * What one train or merge job may hold in RAM, in bytes. Default 16 GiB. The training sample
+   * (three copies at its peak) may take half of it; the merge runs in memory when the merged
+   * index fits it, on disk (one data file, flat memory) beyond.
+   */
+  builderMemoryBytes: number;
   /** The quality report and publish gate (measured after the merge). */
   quality: QualityConfig;
 }
@@ -117,8 +138,10 @@ export const DEFAULT_CONFIG = {
   store: { url: 'var/store' },
   index: {
     metric: 'ip',
-    trainSampleSize: 100_000,
-    memoryBudgetBytes: 4 * 1024 ** 3,
+    trainPointsPerCentroid: 50,
+    maxTrainSampleSize: 4_000_000,
+    servingMemoryBytes: 64 * 1024 ** 3,
+    builderMemoryBytes: 16 * 1024 ** 3,
     quality: {
       queries: 1000,
       targetRecallAt10: 0.95,

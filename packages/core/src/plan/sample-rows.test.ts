@@ -7,7 +7,7 @@ import { openCatalogue } from '../catalogue/catalogue.js';
 import { PlanError } from '../errors.js';
 import { jsonlText, productRows, writeJsonlFile, writeParquetFile } from '../testing/catalogue-fixtures.js';
 import { planShards } from './plan-shards.js';
-import { allocate, DEFAULT_SAMPLE_OPTIONS, sampleRows } from './sample-rows.js';
+import { allocate, DEFAULT_SAMPLE_OPTIONS, sampleRows, streamSample } from './sample-rows.js';
 
 describe('sampleRows', () => {
   let dir: string;
@@ -70,5 +70,54 @@ describe('sampleRows', () => {
     assert.deepEqual(all.map((r) => Number(r.value.id)).sort((a, b) => a - b), Array.from({ length: 30 }, (_, i) => i));
     await assert.rejects(sampleRows(catalogue, plan, 0, 1), PlanError);
     await assert.rejects(sampleRows(catalogue, plan, 10, 1.5), PlanError);
+  });
+
+  it('streams the same sample shard by shard, reading at most `concurrency` shards ahead of the consumer', async () => {
+    await writeJsonlFile(join(dir, 'items.jsonl'), jsonlText(productRows(0, 6000)));
+    const catalogue = await openCatalogue(dir);
+    const plan = await planShards(catalogue, 12);
+    const started: number[] = [];
+    // A view of the catalogue that records when each shard's reading starts.
+    const watched = Object.create(catalogue) as typeof catalogue;
+    watched.readShard = (shard, options) => {
+      started.push(shard.index);
+      return catalogue.readShard(shard, options);
+    };
+    const stream = streamSample(watched, plan, 1200, 5, { concurrency: 2 });
+    assert.equal(stream.maxRows, 1200);
+    const streamed: number[] = [];
+    let consumed = 0;
+    for await (const rows of stream.shards) {
+      // Holding shard `consumed`: only the next two may have started, so at most 3 shards' rows exist.
+      assert.ok(started.length <= consumed + 1 + 2, `shard ${consumed} handed over with ${started.length} shards started`);
+      streamed.push(...rows.map((r) => Number(r.value.id)));
+      consumed++;
+    }
+    assert.equal(consumed, 12);
+    assert.deepEqual(started, [...Array(12).keys()], 'every shard read once, in order');
+    assert.deepEqual(streamed, (await sampleRows(catalogue, plan, 1200, 5)).map((r) => Number(r.value.id)));
+    assert.throws(() => streamSample(catalogue, plan, 0, 5), PlanError);
+    await catalogue.close();
+  });
+
+  it('a shard that fails while read ahead fails the stream when its turn comes, never as an unhandled rejection', async () => {
+    await writeJsonlFile(join(dir, 'items.jsonl'), jsonlText(productRows(0, 2000)));
+    const catalogue = await openCatalogue(dir);
+    const plan = await planShards(catalogue, 4);
+    const broken = Object.create(catalogue) as typeof catalogue;
+    broken.readShard = (shard, options) => {
+      if (shard.index === 2) throw new Error('shard 2 cannot be read');
+      return catalogue.readShard(shard, options);
+    };
+    const seen: number[] = [];
+    await assert.rejects(async () => {
+      let i = 0;
+      for await (const rows of streamSample(broken, plan, 400, 1, { concurrency: 4 }).shards) {
+        seen.push(i++);
+        assert.ok(rows.length > 0);
+      }
+    }, /shard 2 cannot be read/);
+    assert.deepEqual(seen, [0, 1]);
+    await catalogue.close();
   });
 });

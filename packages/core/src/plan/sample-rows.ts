@@ -3,7 +3,6 @@ import type { CatalogueRow } from '../catalogue/catalogue-types.js';
 import type { ShardPart, ShardSpec } from '../catalogue/shard-spec.js';
 import { PlanError } from '../errors.js';
 import { readParquetRowsAt } from '../catalogue/parquet-reader.js';
-import { mapLimit } from '../util/map-limit.js';
 import { createPrng, deriveSeed, randomInt } from '../util/prng.js';
 import type { ShardPlan } from './shard-plan.js';
 
@@ -37,21 +36,64 @@ export async function sampleRows(
   seed: number,
   options: SampleOptions = {},
 ): Promise<CatalogueRow[]> {
+  const out: CatalogueRow[] = [];
+  for await (const rows of streamSample(catalogue, plan, sampleSize, seed, options).shards) out.push(...rows);
+  return out;
+}
+
+/** A sample read shard by shard: see {@link streamSample}. */
+export interface SampleStream {
+  /** Rows the sample holds at most (the sum of the shards' quotas): size buffers by it. */
+  maxRows: number;
+  /** Each shard's sampled rows, in shard order; the same rows {@link sampleRows} returns. */
+  shards: AsyncGenerator<CatalogueRow[]>;
+}
+
+/**
+ * The sample of {@link sampleRows}, handed over one shard at a time, so a consumer that
+ * embeds each shard's rows and lets them go never holds more than `concurrency` shards' rows
+ * (a 4M-row training sample as JS objects would take gigabytes). Shards are read ahead,
+ * `concurrency` at a time, and yielded in shard order.
+ */
+export function streamSample(
+  catalogue: Catalogue,
+  plan: ShardPlan,
+  sampleSize: number,
+  seed: number,
+  options: SampleOptions = {},
+): SampleStream {
   const { concurrency, columns } = { ...DEFAULT_SAMPLE_OPTIONS, ...options };
   if (!Number.isSafeInteger(sampleSize) || sampleSize < 1) {
     throw new PlanError('SAMPLE_SIZE_INVALID', `sample size must be a positive integer, got ${String(sampleSize)}`);
   }
   if (!Number.isSafeInteger(seed)) throw new PlanError('SAMPLE_SEED_INVALID', `sample seed must be an integer, got ${String(seed)}`);
   const quotas = allocate(sampleSize, plan.shards.map((s) => s.estimatedRows));
-  const perShard = await mapLimit(plan.shards, concurrency, async (shard, i) => {
+  const sampleShard = async (i: number): Promise<CatalogueRow[]> => {
+    const shard = plan.shards[i]!;
     const quota = quotas[i]!;
     if (quota === 0) return [];
     const random = createPrng(deriveSeed(seed, shard.index));
     return shard.parts.every((p) => p.kind === 'parquet-rows')
       ? sampleParquetShard(catalogue, shard, quota, random, columns)
       : reservoirSample(catalogue, shard, quota, random, columns);
-  });
-  return perShard.flat();
+  };
+  async function* shards(): AsyncGenerator<CatalogueRow[]> {
+    const ahead: Array<Promise<CatalogueRow[]>> = [];
+    let next = 0;
+    const readAhead = () => {
+      const reading = sampleShard(next++);
+      // Awaited in order below; until then a failure must not count as unhandled.
+      reading.catch(() => undefined);
+      ahead.push(reading);
+    };
+    while (next < plan.shards.length && ahead.length < concurrency) readAhead();
+    while (ahead.length > 0) {
+      const rows = await ahead.shift()!;
+      if (next < plan.shards.length) readAhead();
+      yield rows;
+    }
+  }
+  return { maxRows: quotas.reduce((a, b) => a + b, 0), shards: shards() };
 }
 
 /** Splits `total` over `weights` proportionally, integer parts summing to min(total, sum of weights). */

@@ -3,16 +3,28 @@ import type { BuildSpec } from '../build-spec.js';
 
 /** Embeds records (rejections dropped: a training sample needs vectors, not reports). */
 export async function embedAll(embedder: ItemEmbedder, records: unknown[], spec: BuildSpec): Promise<{ vectors: Float32Array; count: number }> {
+  const vectors = new Float32Array(records.length * spec.model.dim);
+  const count = await embedInto(embedder, records, spec, vectors, 0);
+  return { vectors, count };
+}
+
+/**
+ * Embeds records into `out` from vector `offset` on, rejections dropped; returns how many
+ * vectors were written. `out` must have room for every record.
+ */
+export async function embedInto(embedder: ItemEmbedder, records: unknown[], spec: BuildSpec, out: Float32Array, offset: number): Promise<number> {
   const dim = spec.model.dim;
-  const vectors = new Float32Array(records.length * dim);
+  if ((offset + records.length) * dim > out.length) {
+    throw new RangeError(`embedInto: ${records.length} records from vector ${offset} do not fit ${out.length / dim} vectors`);
+  }
   let count = 0;
   const chunk = 8192;
   for (let start = 0; start < records.length; start += chunk) {
     const batch = await embedder.embed(records.slice(start, start + chunk).map((r) => withHashedId(r, spec)));
-    vectors.set(batch.vectors, count * dim);
+    out.set(batch.vectors, (offset + count) * dim);
     count += batch.ids.length;
   }
-  return { vectors, count };
+  return count;
 }
 
 const DIGITS = /^\s*\d{1,19}\s*$/;

@@ -55,7 +55,8 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
       parts.push(file);
     }
     const partBytes = stats.reduce((sum, s) => sum + s.index.bytes, 0);
-    const mode = partBytes <= spec.index.memoryBudgetBytes ? 'memory' : 'disk';
+    // In memory the merge holds the merged index and one part at a time: within the builder budget.
+    const mode = partBytes <= spec.index.builderMemoryBytes ? 'memory' : 'disk';
     const outDir = path.join(dir, 'out');
     await mkdir(outDir, { recursive: true });
     const indexPath = path.join(outDir, INDEX_FILE);

@@ -1,14 +1,14 @@
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Job } from 'bullmq';
-import { buildKey, openCatalogue, sampleRows } from '@reindex/core';
-import { FaissIndex } from '@reindex/faiss';
+import { buildKey, openCatalogue, streamSample } from '@reindex/core';
+import { FaissIndex, type TrainOptions } from '@reindex/faiss';
 import { parseJobData } from '@reindex/queue';
 import type { BuildQueues } from '../build-queues.js';
-import { readBuildSpec, readPlan } from '../build-spec.js';
+import { readBuildSpec, readPlan, type BuildSpec } from '../build-spec.js';
 import type { WorkerContext } from '../context.js';
 import { prepareQualityQueries } from '../quality-queries.js';
-import { embedAll } from './embed-rows.js';
+import { embedInto } from './embed-rows.js';
 
 export interface TrainResult {
   sampled: number;
@@ -37,24 +37,31 @@ export async function processTrain(job: Job, ctx: WorkerContext, queues: BuildQu
   if (!existing) {
     const catalogue = await openCatalogue(spec.catalogue.url, { s3: ctx.options.s3 ?? {} });
     try {
-      const rows = await sampleRows(catalogue, plan, spec.index.trainSampleSize, spec.index.trainSeed);
-      await job.updateProgress({ stage: 'train', sampled: rows.length });
+      // The sample streams shard by shard into one Float32Array: rows never pile up as JS objects.
+      const sample = streamSample(catalogue, plan, spec.index.trainSampleSize, spec.index.trainSeed);
+      const vectors = new Float32Array(sample.maxRows * spec.model.dim);
       const embedder = await ctx.embedder(spec, { ...spec.catalogue.fields });
-      const { vectors, count } = await embedAll(embedder, rows.map((r) => r.value), spec);
+      let sampled = 0;
+      let count = 0;
+      for await (const rows of sample.shards) {
+        count += await embedInto(embedder, rows.map((r) => r.value), spec, vectors, count);
+        sampled += rows.length;
+        await job.updateProgress({ stage: 'train', step: 'sample', sampled, embedded: count, sampleSize: sample.maxRows });
+      }
       if (count === 0) throw new Error(`build ${data.buildId}: no item of the training sample could be embedded`);
       // Before the trained index: a retry that finds the trained index finds the queries too.
       const queries = await prepareQualityQueries(store, spec, plan, catalogue, await ctx.modelBundle(spec), async () => embedder);
-      await job.updateProgress({ stage: 'train', sampled: rows.length, qualityQueries: queries?.count ?? 0 });
+      await job.updateProgress({ stage: 'train', step: 'k-means', sampled, embedded: count, qualityQueries: queries?.count ?? 0 });
       const index = FaissIndex.fromFactory(spec.model.dim, spec.index.factory, spec.index.metric);
       try {
         const t0 = Date.now();
-        await index.train(vectors.subarray(0, count * spec.model.dim));
+        await index.train(vectors.subarray(0, count * spec.model.dim), trainOptionsFor(spec));
         const dir = await ctx.scratch(`train-${data.buildId}`);
         const file = path.join(dir, 'trained.index');
         await index.write(file);
         await store.putFile(trainedKey, file);
         result = {
-          sampled: rows.length, trainedOn: count, trainMs: Date.now() - t0, trainedIndexBytes: (await stat(file)).size,
+          sampled, trainedOn: count, trainMs: Date.now() - t0, trainedIndexBytes: (await stat(file)).size,
           ...(queries ? { qualityQueries: queries.count } : {}),
         };
         await rm(dir, { recursive: true, force: true });
@@ -67,4 +74,12 @@ export async function processTrain(job: Job, ctx: WorkerContext, queues: BuildQu
   }
   await queues.enqueueFanOut(data, plan.shardCount);
   return result ?? { sampled: 0, trainedOn: 0, trainMs: Date.now() - started, trainedIndexBytes: existing?.size ?? 0 };
+}
+
+/** The faiss training knobs the build's index parameters chose (older specs: faiss's k-means). */
+export function trainOptionsFor(spec: BuildSpec): TrainOptions {
+  return {
+    coarseTraining: spec.index.coarseTraining ?? 'flat',
+    ...(spec.index.quantizerEfSearch !== undefined ? { quantizerEfSearch: spec.index.quantizerEfSearch } : {}),
+  };
 }
