@@ -14,6 +14,23 @@ export function gaussianVectors(n: number, dim: number, seed: number): Float32Ar
   return out;
 }
 
+/**
+ * n × dim vectors from a Gaussian mixture of `modes` components (as many as a catalogue has
+ * categories): real embeddings are clustered, and on uniform noise every partition is as good
+ * as any other, so training methods cannot be told apart.
+ */
+export function mixtureVectors(n: number, dim: number, modes: number, spread: number, seed: number): Float32Array {
+  const rand = createPrng(seed);
+  const centres = gaussianVectors(modes, dim, seed + 1);
+  const noise = gaussianVectors(n, dim, seed + 2);
+  const out = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    const c = Math.floor(rand() * modes);
+    for (let j = 0; j < dim; j++) out[i * dim + j] = centres[c * dim + j]! + spread * noise[i * dim + j]!;
+  }
+  return out;
+}
+
 /** Mean fraction of the exact top-k found in the approximate top-k, per query. */
 export function recallAtK(exact: ArrayLike<bigint | number>, approx: ArrayLike<bigint | number>, queries: number, k: number, exactK = k): number {
   let hits = 0;

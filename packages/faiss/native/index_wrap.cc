@@ -52,7 +52,7 @@ struct TrainTuning {
   int pqPointsPerCentroid = 0;   // 0: faiss default (256)
   bool pqKmeansBlas = true;      // false: sub-quantizer k-means uses faiss's SIMD loops
   bool twoLevel = false;         // coarse centroids by two-level k-means (TrainTwoLevel)
-  int kmeansIterations = 0;      // 0: faiss default (25), for the coarse k-means
+  int kmeansIterations = 0;      // 0: as the index set it (faiss: 10 for IVF), for the coarse k-means
   int quantizerEfSearch = 0;     // 0: as the factory set it (HNSW coarse quantizers only)
 };
 
@@ -169,9 +169,19 @@ void TrainTwoLevel(faiss::IndexIVF& ivf, int64_t n, const float* x) {
 // may take the other distance path: a speed difference only, results are the same.
 std::mutex gBlasThresholdMutex;
 
+// PQ encoding through faiss's transposed-centroid kernel (AVX2 nearest-centroid search over
+// ||c||² − 2·x·c): PQ32 on 128-d encoded ~3x faster in bench:train than the default per-centroid
+// loop. The table is an in-memory cache faiss never serializes; it is built before adds and
+// dropped before training, when the codebooks change.
+void UseTransposedPqCentroids(faiss::Index& index) {
+  auto* ivfpq = dynamic_cast<faiss::IndexIVFPQ*>(faiss::ivflib::try_extract_index_ivf(&index));
+  if (ivfpq && ivfpq->is_trained && ivfpq->pq.transposed_centroids.empty()) ivfpq->pq.sync_transposed_centroids();
+}
+
 void TrainIndex(faiss::Index& index, int64_t n, const float* x, const TrainTuning& tuning) {
   auto* ivf = dynamic_cast<faiss::IndexIVF*>(&index);
   auto* ivfpq = dynamic_cast<faiss::IndexIVFPQ*>(&index);
+  if (ivfpq) ivfpq->pq.clear_transposed_centroids();
   if (ivfpq) {
     if (tuning.polysemous >= 0) ivfpq->do_polysemous_training = tuning.polysemous == 1;
     if (tuning.pqPointsPerCentroid > 0) ivfpq->pq.cp.max_points_per_centroid = tuning.pqPointsPerCentroid;
@@ -368,6 +378,7 @@ Napi::Value IndexWrap::AddWithIds(const Napi::CallbackInfo& info) {
       [state, n, data, idData] {
         std::unique_lock lock(state->mutex);
         RequireOpen(*state);
+        UseTransposedPqCentroids(*state->index);
         state->index->add_with_ids(n, data, idData);
         state->Sync();
       },

@@ -67,7 +67,7 @@ export interface TrainOptions {
    * makes 16k–256k lists trainable on a CPU worker. Needs at least nlist vectors. Default `flat`.
    */
   coarseTraining?: 'flat' | 'two-level';
-  /** k-means iterations of the coarse quantizer (both levels when two-level). Default 25 (faiss's). */
+  /** k-means iterations of the coarse quantizer (both levels when two-level). Default 10, faiss's for IVF quantizers. */
   kmeansIterations?: number;
   /**
    * HNSW coarse quantizers only (`IVFn_HNSWm`): candidates kept while searching the centroid
@@ -84,6 +84,6 @@ export const DEFAULT_TRAIN_OPTIONS: Required<TrainOptions> = Object.freeze({
   pqPointsPerCentroid: 128,
   pqKmeansBlas: false,
   coarseTraining: 'flat',
-  kmeansIterations: 25,
+  kmeansIterations: 10,
   quantizerEfSearch: 16,
 });
