@@ -474,7 +474,14 @@ Napi::Value IndexWrap::Clone(const Napi::CallbackInfo& info) {
         if (ivf && dynamic_cast<faiss::OnDiskInvertedLists*>(ivf->invlists)) {
           throw std::runtime_error("an on-disk index cannot be cloned; read it again instead");
         }
-        copy->reset(faiss::clone_index(state->index.get()));
+        // faiss 1.7.3's clone_index copies an HNSW quantizer (IVFn_HNSWm) as a bare IndexHNSW,
+        // which write_index then refuses ("h != 0"): copy those through serialization instead.
+        if (ivf && dynamic_cast<faiss::IndexHNSW*>(ivf->quantizer)) {
+          std::vector<uint8_t> bytes = WriteIndexBuffer(*state->index);
+          *copy = ReadIndexBuffer(bytes.data(), bytes.size());
+        } else {
+          copy->reset(faiss::clone_index(state->index.get()));
+        }
       },
       [copy](Napi::Env env) -> Napi::Value {
         return IndexWrap::Wrap(env, std::move(*copy));

@@ -222,6 +222,18 @@ test('two-level training of IVF-PQ with inner product keeps every id and refuses
   assert.ok(found.size >= 15, `the vectors themselves are found (${found.size} of 20 distinct)`);
   const copy = await FaissIndex.fromBuffer(await index.toBuffer());
   assert.equal(copy.ntotal, 5000);
+  // A clone of the trained index (what each shard adds into) keeps its HNSW quantizer writable.
+  const trained = FaissIndex.fromFactory(d, 'IVF128_HNSW32,PQ8', 'ip');
+  await trained.train(x, { coarseTraining: 'two-level', quantizerEfSearch: 32 });
+  const shard = await trained.clone();
+  await shard.addWithIds(x, ids);
+  await withTempDir(async (dir) => {
+    await shard.write(path.join(dir, 'shard.index'));
+    const back = await FaissIndex.read(path.join(dir, 'shard.index'));
+    assert.equal(back.ntotal, 5000);
+    const again = await back.search(x.subarray(0, 20 * d), 1, { nprobe: 128 });
+    assert.deepEqual([...again.labels], [...(await shard.search(x.subarray(0, 20 * d), 1, { nprobe: 128 })).labels]);
+  });
   await assert.rejects(FaissIndex.fromFactory(d, 'IVF1024,PQ8', 'ip').train(x.subarray(0, 500 * d), { coarseTraining: 'two-level' }), /at least nlist \(1024\) and at most 4294967295 vectors, got 500/);
   await assert.rejects(async () => index.train(x, { coarseTraining: 'three-level' as 'flat' }), /coarseTraining must be "flat" or "two-level"/);
   await assert.rejects(async () => index.train(x, { kmeansIterations: 0 }), /kmeansIterations must be an integer in \[1, 1000\]/);
