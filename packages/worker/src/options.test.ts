@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { defaultIntraOpThreads } from './options.js';
+import { defaultFaissThreads, defaultIntraOpThreads } from './options.js';
 
 test('default intra-op threads leave the main thread a core and split the rest between sessions', () => {
   assert.equal(defaultIntraOpThreads('cpu', 1, 16), 15);
@@ -11,6 +11,14 @@ test('default intra-op threads leave the main thread a core and split the rest b
   assert.equal(defaultIntraOpThreads('cpu', 2, 2), 1, 'never below 1');
   assert.equal(defaultIntraOpThreads('cpu', 1, 1), 1);
   assert.equal(defaultIntraOpThreads('cuda', 1, 16), 0, "CUDA: onnxruntime's choice");
+});
+
+test('default faiss threads split the cores between the jobs a process runs at once', () => {
+  assert.equal(defaultFaissThreads(1, 16), 16);
+  assert.equal(defaultFaissThreads(2, 2), 1, 'two in-process workers on 2 cores: one thread each');
+  assert.equal(defaultFaissThreads(3, 16), 5);
+  assert.equal(defaultFaissThreads(4, 2), 1, 'never below 1');
+  assert.equal(defaultFaissThreads(0, 8), 8);
 });
 
 test('reindex-worker rejects a bad --intra-op-threads before connecting anywhere', () => {

@@ -15,6 +15,13 @@ export interface WorkerOptions {
    * `defaultIntraOpThreads`, which leaves a core to the process's main thread on CPU.
    */
   intraOpThreads?: number;
+  /**
+   * OpenMP threads of each faiss call (assignment, encoding, exact search, training), set
+   * process-wide. Default: see `defaultFaissThreads`, the cores split between the jobs this
+   * process runs at once. More jobs × threads than cores makes OpenMP teams spin against each
+   * other and against onnxruntime.
+   */
+  faissThreads?: number;
   /** Local scratch directory for downloaded and built index files. Default: the OS temp dir. */
   scratchDir?: string;
   /**
@@ -63,4 +70,14 @@ export const JOB_BACKOFF = Object.freeze({ type: 'exponential', delay: 2_000 } a
 export function defaultIntraOpThreads(device: ExecutionProvider, sessionsAtOnce: number, cores: number): number {
   if (device === 'cuda') return 0;
   return Math.max(1, Math.floor((cores - 1) / Math.max(1, sessionsAtOnce)));
+}
+
+/**
+ * Default faiss threads per call: the cores split between the jobs one process runs at once
+ * (in-process workers × concurrency). With two in-process workers on 2 cores, one thread each
+ * took the 1M-item bench:scale run from 73.5 s to 64.3 s and its CPU time from 135 to 114 µs per
+ * item (docs/benchmarks.md, bench:scale notes).
+ */
+export function defaultFaissThreads(jobsAtOnce: number, cores: number): number {
+  return Math.max(1, Math.floor(cores / Math.max(1, jobsAtOnce)));
 }

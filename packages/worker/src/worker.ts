@@ -1,5 +1,7 @@
+import os from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { isPermanentCatalogueError } from '@reindex/core';
+import { setThreads } from '@reindex/faiss';
 import { BundleError } from '@reindex/item-tower';
 import { JobDataError, QUEUE_NAMES, STAGES, redisOptionsFromUrl, type StageName } from '@reindex/queue';
 import { BuildQueues } from './build-queues.js';
@@ -7,7 +9,7 @@ import { WorkerContext } from './context.js';
 import { startHeartbeat } from './heartbeat.js';
 import { logJobEvents, type Logger } from './log.js';
 import { instrumentWorker } from './metrics.js';
-import { DEFAULT_WORKER_OPTIONS, type WorkerOptions } from './options.js';
+import { DEFAULT_WORKER_OPTIONS, defaultFaissThreads, type WorkerOptions } from './options.js';
 import { processMerge } from './processors/merge.js';
 import { processPublish } from './processors/publish.js';
 import { processShard } from './processors/shard.js';
@@ -27,6 +29,8 @@ export interface RunningWorker {
 /** Starts one BullMQ worker per stage queue in this process. */
 export async function startWorker(input: Partial<WorkerOptions> & { redisUrl: string; logger?: Logger }): Promise<RunningWorker> {
   const options: WorkerOptions = { ...DEFAULT_WORKER_OPTIONS, ...input };
+  // Process-wide in faiss: in-process workers pass the same count (the cores split between them).
+  setThreads(options.faissThreads ?? defaultFaissThreads(options.concurrency, os.availableParallelism()));
   const ctx = new WorkerContext(options);
   const queues = new BuildQueues(options.redisUrl, options.prefix);
   const processors: Record<StageName, (job: Job) => Promise<unknown>> = {
