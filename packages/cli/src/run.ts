@@ -6,7 +6,7 @@ import {
 import { loadConfig, openObjectStore, type IndexParams, type ReindexConfigInput } from '@reindex/core';
 import { assertRedisReachable, redactRedisUrl, startEmbeddedRedis, type EmbeddedRedis } from '@reindex/queue';
 import { startDashboard, type RunningDashboard } from '@reindex/dashboard';
-import { BuildQueues, DEFAULT_WORKER_OPTIONS, createLogger, defaultFaissThreads, defaultIntraOpThreads, readBuildSpec, startWorker, type PublishResult, type RunningWorker } from '@reindex/worker';
+import { BuildQueues, DEFAULT_WORKER_OPTIONS, createLogger, defaultIntraOpThreads, readBuildSpec, startWorker, type PublishResult, type RunningWorker } from '@reindex/worker';
 import type { RunArgs } from './args.js';
 import { ProgressDisplay } from './progress.js';
 
@@ -120,8 +120,7 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
       // The in-process workers share this process's main thread (parsing, featurization), so
       // their onnxruntime threads split the other cores between them.
       const intraOpThreads = defaultIntraOpThreads(DEFAULT_WORKER_OPTIONS.device, args.workers, os.availableParallelism());
-      const faissThreads = defaultFaissThreads(args.workers, os.availableParallelism());
-      workers.push(await startWorker({ redisUrl, workerId: `local-${process.pid}-${i}`, s3: config.s3, intraOpThreads, faissThreads }));
+      workers.push(await startWorker({ redisUrl, workerId: `local-${process.pid}-${i}`, s3: config.s3, intraOpThreads }));
     }
     if (args.workers === 0) display.log('reindex: --workers 0: waiting for remote workers (reindex-worker) to take the jobs');
     const result: PublishResult = await waitForBuild(queues, buildId, shardCount, (p) => display.update(p));

@@ -17,9 +17,10 @@ export interface WorkerOptions {
   intraOpThreads?: number;
   /**
    * OpenMP threads of each faiss call (assignment, encoding, exact search, training), set
-   * process-wide. Default: see `defaultFaissThreads`, the cores split between the jobs this
-   * process runs at once. More jobs × threads than cores makes OpenMP teams spin against each
-   * other and against onnxruntime.
+   * process-wide. Default: absent = `defaultFaissThreads` of the jobs running in the process at
+   * each job's start and end (a lone train job gets every core, two shard jobs on 2 cores one
+   * each). More jobs × threads than cores makes OpenMP teams spin against each other and
+   * against onnxruntime.
    */
   faissThreads?: number;
   /** Local scratch directory for downloaded and built index files. Default: the OS temp dir. */
@@ -74,7 +75,7 @@ export function defaultIntraOpThreads(device: ExecutionProvider, sessionsAtOnce:
 
 /**
  * Default faiss threads per call: the cores split between the jobs one process runs at once
- * (in-process workers × concurrency). With two in-process workers on 2 cores, one thread each
+ * (over all its in-process workers). With two in-process workers on 2 cores, one thread each
  * took the 1M-item bench:scale run from 73.5 s to 64.3 s and its CPU time from 135 to 114 µs per
  * item (docs/benchmarks.md, bench:scale notes).
  */

@@ -29,8 +29,7 @@ export interface RunningWorker {
 /** Starts one BullMQ worker per stage queue in this process. */
 export async function startWorker(input: Partial<WorkerOptions> & { redisUrl: string; logger?: Logger }): Promise<RunningWorker> {
   const options: WorkerOptions = { ...DEFAULT_WORKER_OPTIONS, ...input };
-  // Process-wide in faiss: in-process workers pass the same count (the cores split between them).
-  setThreads(options.faissThreads ?? defaultFaissThreads(options.concurrency, os.availableParallelism()));
+  if (options.faissThreads !== undefined) setThreads(options.faissThreads);
   const ctx = new WorkerContext(options);
   const queues = new BuildQueues(options.redisUrl, options.prefix);
   const processors: Record<StageName, (job: Job) => Promise<unknown>> = {
@@ -44,7 +43,7 @@ export async function startWorker(input: Partial<WorkerOptions> & { redisUrl: st
     QUEUE_NAMES[stage],
     async (job) => {
       try {
-        return await processors[stage](job);
+        return await withFaissThreads(options.faissThreads, () => processors[stage](job));
       } catch (error) {
         // A payload no retry can fix fails at once instead of burning its attempts; so does an
         // input that changed since planning or is corrupt (every attempt reads the same bytes):
@@ -93,4 +92,26 @@ export async function startWorker(input: Partial<WorkerOptions> & { redisUrl: st
       return closing;
     },
   };
+}
+
+/** Jobs running in this process now, across every in-process worker (faiss threads are process-wide). */
+let jobsRunning = 0;
+
+/**
+ * Runs a job with faiss's OpenMP threads set to the cores split between the jobs running in
+ * this process (`defaultFaissThreads`), unless a fixed count is configured: a lone train or
+ * merge job gets every core, two shard jobs on 2 cores one each.
+ */
+async function withFaissThreads<T>(fixed: number | undefined, run: () => Promise<T>): Promise<T> {
+  const apply = () => {
+    if (fixed === undefined) setThreads(defaultFaissThreads(jobsRunning, os.availableParallelism()));
+  };
+  jobsRunning++;
+  apply();
+  try {
+    return await run();
+  } finally {
+    jobsRunning--;
+    apply();
+  }
 }
