@@ -64,15 +64,18 @@ export async function waitForBuild(
     const train = await queues.queues.train.getJob(jobIdFor(buildId, 'train'));
     const trainState = await stateOf(train);
     if (trainState === 'failed' && train) {
-      throw new BuildFailedError(buildId, 'train', `train failed after ${attemptsPhrase(train.attemptsMade)}: ${train.failedReason}`);
+      const failed = (await queues.queues.train.getJob(jobIdFor(buildId, 'train'))) ?? train;
+      throw new BuildFailedError(buildId, 'train', `train failed after ${attemptsPhrase(failed.attemptsMade)}: ${failed.failedReason}`);
     }
     const publish = await queues.queues.publish.getJob(jobIdFor(buildId, 'publish'));
     const merge = await queues.queues.merge.getJob(jobIdFor(buildId, 'merge'));
     const [publishState, mergeState] = await Promise.all([stateOf(publish), stateOf(merge)]);
     if (publishState === 'completed' && publish) return publish.returnvalue as PublishResult;
-    for (const [job, state] of [[merge, mergeState], [publish, publishState]] as const) {
+    for (const [job, state, queue] of [[merge, mergeState, queues.queues.merge], [publish, publishState, queues.queues.publish]] as const) {
       if (state === 'failed' && job) {
-        const why = await explainFailure(queues, job);
+        // The job was read before its state: it may have failed in between, so read it again
+        // for the reason (else the report says "failed after 0 attempts: undefined").
+        const why = await explainFailure(queues, (await queue.getJob(job.id!)) ?? job);
         throw new BuildFailedError(buildId, why.stage, `build ${buildId}: ${why.message}`);
       }
     }
