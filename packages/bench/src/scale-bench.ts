@@ -103,7 +103,7 @@ Command: \`pnpm run bench:scale -- --items ${items} --shards ${shardCount}\` · 
 - Peak RSS of the bench process (coordinator + ${workers} workers + merge + quality, one process): ${gb(maxRssBytes)}. Redis \`used_memory_peak\`: ${(redisPeak / 1e6).toFixed(1)} MB.
 - Peak disk growth during the build (store + scratch): ${gb(freeBefore - freeLowest)}; the store holds ${objects} objects, ${gb(storeBytes)} afterwards.
 
-Not yet measured here (issue #10): per-process RSS with separate worker processes, read+parse and featurize apart from onnxruntime, the simulated 100M-item runs and the no-op BullMQ flow at 100,000 shards.
+Not yet measured here (issue #10): per-process RSS with separate worker processes, read+parse and featurize apart from onnxruntime, and the simulated 100M-item runs (the BullMQ flow alone at 100,000 shards is `bench:flow`).
 `;
 if (!values['no-write']) await writeBenchSection('scale', section);
 console.log(section);
