@@ -5,7 +5,9 @@
 import { parseArgs } from 'node:util';
 import { Worker, type Job } from 'bullmq';
 import { QUEUE_NAMES, createRedis, jobIdFor, newBuildId, redisOptionsFromUrl, startEmbeddedRedis, DEFAULT_QUEUE_PREFIX } from '@reindex/queue';
+import { DEFAULT_SCALE_RATES_FILE } from '@reindex/coordinator';
 import { BuildQueues } from '@reindex/worker';
+import { mergeScaleRates } from './rates.js';
 import { machineLine, writeBenchSection } from './report.js';
 
 const { values } = parseArgs({
@@ -81,5 +83,9 @@ ${machineLine()}. One build's flow (publish ← merge ← N shards, as \`BuildQu
 |---:|---:|---:|---:|---:|---:|
 ${rows.map((r) => `| ${r.shards.toLocaleString('en')} | ${r.enqueueS.toFixed(2)} | ${r.fanInS.toFixed(1)} | ${r.mergeReadS.toFixed(2)} | ${r.memoryAfterEnqueueMb.toFixed(1)} | ${r.memoryPeakMb.toFixed(1)} |`).join('\n')}
 `;
-if (!values['no-write']) await writeBenchSection('flow', section);
+if (!values['no-write']) {
+  await writeBenchSection('flow', section);
+  const largest = rows.reduce((a, b) => (b.shards > a.shards ? b : a));
+  await mergeScaleRates(DEFAULT_SCALE_RATES_FILE, { redisBytesPerShard: Math.round((largest.memoryPeakMb * 1e6) / largest.shards) });
+}
 console.log(section);

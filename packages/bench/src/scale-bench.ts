@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runBuild } from '@reindex/cli';
-import { REPO_ROOT } from '@reindex/coordinator';
+import { DEFAULT_SCALE_RATES_FILE, REPO_ROOT } from '@reindex/coordinator';
+import { mergeScaleRates } from './rates.js';
 import { createRedis, startEmbeddedRedis } from '@reindex/queue';
 import { writeCatalogue } from '@reindex/sample-catalogue';
 import { machineLine, writeBenchSection } from './report.js';
@@ -82,7 +83,8 @@ const walk = async (dir: string): Promise<void> => {
   }
 };
 await walk(storeDir);
-const manifest = JSON.parse(await readFile(new URL(summary.manifestUrl), 'utf8')) as { factory: string; ntotal: number };
+const manifest = JSON.parse(await readFile(new URL(summary.manifestUrl), 'utf8')) as { factory: string; ntotal: number; files: Array<{ bytes: number }>; quality?: { queries?: number } };
+const spec = JSON.parse(await readFile(path.join(storeDir, 'builds', summary.buildId, 'build.json'), 'utf8')) as { index: { trainSampleSize: number } };
 
 const us = (ms: number) => ((ms * 1000) / shardItems).toFixed(1);
 const gb = (b: number) => `${(b / 1e9).toFixed(2)} GB`;
@@ -103,7 +105,19 @@ Command: \`pnpm run bench:scale -- --items ${items} --shards ${shardCount}\` · 
 - Peak RSS of the bench process (coordinator + ${workers} workers + merge + quality, one process): ${gb(maxRssBytes)}. Redis \`used_memory_peak\`: ${(redisPeak / 1e6).toFixed(1)} MB.
 - Peak disk growth during the build (store + scratch): ${gb(freeBefore - freeLowest)}; the store holds ${objects} objects, ${gb(storeBytes)} afterwards.
 
-Not yet measured here (issue #10): per-process RSS with separate worker processes, read+parse and featurize apart from onnxruntime, and the simulated 100M-item runs (the BullMQ flow alone at 100,000 shards is `bench:flow`).
+Not yet measured here (issue #10): per-process RSS with separate worker processes, read+parse and featurize apart from onnxruntime, and the simulated 100M-item runs (the BullMQ flow alone at 100,000 shards is \`bench:flow\`).
 `;
-if (!values['no-write']) await writeBenchSection('scale', section);
+if (!values['no-write']) {
+  await writeBenchSection('scale', section);
+  // The per-worker rates `reindex plan --hours` multiplies out (one in-process worker = one core here).
+  const st2 = summary.stageSeconds;
+  await mergeScaleRates(DEFAULT_SCALE_RATES_FILE, {
+    measured: `pnpm run bench:scale -- --items ${items} --shards ${shardCount} · ${new Date().toISOString().slice(0, 10)} · ${machineLine()} · ${workers} in-process workers`,
+    shardItemsPerWorkerSecond: Math.round(summary.items / ((st2.shards ?? NaN) * workers)),
+    trainSecondsPerSampleVector: (st2.train ?? NaN) / spec.index.trainSampleSize,
+    mergeBytesPerSecond: Math.round(manifest.files.reduce((a, f) => a + f.bytes, 0) / (st2.merge ?? NaN)),
+    qualitySecondsPerThousandQueries: ((st2.quality ?? NaN) * 1000) / (manifest.quality?.queries ?? 1000),
+    storeObjectsPerShard: (await readdir(shardDir)).length / shardCount,
+  });
+}
 console.log(section);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { EMBEDDED_DEFAULTS } from '@reindex/coordinator';
+import { DEFAULT_SCALE_RATES_FILE, EMBEDDED_DEFAULTS, planCapacity, readScaleRates } from '@reindex/coordinator';
 import { DEFAULT_CONFIG, chooseIndexParams, configuredIndexParams, loadConfig, openObjectStore, type ObjectStore, type S3Options } from '@reindex/core';
 import { publishBuild } from '@reindex/worker';
 import { CliError } from './args.js';
@@ -44,20 +44,36 @@ const out = (line: string) => process.stdout.write(`${line}\n`);
  * serving size and builder memory, without reading a catalogue (capacity planning).
  */
 export async function planCommand(argv: string[]): Promise<number> {
-  const usage = 'reindex plan --items N [--dim D] [--config FILE] [--json]';
-  const { values } = parse(argv, { items: { type: 'string' }, dim: { type: 'string' } }, usage);
+  const usage = 'reindex plan --items N [--dim D] [--hours H [--rates FILE]] [--config FILE] [--json]';
+  const { values } = parse(argv, { items: { type: 'string' }, dim: { type: 'string' }, hours: { type: 'string' }, rates: { type: 'string' } }, usage);
   if (values.items === undefined) throw new CliError(`--items is required\nusage: ${usage}`);
   const items = positiveInt('items', values.items as string, 1);
   const dim = positiveInt('dim', values.dim as string | undefined, 128);
+  const hours = values.hours === undefined ? undefined : Number(values.hours);
+  if (hours !== undefined && !(Number.isFinite(hours) && hours > 0)) throw new CliError(`--hours must be a positive number, got ${JSON.stringify(values.hours)}`);
   const config = await loadConfig(values.config as string | undefined);
   const { servingMemoryBytes, builderMemoryBytes, trainPointsPerCentroid, maxTrainSampleSize, trainSampleSize } = config.index;
   const budget = { servingMemoryBytes, builderMemoryBytes, trainPointsPerCentroid, maxTrainSampleSize, ...(trainSampleSize !== undefined ? { trainSampleSize } : {}) };
   const params = config.index.factory ? configuredIndexParams(config.index.factory, items, dim, budget) : chooseIndexParams(items, dim, budget);
+  const ratesFile = (values.rates as string | undefined) ?? DEFAULT_SCALE_RATES_FILE;
+  const rates = hours === undefined ? undefined : await readScaleRates(ratesFile);
+  const capacity = rates && hours !== undefined ? planCapacity(params, items, hours, config.index.quality.queries, rates) : undefined;
   if (values.json) {
-    out(JSON.stringify({ items, dim, ...params, servingMemoryBytes, builderMemoryBytes }));
-  } else {
-    out(`${items.toLocaleString('en')} items of dim ${dim}: ${params.factory}`);
-    for (const line of describeIndexSizes({ ...params, servingMemoryBytes, builderMemoryBytes })) out(line);
+    out(JSON.stringify({ items, dim, ...params, servingMemoryBytes, builderMemoryBytes, ...(capacity ? { capacity, ratesMeasured: rates!.measured } : {}) }));
+    return 0;
+  }
+  out(`${items.toLocaleString('en')} items of dim ${dim}: ${params.factory}`);
+  for (const line of describeIndexSizes({ ...params, servingMemoryBytes, builderMemoryBytes })) out(line);
+  if (capacity && rates) {
+    const h = (s: number) => (s >= 3600 ? `${(s / 3600).toFixed(1)} h` : s >= 60 ? `${(s / 60).toFixed(1)} min` : `${s.toFixed(0)} s`);
+    out(`fleet for ${hours} h, from the rates in ${ratesFile} (${rates.measured}):`);
+    out(`  shard workers  ${capacity.workers.toLocaleString('en')} (each ${rates.shardItemsPerWorkerSecond.toLocaleString('en')} items/s, one core of the measuring machine), ${capacity.shards.toLocaleString('en')} shards (at most ~10 min each)`);
+    out(`  train          ${h(capacity.trainSeconds)} on one worker (${params.trainSampleSize.toLocaleString('en')}-vector sample)`);
+    out(`  shard stage    ${h(capacity.shardStageSeconds)}`);
+    out(`  merge          ${h(capacity.mergeSeconds)}, ${(capacity.mergeDiskBytes / 1e9).toFixed(1)} GB of scratch disk`);
+    out(`  quality        ${h(capacity.qualitySeconds)}`);
+    out(`  object store   ~${Math.round(capacity.storeObjects).toLocaleString('en')} objects written by shards (plus a GET of each by the merge)`);
+    out(`  Redis          ~${(capacity.redisBytes / 1e6).toFixed(0)} MB at the build's peak`);
   }
   return 0;
 }
