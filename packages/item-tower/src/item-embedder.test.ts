@@ -100,6 +100,10 @@ test('the event loop keeps running while batches compute (inference is off the m
   const e = await ItemEmbedder.create(b.dir, { batchSize: 3000, intraOpThreads: 1 });
   try {
     const many = [...records, ...records, ...records];
+    // Warm up first: the first call compiles the featurizer and starts the session's thread,
+    // one-time main-thread work that is not what this test is about.
+    await e.embed(records.slice(0, 10));
+    const warm = { ...e.stats };
     let last = performance.now();
     let maxGap = 0;
     const timer = setInterval(() => {
@@ -109,9 +113,14 @@ test('the event loop keeps running while batches compute (inference is off the m
     }, 1);
     await e.embed(many);
     clearInterval(timer);
-    const perBatchMs = e.stats.inferenceMs / e.stats.batches;
-    // Were session.run on this thread, some gap would be at least one batch's inference time.
-    assert.ok(maxGap < perBatchMs * 0.6, `event loop stalled ${maxGap.toFixed(1)} ms; a batch takes ${perBatchMs.toFixed(1)} ms`);
+    const batches = e.stats.batches - warm.batches;
+    const perBatchMs = (e.stats.inferenceMs - warm.inferenceMs) / batches;
+    // Featurizing is main-thread work by design, and embed() featurizes its whole input (one
+    // chunk of three batches) in one synchronous step; inference is not main-thread work. Were
+    // session.run on this thread, some gap would hold that featurization and whole inferences.
+    const featurizeMs = e.stats.featurizeMs - warm.featurizeMs;
+    assert.ok(maxGap < featurizeMs + perBatchMs * 0.6,
+      `event loop stalled ${maxGap.toFixed(1)} ms; featurizing took ${featurizeMs.toFixed(1)} ms, a batch's inference ${perBatchMs.toFixed(1)} ms`);
   } finally {
     await e.close();
     await b.cleanup();
