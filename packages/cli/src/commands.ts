@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_SCALE_RATES_FILE, EMBEDDED_DEFAULTS, planCapacity, readScaleRates } from '@reindex/coordinator';
-import { DEFAULT_CONFIG, chooseIndexParams, configuredIndexParams, loadConfig, openObjectStore, type ObjectStore, type S3Options } from '@reindex/core';
+import { DEFAULT_CONFIG, indexParamsForConfig, loadConfig, openObjectStore, type ObjectStore, type S3Options } from '@reindex/core';
 import { publishBuild } from '@reindex/worker';
 import { CliError } from './args.js';
 import { describeIndexSizes } from './run.js';
@@ -52,9 +52,8 @@ export async function planCommand(argv: string[]): Promise<number> {
   const hours = values.hours === undefined ? undefined : Number(values.hours);
   if (hours !== undefined && !(Number.isFinite(hours) && hours > 0)) throw new CliError(`--hours must be a positive number, got ${JSON.stringify(values.hours)}`);
   const config = await loadConfig(values.config as string | undefined);
-  const { servingMemoryBytes, builderMemoryBytes, trainPointsPerCentroid, maxTrainSampleSize, trainSampleSize } = config.index;
-  const budget = { servingMemoryBytes, builderMemoryBytes, trainPointsPerCentroid, maxTrainSampleSize, ...(trainSampleSize !== undefined ? { trainSampleSize } : {}) };
-  const params = config.index.factory ? configuredIndexParams(config.index.factory, items, dim, budget) : chooseIndexParams(items, dim, budget);
+  const params = indexParamsForConfig(config.index, items, dim);
+  const { servingMemoryBytes, builderMemoryBytes } = config.index;
   const ratesFile = (values.rates as string | undefined) ?? DEFAULT_SCALE_RATES_FILE;
   const rates = hours === undefined ? undefined : await readScaleRates(ratesFile);
   const capacity = rates && hours !== undefined ? planCapacity(params, items, hours, config.index.quality.queries, rates) : undefined;

@@ -1,4 +1,4 @@
-import { chooseIndexParams, configuredIndexParams, openCatalogue, planShards, versionIdFor, type ReindexConfig, type ShardPlan } from '@reindex/core';
+import { indexParamsForConfig, openCatalogue, planShards, versionIdFor, type ReindexConfig, type ShardPlan } from '@reindex/core';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,9 +36,8 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
   }
   const dim = bundle.manifest.dim;
   const rows = plan.totals.estimatedRows;
-  const { servingMemoryBytes, builderMemoryBytes, trainPointsPerCentroid, maxTrainSampleSize, trainSampleSize } = config.index;
-  const budget = { servingMemoryBytes, builderMemoryBytes, trainPointsPerCentroid, maxTrainSampleSize, ...(trainSampleSize !== undefined ? { trainSampleSize } : {}) };
-  const chosen = config.index.factory ? configuredIndexParams(config.index.factory, rows, dim, budget) : chooseIndexParams(rows, dim, budget);
+  const chosen = indexParamsForConfig(config.index, rows, dim);
+  const { servingMemoryBytes, builderMemoryBytes } = config.index;
   const { factory, nlist } = chosen;
   const buildId = newBuildId(now);
   const spec: BuildSpec = {

@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.js';
-import { DEFAULT_CONFIG } from './reindex-config.js';
+import { DEFAULT_CONFIG, type IndexConfig } from './reindex-config.js';
 
 /** The budget and training knobs of {@link chooseIndexParams}; defaults are DEFAULT_CONFIG.index's. */
 export interface IndexParamsOptions {
@@ -228,6 +228,13 @@ export function configuredIndexParams(factory: string, itemCount: number, dim: n
     estimatedTrainBytes: training.trainSampleSize * INDEX_PARAM_RULE.trainSampleCopies * dim * 4,
     rationale: [`factory string from configuration: ${factory}`, training.reason, ...(coarseTraining === 'two-level' ? [`two-level k-means: nlist ${nlist} >= ${INDEX_PARAM_RULE.twoLevelFromNlist}`] : [])],
   };
+}
+
+/** The index parameters a config's `index` section gives `itemCount` vectors of `dim`: its factory string, or the rule's choice. */
+export function indexParamsForConfig(index: IndexConfig, itemCount: number, dim: number): IndexParams {
+  const { servingMemoryBytes, builderMemoryBytes, trainPointsPerCentroid, maxTrainSampleSize, trainSampleSize } = index;
+  const budget = { servingMemoryBytes, builderMemoryBytes, trainPointsPerCentroid, maxTrainSampleSize, ...(trainSampleSize !== undefined ? { trainSampleSize } : {}) };
+  return index.factory ? configuredIndexParams(index.factory, itemCount, dim, budget) : chooseIndexParams(itemCount, dim, budget);
 }
 
 function floorPow2(x: number): number {
