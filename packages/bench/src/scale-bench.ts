@@ -3,14 +3,13 @@
 // file:// store, the reference model, index parameters from the default rule. Reports stage
 // times, where the shard stage's time goes, CPU per item, peak RSS, disk, Redis memory, store
 // objects and bytes, the index chosen and its recall. Writes its section of docs/benchmarks.md.
-import { readdir, readFile, rm, stat, statfs } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { runBuild } from '@reindex/cli';
 import { DEFAULT_SCALE_RATES_FILE, REPO_ROOT } from '@reindex/coordinator';
 import { mergeScaleRates } from './rates.js';
-import { createRedis, startEmbeddedRedis } from '@reindex/queue';
+import { gb, measureBuild } from './build-measure.js';
 import { writeCatalogue } from '@reindex/sample-catalogue';
 import { machineLine, writeBenchSection } from './report.js';
 
@@ -28,70 +27,25 @@ if (!Number.isSafeInteger(items) || items < 1) throw new Error(`--items must be 
 if (!Number.isSafeInteger(shardCount) || shardCount < 1) throw new Error(`--shards must be a positive integer, got ${values.shards}`);
 const workDir = path.join(REPO_ROOT, 'var/bench');
 const catalogue = path.join(workDir, `scale-${items}.parquet`);
-const storeDir = path.join(workDir, 'scale-store');
+const storeDir = path.join(workDir, 'scale-build');
 const workers = os.availableParallelism();
 
 // The catalogue is generated once and kept (its generation is not part of the build).
-const generated = await stat(catalogue).then(() => false, async () => {
+await stat(catalogue).then(() => false, async () => {
   const t = Date.now();
   await writeCatalogue(catalogue, { items, format: 'parquet', rowGroupSize: 100_000 });
   console.log(`generated ${catalogue} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   return true;
 });
 const catalogueBytes = (await stat(catalogue)).size;
-await rm(storeDir, { recursive: true, force: true });
-
-// Disk: the lowest free space seen during the build, against free space before it.
-const freeBytes = async () => { const s = await statfs(workDir); return s.bavail * s.bsize; };
-const freeBefore = await freeBytes();
-let freeLowest = freeBefore;
-const diskTimer = setInterval(() => { void freeBytes().then((f) => { freeLowest = Math.min(freeLowest, f); }); }, 1000);
-
-const redis = await startEmbeddedRedis();
-const cpuBefore = process.cpuUsage();
-const t0 = Date.now();
-let summary;
-try {
-  summary = await runBuild({ shardCount, workers, catalogue, store: `file://${storeDir}`, redis: redis.url, dryRun: false, json: true, force: true },
-    { log: () => undefined, update: () => undefined, clear: () => undefined } as never);
-} finally {
-  clearInterval(diskTimer);
-}
-const wallS = (Date.now() - t0) / 1000;
-const cpu = process.cpuUsage(cpuBefore);
-const cpuS = (cpu.user + cpu.system) / 1e6;
-const maxRssBytes = process.resourceUsage().maxRSS * 1024;
-const client = createRedis(redis.url);
-const info = await client.info('memory');
-await client.quit();
-await redis.stop();
-const redisPeak = Number(/used_memory_peak:(\d+)/.exec(info)?.[1] ?? NaN);
-
-// Where the shard stage's time went, from the shards' own stats.
-const shardDir = path.join(storeDir, 'builds', summary.buildId, 'shards');
-let embedMs = 0, addMs = 0, truthMs = 0, shardItems = 0;
-for (const f of (await readdir(shardDir)).filter((f) => f.endsWith('.json'))) {
-  const s = JSON.parse(await readFile(path.join(shardDir, f), 'utf8')) as { items: number; embedMs: number; addMs: number; truthMs?: number };
-  embedMs += s.embedMs; addMs += s.addMs; truthMs += s.truthMs ?? 0; shardItems += s.items;
-}
-let objects = 0, storeBytes = 0;
-const walk = async (dir: string): Promise<void> => {
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) await walk(p);
-    else { objects++; storeBytes += (await stat(p)).size; }
-  }
-};
-await walk(storeDir);
-const manifest = JSON.parse(await readFile(new URL(summary.manifestUrl), 'utf8')) as { factory: string; ntotal: number; files: Array<{ bytes: number }>; quality?: { queries?: number } };
-const spec = JSON.parse(await readFile(path.join(storeDir, 'builds', summary.buildId, 'build.json'), 'utf8')) as { index: { trainSampleSize: number } };
+const m = await measureBuild({ catalogue, shardCount, workers, workDir: storeDir });
+const { summary, wallS, cpuS, maxRssBytes, embedMs, addMs, truthMs, shardItems } = m;
+const redisPeak = m.redisPeakBytes;
+const manifest = { factory: m.factory };
+console.log(JSON.stringify({ items, shardCount, workers, catalogueBytes, ...m }));
 
 const us = (ms: number) => ((ms * 1000) / shardItems).toFixed(1);
-const gb = (b: number) => `${(b / 1e9).toFixed(2)} GB`;
 const st = summary.stageSeconds;
-const result = { items, shardCount, workers, summary, wallS, cpuS, maxRssBytes, redisPeak, peakDiskBytes: freeBefore - freeLowest, objects, storeBytes, catalogueBytes, embedMs, addMs, truthMs, shardItems, factory: manifest.factory };
-console.log(JSON.stringify(result));
-
 const section = `## Scale (\`pnpm run bench:scale -- --items ${items} --shards ${shardCount}\`)
 
 Command: \`pnpm run bench:scale -- --items ${items} --shards ${shardCount}\` · ${new Date().toISOString().slice(0, 10)} · ${machineLine()} · ${workers} in-process workers in the bench process, private redis-server, \`file://\` store, reference model (dim 128), the sample generator's Parquet (${gb(catalogueBytes)}, 100k-row row groups), index parameters from the default rule.
@@ -103,9 +57,9 @@ Command: \`pnpm run bench:scale -- --items ${items} --shards ${shardCount}\` · 
 - CPU time of the bench process (coordinator and both workers; redis-server apart): ${cpuS.toFixed(0)} s, **${((cpuS * 1e6) / summary.items).toFixed(1)} µs per item** (goal ≤ 30).
 - Shard stage, wall time per item summed over shards (each worker's own clock): embed (read-ahead, featurize, onnxruntime) ${us(embedMs)} µs, faiss add ${us(addMs)} µs, exact truth ${us(truthMs)} µs (add and truth overlap the next batch's embedding).
 - Peak RSS of the bench process (coordinator + ${workers} workers + merge + quality, one process): ${gb(maxRssBytes)}. Redis \`used_memory_peak\`: ${(redisPeak / 1e6).toFixed(1)} MB.
-- Peak disk growth during the build (store + scratch): ${gb(freeBefore - freeLowest)}; the store holds ${objects} objects, ${gb(storeBytes)} afterwards.
+- Peak disk growth during the build (store + scratch): ${gb(m.peakDiskBytes)}; the store holds ${m.objects} objects, ${gb(m.storeBytes)} afterwards.
 
-Not yet measured here (issue #10): per-process RSS with separate worker processes, read+parse and featurize apart from onnxruntime, and the simulated 100M-item runs (the BullMQ flow alone at 100,000 shards is \`bench:flow\`).
+Not yet measured here (issue #10): per-process RSS with separate worker processes, read+parse and featurize apart from onnxruntime. Larger catalogues by simulation: \`bench:simulate\`; the BullMQ flow alone at 100,000 shards: \`bench:flow\`.
 `;
 if (!values['no-write']) {
   await writeBenchSection('scale', section);
@@ -114,10 +68,10 @@ if (!values['no-write']) {
   await mergeScaleRates(DEFAULT_SCALE_RATES_FILE, {
     measured: `pnpm run bench:scale -- --items ${items} --shards ${shardCount} · ${new Date().toISOString().slice(0, 10)} · ${machineLine()} · ${workers} in-process workers`,
     shardItemsPerWorkerSecond: Math.round(summary.items / ((st2.shards ?? NaN) * workers)),
-    trainSecondsPerSampleVector: (st2.train ?? NaN) / spec.index.trainSampleSize,
-    mergeBytesPerSecond: Math.round(manifest.files.reduce((a, f) => a + f.bytes, 0) / (st2.merge ?? NaN)),
-    qualitySecondsPerThousandQueries: ((st2.quality ?? NaN) * 1000) / (manifest.quality?.queries ?? 1000),
-    storeObjectsPerShard: (await readdir(shardDir)).length / shardCount,
+    trainSecondsPerSampleVector: (st2.train ?? NaN) / m.trainSampleSize,
+    mergeBytesPerSecond: Math.round(m.indexBytes / (st2.merge ?? NaN)),
+    qualitySecondsPerThousandQueries: ((st2.quality ?? NaN) * 1000) / (m.qualityQueries || 1000),
+    storeObjectsPerShard: m.shardStatsFiles / shardCount,
   });
 }
 console.log(section);

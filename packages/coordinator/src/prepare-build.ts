@@ -1,4 +1,7 @@
-import { indexParamsForConfig, openCatalogue, planShards, versionIdFor, type ReindexConfig, type ShardPlan } from '@reindex/core';
+import {
+  PlanError, SYNTHETIC_FIELDS, indexParamsForConfig, isSyntheticUrl, openCatalogue, parseSyntheticUrl, planShards, versionIdFor,
+  type ReindexConfig, type ShardPlan,
+} from '@reindex/core';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,6 +38,15 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
     await catalogue.close();
   }
   const dim = bundle.manifest.dim;
+  if (isSyntheticUrl(config.catalogue.url)) {
+    const synthetic = parseSyntheticUrl(config.catalogue.url);
+    if (synthetic.dim !== dim) {
+      throw new PlanError('CATALOGUE_DIM_MISMATCH', `catalogue ${config.catalogue.url} has vectors of dim ${synthetic.dim}, the model bundle ${config.modelDir} has dim ${dim}`);
+    }
+    if (config.catalogue.fields.embedding !== SYNTHETIC_FIELDS.embedding) {
+      throw new PlanError('CATALOGUE_FIELDS_INVALID', `a synthetic catalogue's rows are { id, embedding }: set catalogue.fields.embedding to "${SYNTHETIC_FIELDS.embedding}" (it is ${JSON.stringify(config.catalogue.fields.embedding)})`);
+    }
+  }
   const rows = plan.totals.estimatedRows;
   const chosen = indexParamsForConfig(config.index, rows, dim);
   const { servingMemoryBytes, builderMemoryBytes } = config.index;
@@ -49,7 +61,7 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
     version: `${versionIdFor(now)}-${buildId.slice(-6)}`,
     createdAt: now.toISOString(),
     storeUrl: config.store.url,
-    catalogue: { url: config.catalogue.url, fields: config.catalogue.fields },
+    catalogue: { url: config.catalogue.url, fields: config.catalogue.fields, normalizeEmbeddings: config.catalogue.normalizeEmbeddings },
     model: { dir: bundleCache ? config.modelDir : bundle.dir, contentHash: bundle.contentHash, dim },
     index: {
       ...chosen,

@@ -21,3 +21,4 @@ export * from './manifest/manifest.js';
 export * from './manifest/store-layout.js';
 export { createPrng } from './util/prng.js';
 export * from './store/object-store-pool.js';
+export * from './catalogue/synthetic.js';

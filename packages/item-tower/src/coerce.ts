@@ -7,7 +7,10 @@
  */
 
 /** Stable reasons an item is rejected; counted per shard and reported. */
-export type RejectionReason = 'not-an-object' | 'missing-id' | 'invalid-id' | 'wrong-type';
+export type RejectionReason =
+  | 'not-an-object' | 'missing-id' | 'invalid-id' | 'wrong-type'
+  /** Precomputed vectors (`catalogue.fields.embedding`): absent, not a list of numbers, wrong length, NaN/Inf, or all zeros. */
+  | 'missing-embedding' | 'invalid-embedding';
 
 /** Result of coercing one value: the value, `null` for missing, or a wrong-type marker. */
 export const WRONG_TYPE: unique symbol = Symbol('wrong-type');

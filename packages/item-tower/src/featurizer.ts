@@ -34,6 +34,18 @@ export interface Rejection {
   message: string;
 }
 
+/** The rejection of a record whose id (`rawId`, coerced to `coerced`) is missing or not an int64. */
+export function idRejection(idField: string, rawId: unknown, coerced: null | typeof WRONG_TYPE): Rejection {
+  const missing = coerced === null;
+  return {
+    index: -1,
+    itemId: missing ? null : describeValue(rawId),
+    reason: missing ? 'missing-id' : 'invalid-id',
+    field: idField,
+    message: missing ? `field "${idField}" is missing` : `field "${idField}" is ${describeValue(rawId)}, not a non-negative int64 integer`,
+  };
+}
+
 const TWO_32 = 4294967296;
 /** Distinct values remembered per categorical feature (about 100 bytes each). */
 const CATEGORY_CACHE_ENTRIES = 50_000;
@@ -91,18 +103,7 @@ export class Featurizer {
     const r = record as Record<string, unknown>;
     const rawId = this.readId(r);
     const id = coerceItemId(rawId);
-    if (id === null || id === WRONG_TYPE) {
-      const missing = id === null;
-      return {
-        index: -1,
-        itemId: missing ? null : describeValue(rawId),
-        reason: missing ? 'missing-id' : 'invalid-id',
-        field: this.idField,
-        message: missing
-          ? `field "${this.idField}" is missing`
-          : `field "${this.idField}" is ${describeValue(rawId)}, not a non-negative int64 integer`,
-      };
-    }
+    if (id === null || id === WRONG_TYPE) return idRejection(this.idField, rawId, id);
     const tensors = batch.tensors;
     let t = 0;
     for (let f = 0; f < this.features.length; f++) {
@@ -215,7 +216,7 @@ function writeIds(tensor: { dtype: string; width: number; words: Int32Array | nu
   }
 }
 
-type FieldReader = (record: Record<string, unknown>) => unknown;
+export type FieldReader = (record: Record<string, unknown>) => unknown;
 
 /**
  * A reader of one named field. Why generated: one `record[name]` site that sees every field name
@@ -223,7 +224,7 @@ type FieldReader = (record: Record<string, unknown>) => unknown;
  * monomorphic over the catalogue's record shape, which is a tenth of featurization time.
  * `JSON.stringify` makes any name a safe string literal.
  */
-function fieldReader(name: string): FieldReader {
+export function fieldReader(name: string): FieldReader {
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   return new Function('record', `return record[${JSON.stringify(name)}];`) as FieldReader;
 }

@@ -13,3 +13,4 @@ export * from './session-options.js';
 export * from './item-embedder.js';
 export * from './query-encoder.js';
 export * from './fusion.js';
+export * from './precomputed-embedder.js';

@@ -14,7 +14,8 @@ export interface BuildSpec {
   version: string;
   createdAt: string;
   storeUrl: string;
-  catalogue: { url: string; fields: FieldMapping };
+  /** `normalizeEmbeddings` only matters with `fields.embedding` (absent in older builds: false). */
+  catalogue: { url: string; fields: FieldMapping; normalizeEmbeddings?: boolean };
   model: { dir: string; contentHash: string; dim: number };
   index: IndexParams & { metric: 'ip' | 'l2'; nprobe: number; servingMemoryBytes: number; builderMemoryBytes: number; trainSeed: number };
   keepVersions: number;

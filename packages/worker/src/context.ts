@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ObjectStorePool, type ObjectStore, type ShardPlan } from '@reindex/core';
 import { readBuildSpec, readPlan, type BuildSpec } from './build-spec.js';
 import { FaissIndex } from '@reindex/faiss';
-import { ItemEmbedder, type FieldMapping, type ModelBundle } from '@reindex/item-tower';
+import { ItemEmbedder, PrecomputedEmbedder, type Embedder, type ModelBundle } from '@reindex/item-tower';
 import { openModelBundle } from './model-bundle.js';
 import { defaultIntraOpThreads, type WorkerOptions } from './options.js';
 
@@ -15,7 +15,7 @@ import { defaultIntraOpThreads, type WorkerOptions } from './options.js';
 export class WorkerContext {
   readonly #stores: ObjectStorePool;
   readonly #bundles = new Map<string, Promise<ModelBundle>>();
-  readonly #embedders = new Map<string, Promise<ItemEmbedder>>();
+  readonly #embedders = new Map<string, Promise<Embedder>>();
   readonly #trained = new Map<string, Promise<FaissIndex>>();
   readonly #builds = new Map<string, Promise<{ spec: BuildSpec; plan: ShardPlan }>>();
   #scratch?: string;
@@ -48,18 +48,24 @@ export class WorkerContext {
     return bundle;
   }
 
-  /** The item tower of a build's bundle, for catalogues whose fields map as `fields` says. */
-  embedder(spec: Pick<BuildSpec, 'model'>, fields: Partial<FieldMapping>): Promise<ItemEmbedder> {
-    const key = `${spec.model.dir}\0${spec.model.contentHash}\0${JSON.stringify(fields)}`;
+  /**
+   * What turns a build's rows into vectors: the item tower of its bundle, for catalogues whose
+   * fields map as the spec says, or the rows' own vectors when `catalogue.fields.embedding` is set.
+   */
+  embedder(spec: Pick<BuildSpec, 'model' | 'catalogue'>): Promise<Embedder> {
+    const { fields, normalizeEmbeddings } = spec.catalogue;
+    const key = `${spec.model.dir}\0${spec.model.contentHash}\0${JSON.stringify(fields)}\0${normalizeEmbeddings === true}`;
     let embedder = this.#embedders.get(key);
     if (!embedder) {
-      embedder = this.modelBundle(spec).then((bundle) =>
-        ItemEmbedder.create(bundle, {
-          executionProvider: this.options.device,
-          batchSize: this.options.batchSize,
-          intraOpThreads: this.options.intraOpThreads ?? defaultIntraOpThreads(this.options.device, this.options.concurrency, os.availableParallelism()),
-          fieldMapping: fields,
-        }));
+      embedder = fields.embedding !== undefined
+        ? Promise.resolve(new PrecomputedEmbedder({ dim: spec.model.dim, idField: fields.id, embeddingField: fields.embedding, normalize: normalizeEmbeddings === true }))
+        : this.modelBundle(spec).then((bundle) =>
+          ItemEmbedder.create(bundle, {
+            executionProvider: this.options.device,
+            batchSize: this.options.batchSize,
+            intraOpThreads: this.options.intraOpThreads ?? defaultIntraOpThreads(this.options.device, this.options.concurrency, os.availableParallelism()),
+            fieldMapping: { ...fields },
+          }));
       embedder.catch(() => this.#embedders.delete(key));
       this.#embedders.set(key, embedder);
     }

@@ -1,5 +1,5 @@
 import { buildKey, sampleRows, type Catalogue, type ObjectStore, type ShardPlan } from '@reindex/core';
-import { QueryEncoder, collapseHeads, type ItemEmbedder, type ModelBundle } from '@reindex/item-tower';
+import { QueryEncoder, collapseHeads, type Embedder, type ModelBundle } from '@reindex/item-tower';
 import type { BuildSpec } from './build-spec.js';
 import { embedAll } from './processors/embed-rows.js';
 
@@ -15,6 +15,13 @@ export interface QueryFileInfo {
   sourceNote?: string;
   sampled: number;
   seed: number;
+  /**
+   * With `item-embeddings`: the faiss id of the item each query is (decimal strings, in query
+   * order). Such a query is its own exact nearest neighbour, so the quality stage leaves that
+   * item out of both the exact and the ANN lists (leave-one-out): recall then measures how well
+   * the index finds an item's neighbours, not whether it finds the item itself.
+   */
+  selfIds?: string[];
 }
 
 export const queriesKey = (buildId: string) => buildKey(buildId, 'quality', 'queries.f32');
@@ -30,7 +37,7 @@ const ENCODE_BATCH = 256;
  * post-fusion ranking exactly); otherwise the sampled items' own embeddings are the queries.
  */
 export async function prepareQualityQueries(
-  store: ObjectStore, spec: BuildSpec, plan: ShardPlan, catalogue: Catalogue, bundle: ModelBundle, embedder: () => Promise<ItemEmbedder>,
+  store: ObjectStore, spec: BuildSpec, plan: ShardPlan, catalogue: Catalogue, bundle: ModelBundle, embedder: () => Promise<Embedder>,
 ): Promise<QueryFileInfo | undefined> {
   const quality = spec.quality;
   if (!quality) return undefined;
@@ -41,7 +48,9 @@ export async function prepareQualityQueries(
   let count: number;
   let source: QuerySource = 'item-embeddings';
   let sourceNote: string | undefined;
-  if (bundle.queryModelPath !== null && fusion && (fusion.kind === 'mean' || fusion.kind === 'weighted')) {
+  let selfIds: string[] | undefined;
+  const ownVectors = spec.catalogue.fields.embedding !== undefined;
+  if (!ownVectors && bundle.queryModelPath !== null && fusion && (fusion.kind === 'mean' || fusion.kind === 'weighted')) {
     source = 'query-tower';
     const titleField = spec.catalogue.fields.title;
     const titles = rows.map((r) => r.value[titleField]).filter((t): t is string => typeof t === 'string' && t.trim() !== '');
@@ -59,10 +68,13 @@ export async function prepareQualityQueries(
       await encoder.close();
     }
   } else {
-    if (bundle.queryModelPath !== null) sourceNote = `query tower fusion "${fusion?.kind}" is not linear: one vector per query cannot reproduce it`;
-    ({ vectors, count } = await embedAll(await embedder(), rows.map((r) => r.value), spec));
+    if (ownVectors) sourceNote = `the catalogue carries its own vectors (field "${spec.catalogue.fields.embedding}"): held-out items' vectors are the queries`;
+    else if (bundle.queryModelPath !== null) sourceNote = `query tower fusion "${fusion?.kind}" is not linear: one vector per query cannot reproduce it`;
+    const embedded = await embedAll(await embedder(), rows.map((r) => r.value), spec);
+    ({ vectors, count } = embedded);
+    selfIds = Array.from(embedded.ids, String);
   }
-  const info: QueryFileInfo = { count, dim, source, ...(sourceNote ? { sourceNote } : {}), sampled: rows.length, seed: quality.seed };
+  const info: QueryFileInfo = { count, dim, source, ...(sourceNote ? { sourceNote } : {}), sampled: rows.length, seed: quality.seed, ...(selfIds ? { selfIds } : {}) };
   const body = Buffer.from(vectors.buffer, vectors.byteOffset, count * dim * 4);
   await store.put(queriesKey(spec.buildId), body, { contentType: 'application/octet-stream' });
   await store.put(queriesInfoKey(spec.buildId), Buffer.from(JSON.stringify(info, null, 2)), { contentType: 'application/json' });
@@ -73,6 +85,7 @@ export async function prepareQualityQueries(
 export async function readQualityQueries(store: ObjectStore, buildId: string): Promise<{ info: QueryFileInfo; vectors: Float32Array } | undefined> {
   if (!(await store.exists(queriesInfoKey(buildId)))) return undefined;
   const info = JSON.parse((await store.get(queriesInfoKey(buildId))).toString('utf8')) as QueryFileInfo;
+  if (info.selfIds !== undefined && info.selfIds.length !== info.count) throw new Error(`${queriesInfoKey(buildId)} names ${info.selfIds.length} query items for ${info.count} queries`);
   const body = await store.get(queriesKey(buildId));
   if (body.length !== info.count * info.dim * 4) throw new Error(`${queriesKey(buildId)} has ${body.length} bytes, expected ${info.count} × ${info.dim} float32`);
   const vectors = new Float32Array(info.count * info.dim);

@@ -33,6 +33,7 @@ export const DEFINITIONS = {
   recallAtK: 'fraction of queries whose exact nearest neighbour (ties included) is among the ANN top k (faiss 1-recall@k); gated at k = 10',
   overlapAtK: 'mean over queries of |ANN top k ∩ exact top k| / k (intersection recall)',
   msPerQuery: 'mean time of one single-query search (k = 10) on the publishing worker, in milliseconds',
+  leaveOneOut: 'when items\' own vectors are the queries (querySource item-embeddings), each query\'s own item is left out of both the exact and the ANN lists',
 } as const;
 
 /**
@@ -76,6 +77,7 @@ export async function measureQuality(store: ObjectStore, spec: BuildSpec, merge:
   try {
     sweep = await sweepNprobe(index, queries.vectors, truth, {
       metric: spec.index.metric, nlist: spec.index.nlist, latencyBudgetMs: q.latencyBudgetMs,
+      ...(info.selfIds ? { selfIds: BigInt64Array.from(info.selfIds, BigInt) } : {}),
       ...(q.maxNprobe !== undefined ? { maxNprobe: q.maxNprobe } : {}), ...(q.fixedNprobe !== undefined ? { extra: [q.fixedNprobe] } : {}),
     });
   } finally {

@@ -199,6 +199,8 @@ export interface SweepOptions {
   latencyBudgetMs: number;
   /** Queries timed one at a time. Default {@link LATENCY_QUERIES}. */
   latencyQueries?: number;
+  /** Each query's own item, left out of the lists (see {@link recallOf}). */
+  selfIds?: BigInt64Array;
 }
 
 /** nprobe values of the sweep: powers of two up to the cap, the cap itself, and `extra`. */
@@ -223,7 +225,7 @@ export async function sweepNprobe(index: FaissIndex, queries: Float32Array, trut
     if (overBudget && !extra.has(nprobe)) continue;
     const k = Math.min(TRUTH_K, Math.max(1, index.ntotal));
     const { labels } = await index.search(queries, k, { nprobe });
-    const recall = recallOf(labels, k, truth, options.metric);
+    const recall = recallOf(labels, k, truth, options.metric, options.selfIds);
     await index.search(queries.subarray(0, dim), 10, { nprobe }); // warm-up
     const t0 = process.hrtime.bigint();
     for (let q = 0; q < timed; q++) await index.search(queries.subarray(q * dim, (q + 1) * dim), 10, { nprobe });
@@ -234,42 +236,57 @@ export async function sweepNprobe(index: FaissIndex, queries: Float32Array, trut
   return rows;
 }
 
-/** Recall and overlap of ANN lists (`count × annK`) against the exact lists. */
-export function recallOf(labels: BigInt64Array, annK: number, truth: TopK, metric: Metric): Omit<SweepRow, 'nprobe' | 'msPerQuery'> {
+/**
+ * Recall and overlap of ANN lists (`count × annK`) against the exact lists. With `selfIds`
+ * (one per query, -1 for none), each query's own item is left out of both lists first: the
+ * queries are items of the index (see `QueryFileInfo.selfIds`).
+ */
+export function recallOf(labels: BigInt64Array, annK: number, truth: TopK, metric: Metric, selfIds?: BigInt64Array): Omit<SweepRow, 'nprobe' | 'msPerQuery'> {
+  if (selfIds !== undefined && selfIds.length !== truth.count) throw new RangeError(`${selfIds.length} query ids for ${truth.count} queries`);
   let measured = 0;
   let hit10 = 0;
   let hit100 = 0;
   let overlap10 = 0;
   let overlap100 = 0;
+  const exactIds: bigint[] = [];
+  const exactDistances: number[] = [];
+  const annIds: bigint[] = [];
   for (let q = 0; q < truth.count; q++) {
+    const self = selfIds?.[q] ?? -1n;
     const t = q * truth.k;
-    if (truth.ids[t]! < 0n) continue; // no exact neighbour (empty index)
+    exactIds.length = 0;
+    exactDistances.length = 0;
+    for (let j = 0; j < truth.k && truth.ids[t + j]! >= 0n; j++) {
+      if (truth.ids[t + j] === self) continue;
+      exactIds.push(truth.ids[t + j]!);
+      exactDistances.push(truth.distances[t + j]!);
+    }
+    if (exactIds.length === 0) continue; // no exact neighbour (empty index, or only the query's own item)
     measured++;
+    annIds.length = 0;
+    for (let j = 0; j < annK && annIds.length < 100; j++) {
+      const id = labels[q * annK + j]!;
+      if (id >= 0n && id !== self) annIds.push(id);
+    }
     // The exact nearest neighbour, with every item tied with it (duplicates score the same).
-    const best = truth.distances[t]!;
+    const best = exactDistances[0]!;
     const tolerance = 1e-5 * Math.max(1, Math.abs(best));
     const nearest = new Set<bigint>();
-    for (let j = 0; j < truth.k && truth.ids[t + j]! >= 0n && Math.abs(truth.distances[t + j]! - best) <= tolerance; j++) nearest.add(truth.ids[t + j]!);
-    const exact10 = new Set<bigint>();
-    const exact100 = new Set<bigint>();
-    for (let j = 0; j < truth.k && truth.ids[t + j]! >= 0n; j++) {
-      if (j < 10) exact10.add(truth.ids[t + j]!);
-      if (j < 100) exact100.add(truth.ids[t + j]!);
-    }
+    for (let j = 0; j < exactIds.length && Math.abs(exactDistances[j]! - best) <= tolerance; j++) nearest.add(exactIds[j]!);
+    const exact10 = new Set(exactIds.slice(0, 10));
+    const exact100 = new Set(exactIds.slice(0, 100));
     let found10 = false;
     let found100 = false;
     let in10 = 0;
     let in100 = 0;
-    for (let j = 0; j < Math.min(annK, 100); j++) {
-      const id = labels[q * annK + j]!;
-      if (id < 0n) continue;
+    annIds.forEach((id, j) => {
       if (nearest.has(id)) {
         found100 = true;
         if (j < 10) found10 = true;
       }
       if (j < 10 && exact10.has(id)) in10++;
       if (exact100.has(id)) in100++;
-    }
+    });
     if (found10) hit10++;
     if (found100) hit100++;
     overlap10 += in10 / Math.min(10, exact10.size);

@@ -1,5 +1,10 @@
 /** File formats a catalogue may contain, detected from the file extension. */
-export type CatalogueFormat = 'jsonl' | 'jsonl.gz' | 'parquet';
+export type CatalogueFormat = 'jsonl' | 'jsonl.gz' | 'parquet' | 'synthetic';
+
+/** Formats whose rows are numbered exactly from metadata, so shards and samples address rows. */
+export function isRowAddressable(format: CatalogueFormat): boolean {
+  return format === 'parquet' || format === 'synthetic';
+}
 
 /**
  * Where a row came from, stable across runs so error reports and rejections point at the input.
@@ -35,7 +40,7 @@ export interface CatalogueFileInfo {
   file: string;
   format: CatalogueFormat;
   bytes: number;
-  /** Exact row count (Parquet footers); absent for JSONL, which would need a full read. */
+  /** Exact row count (Parquet footers, synthetic URLs); absent for JSONL, which would need a full read. */
   rows?: number;
   /** Rows per row group, in order (Parquet only). */
   rowGroupRows?: number[];

@@ -13,12 +13,14 @@ import {
   detectFormat,
   type CatalogueDescription,
   type CatalogueFileInfo,
+  type CatalogueRow,
   type ReadOptions,
   type RowBatch,
 } from './catalogue-types.js';
 import { readJsonlGz, readJsonlRange } from './jsonl-reader.js';
-import { readParquetMetadata, readParquetRows, rowGroupRows } from './parquet-reader.js';
-import type { ShardSpec } from './shard-spec.js';
+import { readParquetMetadata, readParquetRows, readParquetRowsAt, rowGroupRows } from './parquet-reader.js';
+import type { RowRangePart, ShardSpec } from './shard-spec.js';
+import { SYNTHETIC_ROWS_PER_GROUP, SyntheticVectors, isSyntheticUrl, parseSyntheticUrl } from './synthetic.js';
 
 export interface OpenCatalogueOptions {
   /** Options for `s3://` catalogues. */
@@ -50,6 +52,8 @@ export class Catalogue {
     /** Files as listed (key + size), sorted by key. */
     private readonly listed: ListedObject[],
     private readonly metadataConcurrency: number = DEFAULT_OPEN_CATALOGUE_OPTIONS.metadataConcurrency,
+    /** A generated catalogue's rows (`synthetic:` URLs): then `listed` names one virtual file and `store` is never read. */
+    private readonly generator?: SyntheticVectors,
   ) {}
 
   /** Files, sizes and (Parquet) row counts from footers. Cached after the first call. */
@@ -90,8 +94,32 @@ export class Catalogue {
           });
           break;
         }
+        case 'synthetic-rows':
+          for (let row = part.rowStart; row < part.rowEnd; row += batchSize) {
+            yield { rows: this.syntheticRows().rows(part.file, row, Math.min(part.rowEnd, row + batchSize)), rejections: [] };
+          }
+          break;
       }
     }
+  }
+
+  /**
+   * Rows by number (sorted, within `part`) of a row-addressable part, for samples that must not
+   * read a whole shard: only the Parquet row groups holding them are decoded.
+   */
+  async readRowsAt(part: RowRangePart, rows: number[], columns?: string[]): Promise<CatalogueRow[]> {
+    if (part.kind === 'synthetic-rows') {
+      const generator = this.syntheticRows();
+      return rows.map((row) => generator.rows(part.file, row, row + 1)[0]!);
+    }
+    const metadata = await this.parquetMetadata(part.file, part.fileBytes);
+    const found = await readParquetRowsAt(this.store, part.file, part.fileBytes, metadata, rows, columns);
+    return found.map(({ row, value }) => ({ location: { file: part.file, row }, value }));
+  }
+
+  private syntheticRows(): SyntheticVectors {
+    if (!this.generator) throw new CatalogueError('CATALOGUE_FORMAT_MISMATCH', `${this.source} is not a synthetic catalogue, but its plan has synthetic rows`);
+    return this.generator;
   }
 
   async close(): Promise<void> {
@@ -99,6 +127,14 @@ export class Catalogue {
   }
 
   private async buildDescription(): Promise<CatalogueDescription> {
+    if (this.generator) {
+      const { items, dim } = this.generator.spec;
+      const rowGroupRows: number[] = [];
+      for (let left = items; left > 0; left -= SYNTHETIC_ROWS_PER_GROUP) rowGroupRows.push(Math.min(left, SYNTHETIC_ROWS_PER_GROUP));
+      // bytes: what the vectors would take as float32, so byte-based estimates stay meaningful.
+      const file: CatalogueFileInfo = { file: this.listed[0]!.key, format: 'synthetic', bytes: items * dim * 4, rows: items, rowGroupRows };
+      return { source: this.source, files: [file], ignored: [], totalBytes: file.bytes, totalRows: items };
+    }
     const ignored: string[] = [];
     const candidates: Array<ListedObject & { format: NonNullable<ReturnType<typeof detectFormat>> }> = [];
     for (const object of this.listed) {
@@ -134,11 +170,17 @@ export class Catalogue {
 }
 
 /**
- * Opens a catalogue: a local file or directory (plain path or file:// URL), or `s3://bucket/key`
- * naming one object or a prefix of many. Directories and prefixes are read recursively.
+ * Opens a catalogue: a local file or directory (plain path or file:// URL), `s3://bucket/key`
+ * naming one object or a prefix of many (directories and prefixes are read recursively), or a
+ * generated `synthetic:` catalogue (see synthetic.ts).
  */
 export async function openCatalogue(url: string, options: OpenCatalogueOptions = {}): Promise<Catalogue> {
   const concurrency = options.metadataConcurrency ?? DEFAULT_OPEN_CATALOGUE_OPTIONS.metadataConcurrency;
+  if (isSyntheticUrl(url)) {
+    const generator = new SyntheticVectors(parseSyntheticUrl(url));
+    // Nothing is read from a store: the rows are computed (see synthetic.ts).
+    return new Catalogue(url, new FileObjectStore(options.cwd ?? process.cwd()), [{ key: 'synthetic', size: 0 }], concurrency, generator);
+  }
   let location;
   try {
     location = parseStoreUrl(url, options.cwd);

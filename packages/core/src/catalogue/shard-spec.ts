@@ -8,7 +8,12 @@ export type ShardPart =
   /** Gzip JSONL: the whole file (gzip streams cannot be entered in the middle). */
   | { kind: 'jsonl-gz'; file: string; fileBytes: number }
   /** Parquet: rows [rowStart, rowEnd) of the file, 0-based. */
-  | { kind: 'parquet-rows'; file: string; fileBytes: number; rowStart: number; rowEnd: number };
+  | { kind: 'parquet-rows'; file: string; fileBytes: number; rowStart: number; rowEnd: number }
+  /** A generated catalogue (`synthetic:` URL): rows [rowStart, rowEnd), computed, never read. */
+  | { kind: 'synthetic-rows'; file: string; fileBytes: number; rowStart: number; rowEnd: number };
+
+/** Parts whose rows are addressed by number (sampling draws row numbers for these). */
+export type RowRangePart = Extract<ShardPart, { kind: 'parquet-rows' | 'synthetic-rows' }>;
 
 export interface ShardSpec {
   /** 0-based shard index; also the `<i>` of `builds/<buildId>/shards/<i>.index`. */

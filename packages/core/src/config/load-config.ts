@@ -22,7 +22,8 @@ const configSchema = z.strictObject({
   name: z.string().regex(NAME_PATTERN, { error: 'must be 1-128 characters of letters, digits, ".", "_" or "-", starting with a letter or digit' }),
   catalogue: z.strictObject({
     url: nonEmpty.optional(),
-    fields: z.strictObject({ id: nonEmpty, title: nonEmpty, category: nonEmpty, brand: nonEmpty, shop: nonEmpty, price: nonEmpty }),
+    fields: z.strictObject({ id: nonEmpty, title: nonEmpty, category: nonEmpty, brand: nonEmpty, shop: nonEmpty, price: nonEmpty, embedding: nonEmpty.optional() }),
+    normalizeEmbeddings: z.boolean({ error: 'must be true or false' }),
   }),
   store: z.strictObject({ url: nonEmpty }),
   redisUrl: z.string().regex(/^rediss?:\/\/.+/, { error: 'must be a redis:// or rediss:// URL' }).optional(),

@@ -14,6 +14,12 @@ export interface FieldMapping {
   shop: string;
   /** Default `"price"`. */
   price: string;
+  /**
+   * A column of precomputed item vectors (a list of numbers of the model's dim). When set, the
+   * item tower is not run: each row's vector is indexed as it is (see `catalogue.normalizeEmbeddings`).
+   * Default: absent (the item tower embeds every row).
+   */
+  embedding?: string;
 }
 
 /** Index structure and the budget it must fit. */
@@ -104,6 +110,8 @@ export interface ReindexConfig {
     url?: string;
     /** Field mapping. Default: every logical name maps to a field of the same name. */
     fields: FieldMapping;
+    /** With `fields.embedding`: scale each row's vector to unit length before indexing. Default false (vectors are indexed as given). */
+    normalizeEmbeddings: boolean;
   };
   store: {
     /** Object store root for builds and published indexes. Default `"var/store"` (relative to the working directory). */
@@ -134,6 +142,7 @@ export const DEFAULT_CONFIG = {
   name: 'catalogue',
   catalogue: {
     fields: { id: 'id', title: 'title', category: 'category', brand: 'brand', shop: 'shop', price: 'price' },
+    normalizeEmbeddings: false,
   },
   store: { url: 'var/store' },
   index: {

@@ -1,5 +1,5 @@
 import type { Catalogue } from '../catalogue/catalogue.js';
-import type { CatalogueFileInfo } from '../catalogue/catalogue-types.js';
+import { isRowAddressable, type CatalogueFileInfo } from '../catalogue/catalogue-types.js';
 import type { ShardPart, ShardSpec } from '../catalogue/shard-spec.js';
 import { PlanError } from '../errors.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -51,7 +51,7 @@ export async function planShards(catalogue: Catalogue, shardCount: number, optio
     let size: number;
     let weight: number;
     let bytesPerLine = 0;
-    if (info.format === 'parquet') {
+    if (isRowAddressable(info.format)) {
       size = info.rows ?? 0;
       weight = size;
     } else if (info.format === 'jsonl') {
@@ -73,7 +73,7 @@ export async function planShards(catalogue: Catalogue, shardCount: number, optio
   }
 
   const capacity = units.reduce((sum, u) => sum + (u.info.format === 'jsonl.gz' ? 1 : Math.max(1, Math.floor(u.weight))), 0);
-  const exact = units.every((u) => u.info.format === 'parquet');
+  const exact = units.every((u) => isRowAddressable(u.info.format));
   if (shardCount > capacity) {
     throw new PlanError(
       'SHARD_COUNT_TOO_LARGE',
@@ -92,7 +92,7 @@ export async function planShards(catalogue: Catalogue, shardCount: number, optio
     const unit = units[u]!;
     const fraction = Math.min(Math.max((target - unit.from) / unit.weight, 0), 1);
     const cut: Cut = { unit: u, pos: 0 };
-    if (unit.info.format === 'parquet') cut.pos = Math.round(fraction * unit.size);
+    if (isRowAddressable(unit.info.format)) cut.pos = Math.round(fraction * unit.size);
     else if (unit.info.format === 'jsonl.gz') cut.pos = fraction < 0.5 ? 0 : 1;
     else jsonlCuts.push({ cut, byte: Math.round(fraction * unit.size) });
     cuts.push(cut);
@@ -174,7 +174,7 @@ async function spreadCollidingCuts(cuts: Cut[], units: Unit[], store: ObjectStor
     const pos =
       unit.info.format === 'jsonl'
         ? await previousLineStart(store, unit.info.file, before)
-        : unit.info.format === 'parquet'
+        : isRowAddressable(unit.info.format)
           ? before - 1
           : 0;
     cuts[k] = { unit: unitIndex, pos };
@@ -191,8 +191,8 @@ function buildShard(index: number, a: Cut, b: Cut, units: Unit[]): ShardSpec {
     const from = u === a.unit ? a.pos : 0;
     const to = u === b.unit ? b.pos : unit.size;
     const { file, bytes: fileBytes } = unit.info;
-    if (unit.info.format === 'parquet') {
-      parts.push({ kind: 'parquet-rows', file, fileBytes, rowStart: from, rowEnd: to });
+    if (isRowAddressable(unit.info.format)) {
+      parts.push({ kind: unit.info.format === 'synthetic' ? 'synthetic-rows' : 'parquet-rows', file, fileBytes, rowStart: from, rowEnd: to });
       rows += to - from;
       bytes += (fileBytes * (to - from)) / unit.size;
     } else if (unit.info.format === 'jsonl') {
@@ -209,7 +209,7 @@ function buildShard(index: number, a: Cut, b: Cut, units: Unit[]): ShardSpec {
 }
 
 function describeCapacity(units: Unit[]): string {
-  const parquetRows = units.filter((u) => u.info.format === 'parquet').reduce((s, u) => s + u.size, 0);
+  const parquetRows = units.filter((u) => isRowAddressable(u.info.format)).reduce((s, u) => s + u.size, 0);
   const jsonlRows = units.filter((u) => u.info.format === 'jsonl').reduce((s, u) => s + Math.max(1, Math.floor(u.weight)), 0);
   const gzFiles = units.filter((u) => u.info.format === 'jsonl.gz').length;
   const parts: string[] = [];

@@ -1,8 +1,7 @@
 import type { Catalogue } from '../catalogue/catalogue.js';
 import type { CatalogueRow } from '../catalogue/catalogue-types.js';
-import type { ShardPart, ShardSpec } from '../catalogue/shard-spec.js';
+import type { RowRangePart, ShardSpec } from '../catalogue/shard-spec.js';
 import { PlanError } from '../errors.js';
-import { readParquetRowsAt } from '../catalogue/parquet-reader.js';
 import { createPrng, deriveSeed, randomInt } from '../util/prng.js';
 import type { ShardPlan } from './shard-plan.js';
 
@@ -24,7 +23,7 @@ export const DEFAULT_SAMPLE_OPTIONS = {
  * whatever the catalogue export sorts first).
  *
  * Each shard gets a quota proportional to its rows (largest-remainder rounding). Shards made only
- * of Parquet rows have exact counts: their quota is drawn as random row indices and only the row
+ * of Parquet (or synthetic) rows have exact counts: their quota is drawn as random row indices and only the row
  * groups holding those rows are read. Other shards are streamed once with reservoir sampling.
  * JSONL row counts are estimates, so quotas there are proportional to estimated rows, and a
  * shard with fewer rows than its quota contributes all of its rows.
@@ -73,8 +72,8 @@ export function streamSample(
     const quota = quotas[i]!;
     if (quota === 0) return [];
     const random = createPrng(deriveSeed(seed, shard.index));
-    return shard.parts.every((p) => p.kind === 'parquet-rows')
-      ? sampleParquetShard(catalogue, shard, quota, random, columns)
+    return shard.parts.every((p) => p.kind === 'parquet-rows' || p.kind === 'synthetic-rows')
+      ? sampleRowRangeShard(catalogue, shard, quota, random, columns)
       : reservoirSample(catalogue, shard, quota, random, columns);
   };
   async function* shards(): AsyncGenerator<CatalogueRow[]> {
@@ -113,14 +112,14 @@ export function allocate(total: number, weights: number[]): number[] {
   return quotas;
 }
 
-async function sampleParquetShard(
+async function sampleRowRangeShard(
   catalogue: Catalogue,
   shard: ShardSpec,
   quota: number,
   random: () => number,
   columns: string[] | undefined,
 ): Promise<CatalogueRow[]> {
-  const parts = shard.parts as Array<Extract<ShardPart, { kind: 'parquet-rows' }>>;
+  const parts = shard.parts as RowRangePart[];
   const total = parts.reduce((s, p) => s + (p.rowEnd - p.rowStart), 0);
   const picked = pickDistinct(Math.min(quota, total), total, random);
   const out: CatalogueRow[] = [];
@@ -132,10 +131,7 @@ async function sampleParquetShard(
     while (i < picked.length && picked[i]! < offset + length) rows.push(part.rowStart + picked[i++]! - offset);
     offset += length;
     if (rows.length === 0) continue;
-    const metadata = await catalogue.parquetMetadata(part.file, part.fileBytes);
-    for (const { row, value } of await readParquetRowsAt(catalogue.store, part.file, part.fileBytes, metadata, rows, columns)) {
-      out.push({ location: { file: part.file, row }, value });
-    }
+    out.push(...(await catalogue.readRowsAt(part, rows, columns)));
   }
   return out;
 }

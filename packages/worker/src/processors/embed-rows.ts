@@ -1,18 +1,30 @@
-import type { ItemEmbedder } from '@reindex/item-tower';
+import { hashStringId } from '@reindex/core';
+import type { Embedder } from '@reindex/item-tower';
 import type { BuildSpec } from '../build-spec.js';
 
-/** Embeds records (rejections dropped: a training sample needs vectors, not reports). */
-export async function embedAll(embedder: ItemEmbedder, records: unknown[], spec: BuildSpec): Promise<{ vectors: Float32Array; count: number }> {
-  const vectors = new Float32Array(records.length * spec.model.dim);
-  const count = await embedInto(embedder, records, spec, vectors, 0);
-  return { vectors, count };
+/**
+ * Embeds records (rejections dropped: a sample needs vectors, not reports), with the faiss id
+ * each accepted record has in the index (a string id's hash), in the same order.
+ */
+export async function embedAll(embedder: Embedder, records: unknown[], spec: BuildSpec): Promise<{ vectors: Float32Array; count: number; ids: BigInt64Array }> {
+  const idField = spec.catalogue.fields.id;
+  const batch = await embedder.embed(records.map((r) => withHashedId(r, spec)));
+  const rejected = new Set(batch.rejections.map((r) => r.index));
+  const ids = new BigInt64Array(batch.ids.length);
+  let n = 0;
+  records.forEach((record, i) => {
+    if (rejected.has(i)) return;
+    ids[n] = hasStringId(record, idField) ? hashStringId((record as Record<string, string>)[idField]!) : batch.ids[n]!;
+    n++;
+  });
+  return { vectors: batch.vectors, count: batch.ids.length, ids };
 }
 
 /**
  * Embeds records into `out` from vector `offset` on, rejections dropped; returns how many
  * vectors were written. `out` must have room for every record.
  */
-export async function embedInto(embedder: ItemEmbedder, records: unknown[], spec: BuildSpec, out: Float32Array, offset: number): Promise<number> {
+export async function embedInto(embedder: Embedder, records: unknown[], spec: BuildSpec, out: Float32Array, offset: number): Promise<number> {
   const dim = spec.model.dim;
   if ((offset + records.length) * dim > out.length) {
     throw new RangeError(`embedInto: ${records.length} records from vector ${offset} do not fit ${out.length / dim} vectors`);

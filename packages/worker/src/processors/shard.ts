@@ -38,7 +38,7 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
   const dir = await ctx.scratch(`${data.buildId}-shard-${data.shard}-${job.attemptsMade}`);
   const catalogue = await openCatalogue(spec.catalogue.url, { s3: ctx.options.s3 ?? {} });
   try {
-    const embedder = await ctx.embedder(spec, { ...spec.catalogue.fields });
+    const embedder = await ctx.embedder(spec);
     const rejected = new RejectionTally();
     const ids = new IdMapper();
     const idField = spec.catalogue.fields.id;

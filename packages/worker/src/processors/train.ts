@@ -40,7 +40,7 @@ export async function processTrain(job: Job, ctx: WorkerContext, queues: BuildQu
       // The sample streams shard by shard into one Float32Array: rows never pile up as JS objects.
       const sample = streamSample(catalogue, plan, spec.index.trainSampleSize, spec.index.trainSeed);
       const vectors = new Float32Array(sample.maxRows * spec.model.dim);
-      const embedder = await ctx.embedder(spec, { ...spec.catalogue.fields });
+      const embedder = await ctx.embedder(spec);
       let sampled = 0;
       let count = 0;
       for await (const rows of sample.shards) {
