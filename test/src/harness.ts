@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { prepareBuild, submitBuild, waitForBuild, type PreparedBuild } from '@reindex/coordinator';
 import {
-  loadConfig, openObjectStore, parseIdMap, parseLatestPointer, parseManifest, sha256Buffer,
+  deepMerge, loadConfig, openObjectStore, parseIdMap, parseLatestPointer, parseManifest, sha256Buffer,
   type IdMapper, type LatestPointer, type Manifest, type ObjectStore, type ReindexConfig, type ReindexConfigInput, type S3Options,
 } from '@reindex/core';
 import { FaissIndex } from '@reindex/faiss';
@@ -122,6 +122,8 @@ export interface BuildSetup {
   s3?: S3Options;
   /** Model bundle: a directory or an object-store prefix. Default: the reference bundle. */
   modelDir?: string;
+  /** More configuration, merged over the rest (e.g. `catalogue.fields`). */
+  config?: ReindexConfigInput;
 }
 
 /** The effective configuration for a test build (defaults + the test's overrides, validated). */
@@ -135,7 +137,7 @@ export async function configFor(setup: BuildSetup): Promise<ReindexConfig & { ca
     modelDir: setup.modelDir ?? (await referenceModel()),
     ...(setup.s3 ? { s3: setup.s3 as ReindexConfigInput['s3'] } : {}),
   };
-  const config = await loadConfig(undefined, overrides);
+  const config = await loadConfig(undefined, deepMerge(overrides, setup.config));
   return config as ReindexConfig & { catalogue: { url: string }; modelDir: string };
 }
 

@@ -101,12 +101,12 @@ function copyVector(value: unknown, out: Float32Array, offset: number, dim: numb
   let sumSquares = 0;
   for (let d = 0; d < dim; d++) {
     const x = list[d];
-    if (typeof x !== 'number' || !Number.isFinite(x)) return `has ${describeValue(x)} at position ${d}, not a finite number`;
+    if (typeof x !== 'number' || !Number.isFinite(x)) return `has ${typeof x === 'number' ? String(x) : describeValue(x)} at position ${d}, not a finite number`;
     out[offset + d] = x;
     sumSquares += x * x;
   }
   // Float32 can overflow where the float64 inputs did not (e.g. 1e39).
-  for (let d = 0; d < dim; d++) if (!Number.isFinite(out[offset + d]!)) return `has ${describeValue(list[d])} at position ${d}, outside float32's range`;
+  for (let d = 0; d < dim; d++) if (!Number.isFinite(out[offset + d]!)) return `has ${String(list[d])} at position ${d}, outside float32's range`;
   if (normalize) {
     if (sumSquares === 0) return 'is all zeros, which cannot be normalised';
     const scale = 1 / Math.sqrt(sumSquares);

@@ -126,6 +126,22 @@ describe('recall measures', () => {
     const r = recallOf(labels, 100, truth, 'ip');
     assert.deepEqual([r.recallAt10, r.recallAt100], [0.5, 1]);
   });
+
+  it('leave each query\'s own item out of both lists when the queries are items of the index', () => {
+    // Query 0 is item 10 itself: its nearest other item is 11 (tied at 0.9); query 1 is item 21,
+    // so 20 stays its nearest. The ANN lists hold the query items first, as a self-search does.
+    const labels = BigInt64Array.from([10n, 12n, 11n, 21n, 22n, 98n]);
+    const selfIds = BigInt64Array.from([10n, 21n]);
+    const r = recallOf(labels, 3, truth, 'ip', selfIds);
+    // Query 0: 12 then 11 — 11 is tied with the leave-one-out nearest (11 itself), found. Query 1: 20 is missed.
+    assert.equal(r.recallAt10, 0.5);
+    // Query 0 without itself: exact {11, 12}, ANN {12, 11} → 1; query 1: exact {20, 22}, ANN {22, 98} → 1/2.
+    assert.equal(r.overlapAt10, 0.75);
+    // Without selfIds, query 0's self-hit (10) would count as finding the nearest.
+    assert.equal(recallOf(BigInt64Array.from([10n, 99n, 98n, 20n, 0n, 0n]), 3, truth, 'ip').recallAt10, 1);
+    assert.equal(recallOf(BigInt64Array.from([10n, 99n, 98n, 20n, 0n, 0n]), 3, truth, 'ip', selfIds).recallAt10, 0.5);
+    assert.throws(() => recallOf(labels, 3, truth, 'ip', BigInt64Array.from([1n])), /1 query ids for 2 queries/);
+  });
 });
 
 describe('nprobe sweep', () => {

@@ -264,9 +264,10 @@ export function recallOf(labels: BigInt64Array, annK: number, truth: TopK, metri
     if (exactIds.length === 0) continue; // no exact neighbour (empty index, or only the query's own item)
     measured++;
     annIds.length = 0;
+    // Ranks count empty (-1) slots as faiss returns them; only the query's own item is removed.
     for (let j = 0; j < annK && annIds.length < 100; j++) {
       const id = labels[q * annK + j]!;
-      if (id >= 0n && id !== self) annIds.push(id);
+      if (id !== self || id < 0n) annIds.push(id);
     }
     // The exact nearest neighbour, with every item tied with it (duplicates score the same).
     const best = exactDistances[0]!;
@@ -280,6 +281,7 @@ export function recallOf(labels: BigInt64Array, annK: number, truth: TopK, metri
     let in10 = 0;
     let in100 = 0;
     annIds.forEach((id, j) => {
+      if (id < 0n) return;
       if (nearest.has(id)) {
         found100 = true;
         if (j < 10) found10 = true;

@@ -92,11 +92,22 @@ export function syntheticUrl(spec: Omit<SyntheticSpec, 'kind'>): string {
 export class SyntheticVectors {
   readonly #centres: Float32Array;
   /** `rank × dim` latent directions, each of length spread/√rank (an item's offset then has length ≈ spread). */
-  readonly #latent: Float32Array;
+  readonly #latent: Float64Array;
+  /** The row being generated, in float64 (float32 element arithmetic is slower in V8). */
+  readonly #acc: Float64Array;
   readonly #noise: number;
   readonly #z: Float64Array;
   #spare = 0;
   #hasSpare = false;
+  /** mulberry32 state of the row being generated (the same generator as util/prng, kept inline: it runs ~150 times per row). */
+  #state = 0;
+  readonly #random = (): number => {
+    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
+    let t = this.#state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 
   constructor(readonly spec: SyntheticSpec) {
     const { dim, modes, seed } = spec;
@@ -107,12 +118,15 @@ export class SyntheticVectors {
       for (let d = 0; d < dim; d++) c[d] = this.#gaussian(random);
       normalize(c);
     }
-    this.#latent = new Float32Array(spec.rank * dim);
+    this.#latent = new Float64Array(spec.rank * dim);
+    this.#acc = new Float64Array(dim);
     for (let r = 0; r < spec.rank; r++) {
       const direction = this.#latent.subarray(r * dim, (r + 1) * dim);
       for (let d = 0; d < dim; d++) direction[d] = this.#gaussian(random);
-      normalize(direction);
-      for (let d = 0; d < dim; d++) direction[d]! *= spec.spread / Math.sqrt(spec.rank);
+      let norm = 0;
+      for (let d = 0; d < dim; d++) norm += direction[d]! * direction[d]!;
+      const scale = spec.spread / Math.sqrt(spec.rank) / Math.sqrt(norm);
+      for (let d = 0; d < dim; d++) direction[d]! *= scale;
     }
     this.#noise = (spec.spread * ISOTROPIC_NOISE) / Math.sqrt(dim);
     this.#z = new Float64Array(spec.rank);
@@ -128,20 +142,28 @@ export class SyntheticVectors {
   vectorInto(row: number, out: Float32Array): void {
     const { dim } = this.spec;
     const mode = this.modeOf(row);
-    const random = createPrng(deriveSeed(this.spec.seed, row));
+    this.#state = deriveSeed(this.spec.seed, row);
+    const random = this.#random;
     this.#hasSpare = false;
     const centre = this.#centres.subarray(mode * dim, (mode + 1) * dim);
     const { rank } = this.spec;
     const z = this.#z;
     for (let r = 0; r < rank; r++) z[r] = this.#gaussian(random);
-    for (let d = 0; d < dim; d++) out[d] = centre[d]! + this.#noise * this.#gaussian(random);
+    const acc = this.#acc;
+    // The small isotropic part is uniform of the same variance: 128 Gaussian deviates per row
+    // would be most of the generator's time, for noise that only keeps items off the subspace.
+    const halfWidth = this.#noise * Math.sqrt(3);
+    for (let d = 0; d < dim; d++) acc[d] = centre[d]! + halfWidth * (2 * random() - 1);
     const latent = this.#latent;
     for (let r = 0; r < rank; r++) {
       const zr = z[r]!;
       const base = r * dim;
-      for (let d = 0; d < dim; d++) out[d]! += zr * latent[base + d]!;
+      for (let d = 0; d < dim; d++) acc[d] = acc[d]! + zr * latent[base + d]!;
     }
-    normalize(out);
+    let sum = 0;
+    for (let d = 0; d < dim; d++) sum += acc[d]! * acc[d]!;
+    const scale = sum > 0 ? 1 / Math.sqrt(sum) : 0;
+    for (let d = 0; d < dim; d++) out[d] = acc[d]! * scale;
   }
 
   /** Rows `[start, end)` as catalogue rows `{ id: row, embedding }` located at `file#row`. */
@@ -158,18 +180,24 @@ export class SyntheticVectors {
     return out;
   }
 
-  /** Standard normal deviates (Box–Muller, both halves used). */
+  /** Standard normal deviates (Marsaglia's polar method, both halves used: no trigonometry). */
   #gaussian(random: () => number): number {
     if (this.#hasSpare) {
       this.#hasSpare = false;
       return this.#spare;
     }
-    const u = 1 - random();
-    const v = random();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.#spare = r * Math.sin(2 * Math.PI * v);
+    let u: number;
+    let v: number;
+    let s: number;
+    do {
+      u = 2 * random() - 1;
+      v = 2 * random() - 1;
+      s = u * u + v * v;
+    } while (s >= 1 || s === 0);
+    const f = Math.sqrt((-2 * Math.log(s)) / s);
+    this.#spare = v * f;
     this.#hasSpare = true;
-    return r * Math.cos(2 * Math.PI * v);
+    return u * f;
   }
 }
 
