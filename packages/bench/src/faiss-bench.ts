@@ -1,6 +1,10 @@
-// pnpm run bench:faiss — our faiss binding against @lancedb/lancedb on the same vectors.
-// 100,000 random 128-d vectors, IVF256,PQ16 (LanceDB: IVF_PQ, 256 partitions, 16 sub-vectors),
-// train on 65,536, add all, 1,000 queries at nprobe 16, recall@10 against exact search.
+// pnpm run bench:faiss — our faiss binding against @lancedb/lancedb on the same vectors, twice:
+// 1. `--data random`: 100,000 random 128-d vectors, IVF256,PQ16 (LanceDB: IVF_PQ, 256
+//    partitions, 16 sub-vectors), train on 65,536, add all, 1,000 queries at nprobe 16, recall@10
+//    against exact search (a speed race: PQ16 on noise has useless recall for both);
+// 2. `--data embeddings`: the item tower's embeddings of 1M sample items, each engine at the
+//    build it needs for recall@10 ≥ 0.90 / 0.95 (faiss-embeddings.ts).
+// Default: both.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +12,8 @@ import { parseArgs } from 'node:util';
 import * as lancedb from '@lancedb/lancedb';
 import * as ourFaiss from '@reindex/faiss';
 import { DEFAULT_TRAIN_OPTIONS, FaissIndex, faissSimd, getDistanceBlasThreshold, getThreads, type TrainOptions } from '@reindex/faiss';
+import { REPO_ROOT } from '@reindex/coordinator';
+import { compareOnEmbeddings, embeddingSection } from './faiss-embeddings.js';
 import { gaussianVectors, recallAtK } from './random.js';
 import { machineLine, writeBenchSection } from './report.js';
 
@@ -20,6 +26,8 @@ const { values } = parseArgs({
     queries: { type: 'string', default: '1000' },
     dim: { type: 'string', default: '128' },
     skip: { type: 'string', default: '' },
+    data: { type: 'string', default: 'random,embeddings' },
+    items: { type: 'string', default: '1000000' },
     // Another build of this binding (e.g. linked against Debian's generic libfaiss) to time too.
     'compare-module': { type: 'string' },
     'no-write': { type: 'boolean', default: false },
@@ -87,6 +95,22 @@ async function benchLance(base: Float32Array, queries: Float32Array, truth: BigI
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+const data = new Set(values.data.split(','));
+for (const d of data) if (d !== 'random' && d !== 'embeddings') throw new Error(`--data takes random and/or embeddings, got ${values.data}`);
+
+if (data.has('embeddings')) {
+  const items = Number(values.items);
+  if (!Number.isSafeInteger(items) || items < 10_000) throw new Error(`--items must be an integer ≥ 10000, got ${values.items}`);
+  const comparison = await compareOnEmbeddings({ items, queries: nq, cacheDir: path.join(REPO_ROOT, 'var/bench/faiss'), skipLance: values.skip.includes('lance') });
+  const command = `pnpm run bench:faiss -- --data embeddings${items === 1_000_000 ? '' : ` --items ${items}`}`;
+  const section = embeddingSection(comparison, `## faiss binding vs LanceDB on item-tower embeddings (\`${command}\`)
+
+Command: \`${command}\` · ${new Date().toISOString().slice(0, 10)} · ${machineLine()} · faiss threads ${getThreads()} (LanceDB: its own pool, all cores)`);
+  console.log(section);
+  if (!values['no-write']) await writeBenchSection('faiss-embeddings', section);
+}
+if (!data.has('random')) process.exit(0);
 
 const base = gaussianVectors(n, dim, 1);
 const queries = gaussianVectors(nq, dim, 2);
