@@ -29,6 +29,10 @@ export interface BuildMeasurement {
   embedMs: number;
   addMs: number;
   truthMs: number;
+  readMs: number;
+  featurizeMs: number;
+  inferenceMs: number;
+  uploadMs: number;
   shardItems: number;
   factory: string;
   trainSampleSize: number;
@@ -73,11 +77,13 @@ export async function measureBuild(o: BuildMeasureOptions): Promise<BuildMeasure
   await redis.stop();
 
   const shardDir = path.join(storeDir, 'builds', summary.buildId, 'shards');
-  let embedMs = 0, addMs = 0, truthMs = 0, shardItems = 0;
+  const parts = { embedMs: 0, addMs: 0, truthMs: 0, readMs: 0, featurizeMs: 0, inferenceMs: 0, uploadMs: 0 };
+  let shardItems = 0;
   const shardFiles = await readdir(shardDir);
   for (const f of shardFiles.filter((f) => f.endsWith('.json'))) {
-    const s = JSON.parse(await readFile(path.join(shardDir, f), 'utf8')) as { items: number; embedMs: number; addMs: number; truthMs?: number };
-    embedMs += s.embedMs; addMs += s.addMs; truthMs += s.truthMs ?? 0; shardItems += s.items;
+    const s = JSON.parse(await readFile(path.join(shardDir, f), 'utf8')) as Partial<Record<keyof typeof parts, number>> & { items: number };
+    for (const key of Object.keys(parts) as Array<keyof typeof parts>) parts[key] += s[key] ?? 0;
+    shardItems += s.items;
   }
   let objects = 0, storeBytes = 0;
   const walk = async (dir: string): Promise<void> => {
@@ -93,7 +99,7 @@ export async function measureBuild(o: BuildMeasureOptions): Promise<BuildMeasure
   return {
     summary, wallS, cpuS: (cpu.user + cpu.system) / 1e6, maxRssBytes: process.resourceUsage().maxRSS * 1024,
     redisPeakBytes: Number(/used_memory_peak:(\d+)/.exec(info)?.[1] ?? NaN), peakDiskBytes: freeBefore - freeLowest, objects, storeBytes,
-    embedMs, addMs, truthMs, shardItems, factory: manifest.factory, trainSampleSize: spec.index.trainSampleSize,
+    ...parts, shardItems, factory: manifest.factory, trainSampleSize: spec.index.trainSampleSize,
     indexBytes: manifest.files.reduce((a, f) => a + f.bytes, 0), qualityQueries: manifest.quality?.queries ?? 0, shardStatsFiles: shardFiles.length,
   };
 }

@@ -55,7 +55,7 @@ Command: \`pnpm run bench:scale -- --items ${items} --shards ${shardCount}\` · 
 | ${summary.items.toLocaleString('en')} | ${summary.rejected.toLocaleString('en')} | \`${manifest.factory}\` | ${summary.nprobe} | ${summary.recallAt10?.toFixed(3) ?? '–'} | **${wallS.toFixed(1)}** | ${(st.plan ?? 0).toFixed(1)} | ${(st.train ?? 0).toFixed(1)} | ${(st.shards ?? 0).toFixed(1)} | ${(st.merge ?? 0).toFixed(1)} | ${(st.quality ?? 0).toFixed(1)} | ${(st.publish ?? 0).toFixed(1)} |
 
 - CPU time of the bench process (coordinator and both workers; redis-server apart): ${cpuS.toFixed(0)} s, **${((cpuS * 1e6) / summary.items).toFixed(1)} µs per item** (goal ≤ 30).
-- Shard stage, wall time per item summed over shards (each worker's own clock): embed (read-ahead, featurize, onnxruntime) ${us(embedMs)} µs, faiss add ${us(addMs)} µs, exact truth ${us(truthMs)} µs (add and truth overlap the next batch's embedding).
+- Shard stage, wall time per item summed over shards (each worker's own clock): read (Parquet fetch, decode, rows) ${us(m.readMs)} µs; embed ${us(embedMs)} µs, of which featurization ${us(m.featurizeMs)} µs on the job's thread while onnxruntime ran ${us(m.inferenceMs)} µs in its own; faiss add ${us(addMs)} µs and exact truth ${us(truthMs)} µs (both off the JS thread, overlapping the next batch's read and embedding); sub-index write and uploads ${us(m.uploadMs)} µs.
 - Peak RSS of the bench process (coordinator + ${workers} workers + merge + quality, one process): ${gb(maxRssBytes)}. Redis \`used_memory_peak\`: ${(redisPeak / 1e6).toFixed(1)} MB.
 - Peak disk growth during the build (store + scratch): ${gb(m.peakDiskBytes)}; the store holds ${m.objects} objects, ${gb(m.storeBytes)} afterwards.
 

@@ -16,16 +16,26 @@
 #include "index_io.h"
 #include "index_wrap.h"
 
+extern "C" void openblas_set_num_threads(int threads) __attribute__((weak));
+
 namespace reindex {
 
 namespace {
 // 0 = OpenMP's default (all cores). Set from JS, applied on whichever thread runs a task.
 std::atomic<int> gThreads{0};
+// OpenBLAS runs its own thread pool beside OpenMP's, sized to every core by default: two jobs
+// each calling sgemm (exact search, k-means) on a 2-core machine then run four busy threads.
+// It follows the faiss thread count. A weak symbol, so a build against another BLAS still
+// loads (then that BLAS's own settings apply).
+// The count last given to OpenBLAS: it is process-wide, so it is only changed when it differs.
+std::atomic<int> gBlasThreads{0};
 }  // namespace
 
 void ApplyThreadSettings() {
   int n = gThreads.load();
-  omp_set_num_threads(n > 0 ? n : omp_get_num_procs());
+  int threads = n > 0 ? n : omp_get_num_procs();
+  omp_set_num_threads(threads);
+  if (openblas_set_num_threads != nullptr && gBlasThreads.exchange(threads) != threads) openblas_set_num_threads(threads);
 }
 
 std::string IndexTypeName(const faiss::Index& index) {
@@ -112,6 +122,11 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// The thread count OpenBLAS was last given (0: never, or a BLAS other than OpenBLAS).
+Napi::Value GetBlasThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), openblas_set_num_threads != nullptr ? gBlasThreads.load() : 0);
+}
+
 Napi::Value GetThreads(const Napi::CallbackInfo& info) {
   int n = gThreads.load();
   return Napi::Number::New(info.Env(), n > 0 ? n : omp_get_num_procs());
@@ -135,6 +150,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("fromBuffer", Napi::Function::New(env, FromBuffer));
   exports.Set("mergeOnDisk", Napi::Function::New(env, MergeOnDiskJs));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("getBlasThreads", Napi::Function::New(env, GetBlasThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("setBlasThreshold", Napi::Function::New(env, SetBlasThreshold));
   exports.Set("getBlasThreshold", Napi::Function::New(env, GetBlasThreshold));

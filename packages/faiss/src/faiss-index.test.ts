@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { DEFAULT_TRAIN_OPTIONS, FaissError, FaissIndex, faissSimd } from './index.js';
+import { DEFAULT_TRAIN_OPTIONS, FaissError, FaissIndex, faissSimd, getBlasThreads, setThreads } from './index.js';
 import { clusteredVectors, recallAtK, sparseIds, withTempDir } from './test-support.js';
 
 const dim = 32;
@@ -237,4 +237,21 @@ test('two-level training of IVF-PQ with inner product keeps every id and refuses
   await assert.rejects(FaissIndex.fromFactory(d, 'IVF1024,PQ8', 'ip').train(x.subarray(0, 500 * d), { coarseTraining: 'two-level' }), /at least nlist \(1024\) and at most 4294967295 vectors, got 500/);
   await assert.rejects(async () => index.train(x, { coarseTraining: 'three-level' as 'flat' }), /coarseTraining must be "flat" or "two-level"/);
   await assert.rejects(async () => index.train(x, { kmeansIterations: 0 }), /kmeansIterations must be an integer in \[1, 1000\]/);
+});
+
+test('each faiss call gives OpenBLAS the faiss thread count, so two jobs do not each run a pool of every core', async () => {
+  const index = FaissIndex.fromFactory(8, 'IDMap,Flat', 'ip');
+  const vectors = Float32Array.from({ length: 8 * 64 }, (_, i) => Math.sin(i));
+  await index.addWithIds(vectors, BigInt64Array.from({ length: 64 }, (_, i) => BigInt(i)));
+  try {
+    for (const threads of [1, 2, 1]) {
+      setThreads(threads);
+      // 32 queries: above the BLAS threshold, so the search calls sgemm.
+      await index.search(vectors.subarray(0, 8 * 32), 4);
+      assert.equal(getBlasThreads(), threads);
+    }
+  } finally {
+    setThreads(0);
+    await index.close();
+  }
 });

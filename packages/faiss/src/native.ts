@@ -33,6 +33,7 @@ export interface NativeModule {
   mergeOnDisk(trained: string, parts: string[], outIndex: string, data: string): Promise<{ ntotal: number; dataBytes: number }>;
   setThreads(n: number): void;
   getThreads(): number;
+  getBlasThreads(): number;
   setBlasThreshold(n: number): void;
   getBlasThreshold(): number;
   readonly simd: 'avx2' | 'generic';

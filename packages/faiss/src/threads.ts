@@ -14,6 +14,15 @@ export function getThreads(): number {
 }
 
 /**
+ * Threads OpenBLAS was last told to use: each faiss call sets it to the faiss thread count
+ * (OpenBLAS's own default is every core, beside OpenMP's pool). 0 before the first call, or
+ * when faiss is linked against another BLAS.
+ */
+export function getBlasThreads(): number {
+  return native.getBlasThreads();
+}
+
+/**
  * faiss computes exact distances with BLAS once a call has at least this many query vectors,
  * with its own SIMD loops below (faiss default 20). Process-wide in faiss.
  */

@@ -47,6 +47,10 @@ export interface EmbeddingBatch {
   dim: number;
   /** Records not embedded, with `index` relative to the records of this batch. */
   rejections: Rejection[];
+  /** Time this call spent turning records into model inputs (or copying vectors), on the calling thread. */
+  featurizeMs?: number;
+  /** Time onnxruntime spent in `session.run` for this call (in the inference worker; overlaps featurization). */
+  inferenceMs?: number;
 }
 
 /** Running totals, e.g. for worker metrics and the benchmark. */
@@ -171,9 +175,10 @@ export class ItemEmbedder {
       parts.push(this.infer(this.batch));
       start += consumed;
     } while (start < records.length);
-    this.stats.featurizeMs += performance.now() - started;
+    const featurizeMs = performance.now() - started;
+    this.stats.featurizeMs += featurizeMs;
     this.stats.itemsRejected += rejections.length;
-    return Promise.all(parts).then((done) => ({ ...concat(done, this.dim, 0), rejections }));
+    return Promise.all(parts).then((done) => ({ ...concat(done, this.dim, 0), rejections, featurizeMs }));
   }
 
   /** Copies the filled rows of `batch` out (the batch is refilled next) and runs them. */
@@ -206,7 +211,7 @@ export class ItemEmbedder {
       }
       this.stats.batches++;
       this.stats.itemsEmbedded += n;
-      return { ids, vectors: r.data, dim, rejections: [] };
+      return { ids, vectors: r.data, dim, rejections: [], inferenceMs: r.inferenceMs };
     });
   }
 
@@ -230,11 +235,15 @@ function concat(parts: EmbeddingBatch[], dim: number, indexStride: number): Embe
   const vectors = new Float32Array(n * dim);
   const rejections: Rejection[] = [];
   let at = 0;
+  let featurizeMs = 0;
+  let inferenceMs = 0;
   parts.forEach((p, k) => {
+    featurizeMs += p.featurizeMs ?? 0;
+    inferenceMs += p.inferenceMs ?? 0;
     ids.set(p.ids, at);
     vectors.set(p.vectors, at * dim);
     at += p.ids.length;
     for (const r of p.rejections) rejections.push({ ...r, index: r.index + k * indexStride });
   });
-  return { ids, vectors, dim, rejections };
+  return { ids, vectors, dim, rejections, featurizeMs, inferenceMs };
 }

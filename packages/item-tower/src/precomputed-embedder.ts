@@ -80,8 +80,9 @@ export class PrecomputedEmbedder implements Embedder {
     this.stats.batches++;
     this.stats.itemsEmbedded += n;
     this.stats.itemsRejected += rejections.length;
-    this.stats.featurizeMs += performance.now() - started;
-    return Promise.resolve({ ids: ids.slice(0, n), vectors: vectors.slice(0, n * dim), dim, rejections });
+    const featurizeMs = performance.now() - started;
+    this.stats.featurizeMs += featurizeMs;
+    return Promise.resolve({ ids: ids.slice(0, n), vectors: vectors.slice(0, n * dim), dim, rejections, featurizeMs, inferenceMs: 0 });
   }
 
   close(): Promise<void> {

@@ -24,10 +24,23 @@ export interface ShardStats {
   startedAt: string;
   finishedAt: string;
   workerId: string;
+  /**
+   * Where the shard's time went, in milliseconds of this worker's clock. `embedMs` is the wall
+   * time of the embed calls; inside it `featurizeMs` ran on the job's thread and `inferenceMs` in
+   * onnxruntime's (overlapping the next batch's featurization). `addMs` and `truthMs` run off the
+   * JS thread, overlapping the next batch's read and embedding. Absent in older stats: readMs,
+   * featurizeMs, inferenceMs, uploadMs.
+   */
   embedMs: number;
   addMs: number;
   /** Time the exact search of the quality queries took (overlapping embedding). */
   truthMs?: number;
+  /** Waiting for the catalogue's next batch (fetch, decompress, parse; or generate). */
+  readMs?: number;
+  featurizeMs?: number;
+  inferenceMs?: number;
+  /** Writing the sub-index and uploading it, the id map and the truth lists. */
+  uploadMs?: number;
 }
 
 export const MAX_REJECTED_EXAMPLES = 20;

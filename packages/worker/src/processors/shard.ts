@@ -53,31 +53,47 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
     // Adding batch n into faiss overlaps embedding batch n+1 (both run off the JS thread).
     let pendingAdd: Promise<void> = Promise.resolve();
 
-    for await (const batch of catalogue.readShard(shardSpec, { batchSize: READ_BATCH_ROWS })) {
-      for (const r of batch.rejections) {
-        rejected.add({ location: formatLocation(r.location), itemId: null, reason: 'malformed-row', message: r.reason });
+    let readMs = 0;
+    let featurizeMs = 0;
+    let inferenceMs = 0;
+    const batches = catalogue.readShard(shardSpec, { batchSize: READ_BATCH_ROWS });
+    try {
+      for (;;) {
+        const tRead = Date.now();
+        const next = await batches.next();
+        readMs += Date.now() - tRead;
+        if (next.done) break;
+        const batch = next.value;
+        for (const r of batch.rejections) {
+          rejected.add({ location: formatLocation(r.location), itemId: null, reason: 'malformed-row', message: r.reason });
+        }
+        const rows = mapStringIds(batch.rows, idField, ids, rejected);
+        const t0 = Date.now();
+        const out = await embedder.embed(rows.map((r) => r.value));
+        embedMs += Date.now() - t0;
+        featurizeMs += out.featurizeMs ?? 0;
+        inferenceMs += out.inferenceMs ?? 0;
+        for (const r of out.rejections) {
+          const row = rows[r.index];
+          // A string id was replaced by its hash before embedding: report the catalogue's own id.
+          const itemId = row?.originalId ?? r.itemId;
+          rejected.add({ location: row ? formatLocation(row.location) : '?', itemId, reason: r.reason, message: r.message });
+        }
+        await pendingAdd;
+        const t1 = Date.now();
+        pendingAdd = Promise.all([
+          index.addWithIds(out.vectors, out.ids).then(() => { addMs += Date.now() - t1; }),
+          truth?.addBatch(out.vectors, out.ids).then(() => { truthMs += Date.now() - t1; }),
+        ]).then(() => undefined);
+        items += out.ids.length;
+        if (Date.now() - lastProgress > PROGRESS_INTERVAL_MS) {
+          lastProgress = Date.now();
+          await job.updateProgress({ items, rejected: rejected.count, estimatedRows: shardSpec.estimatedRows, workerId: ctx.workerId });
+        }
       }
-      const rows = mapStringIds(batch.rows, idField, ids, rejected);
-      const t0 = Date.now();
-      const out = await embedder.embed(rows.map((r) => r.value));
-      embedMs += Date.now() - t0;
-      for (const r of out.rejections) {
-        const row = rows[r.index];
-        // A string id was replaced by its hash before embedding: report the catalogue's own id.
-        const itemId = row?.originalId ?? r.itemId;
-        rejected.add({ location: row ? formatLocation(row.location) : '?', itemId, reason: r.reason, message: r.message });
-      }
-      await pendingAdd;
-      const t1 = Date.now();
-      pendingAdd = Promise.all([
-        index.addWithIds(out.vectors, out.ids).then(() => { addMs += Date.now() - t1; }),
-        truth?.addBatch(out.vectors, out.ids).then(() => { truthMs += Date.now() - t1; }),
-      ]).then(() => undefined);
-      items += out.ids.length;
-      if (Date.now() - lastProgress > PROGRESS_INTERVAL_MS) {
-        lastProgress = Date.now();
-        await job.updateProgress({ items, rejected: rejected.count, estimatedRows: shardSpec.estimatedRows, workerId: ctx.workerId });
-      }
+    } finally {
+      // As `for await` would: an exception mid-shard closes the reader's files.
+      await batches.return(undefined);
     }
     await pendingAdd;
     if (truth) {
@@ -86,6 +102,7 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
       truthMs += Date.now() - t2;
     }
 
+    const tUpload = Date.now();
     const indexFile = path.join(dir, 'shard.index');
     await index.write(indexFile);
     const indexEntry = { path: shardKey(data.buildId, data.shard, 'index'), bytes: (await stat(indexFile)).size, sha256: await sha256File(indexFile) };
@@ -102,10 +119,12 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
       truthEntry = { path: shardKey(data.buildId, data.shard, 'truth.bin'), bytes: body.length, sha256: sha256Buffer(body), queries: truth.count, k: truth.k };
       await store.put(truthEntry.path, body, { contentType: 'application/octet-stream' });
     }
+    const uploadMs = Date.now() - tUpload;
     const stats: ShardStats = {
       shard: data.shard, items, rejected: rejected.count, rejectedByReason: rejected.byReason, rejectedExamples: rejected.examples,
       index: indexEntry, ...(idMapEntry ? { idMap: idMapEntry } : {}), ...(truthEntry ? { truth: truthEntry } : {}),
       startedAt, finishedAt: new Date().toISOString(), workerId: ctx.workerId, embedMs, addMs, ...(truth ? { truthMs } : {}),
+      readMs, featurizeMs: Math.round(featurizeMs), inferenceMs: Math.round(inferenceMs), uploadMs,
     };
     await job.updateProgress({ items, rejected: rejected.count, estimatedRows: shardSpec.estimatedRows, workerId: ctx.workerId, done: true });
     await store.put(shardKey(data.buildId, data.shard, 'json'), Buffer.from(JSON.stringify(stats)), { contentType: 'application/json' });
