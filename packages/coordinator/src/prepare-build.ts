@@ -5,6 +5,7 @@ import {
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { FaissIndex, type Metric } from '@reindex/faiss';
 import { newBuildId } from '@reindex/queue';
 import { isBundleUrl, openModelBundle, type BuildSpec } from '@reindex/worker';
 
@@ -51,6 +52,7 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
   const chosen = indexParamsForConfig(config.index, rows, dim);
   const { servingMemoryBytes, builderMemoryBytes } = config.index;
   const { factory, nlist } = chosen;
+  checkFactory(factory, dim, config.index.metric);
   const buildId = newBuildId(now);
   const spec: BuildSpec = {
     formatVersion: 1,
@@ -81,4 +83,26 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
     force: config.force === true,
   };
   return { spec, plan, planMs: Date.now() - started };
+}
+
+/**
+ * Instantiates the factory string with faiss at plan time, so an unknown string or an index
+ * that is not IVF (Flat, HNSW32: sub-indexes are merged list by list, and only IVF indexes
+ * have lists) fails here with the option named, not in every worker after the train stage.
+ */
+function checkFactory(factory: string, dim: number, metric: Metric): void {
+  let index: FaissIndex;
+  try {
+    index = FaissIndex.fromFactory(dim, factory, metric);
+  } catch (cause) {
+    throw new PlanError('INDEX_FACTORY_INVALID', `index.factory ${JSON.stringify(factory)} is not a faiss factory string faiss accepts for dim ${dim}: ${(cause as Error).message}`, { cause });
+  }
+  try {
+    const described = index.describe();
+    if (described.nlist === undefined) {
+      throw new PlanError('INDEX_FACTORY_UNSUPPORTED', `index.factory ${JSON.stringify(factory)} builds a ${described.type}; reindex builds IVF indexes (e.g. "IVF4096,PQ32"), whose shard sub-indexes merge list by list`);
+    }
+  } finally {
+    index.close().catch(() => undefined);
+  }
 }

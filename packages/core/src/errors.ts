@@ -78,17 +78,6 @@ export class ManifestError extends ReindexError {
   }
 }
 
-/**
- * Codes of errors that retrying the same shard of the same plan cannot fix: the catalogue file
- * changed, vanished or is corrupt, so every attempt reads the same bad bytes. Workers fail such
- * jobs at once instead of spending their retries (an operator fixes the file, then retries).
- */
-export const PERMANENT_CATALOGUE_ERROR_CODES: ReadonlySet<string> = new Set(['CATALOGUE_CHANGED', 'CATALOGUE_FILE_MISSING', 'PARQUET_INVALID']);
-
-export function isPermanentCatalogueError(error: unknown): error is ReindexError {
-  return error instanceof ReindexError && PERMANENT_CATALOGUE_ERROR_CODES.has(error.code);
-}
-
 /** "1 attempt", "4 failed attempts": how failure messages count a job's attempts. */
 export function attemptsPhrase(attempts: number | undefined, adjective?: string): string {
   const noun = attempts === 1 ? 'attempt' : 'attempts';

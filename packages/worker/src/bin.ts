@@ -65,6 +65,11 @@ const stalledIntervalMs = positive('stalled-interval-ms', values['stalled-interv
 const s3 = values.config ? (await loadConfig(values.config).catch((error: Error) => fail(error.message))).s3 : undefined;
 
 const logger = createLogger('reindex-worker');
+// A promise rejected with no handler must never end a worker: every job's own failure is
+// already reported through BullMQ, and a fleet that dies on one poison job waits forever.
+process.on('unhandledRejection', (reason) => {
+  logger.error({ err: reason instanceof Error ? { message: reason.message, stack: reason.stack } : String(reason) }, 'unhandled rejection (the worker keeps running)');
+});
 // Fail fast on a wrong or unreachable Redis instead of retrying forever.
 await assertRedisReachable(redisUrl).catch((error: Error) => fail(error.message));
 const worker = await startWorker({

@@ -1,11 +1,10 @@
 import os from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { isPermanentCatalogueError } from '@reindex/core';
 import { setThreads } from '@reindex/faiss';
-import { BundleError } from '@reindex/item-tower';
 import { JobDataError, QUEUE_NAMES, STAGES, redisOptionsFromUrl, type StageName } from '@reindex/queue';
 import { BuildQueues } from './build-queues.js';
 import { WorkerContext } from './context.js';
+import { classifyFailure } from './failure-class.js';
 import { startHeartbeat } from './heartbeat.js';
 import { logJobEvents, type Logger } from './log.js';
 import { instrumentWorker } from './metrics.js';
@@ -45,12 +44,11 @@ export async function startWorker(input: Partial<WorkerOptions> & { redisUrl: st
       try {
         return await withFaissThreads(options.faissThreads, () => processors[stage](job));
       } catch (error) {
-        // A payload no retry can fix fails at once instead of burning its attempts; so does an
-        // input that changed since planning or is corrupt (every attempt reads the same bytes):
-        // a catalogue file, or the model bundle.
-        if (error instanceof JobDataError) throw new UnrecoverableError(error.message);
-        if (isPermanentCatalogueError(error) || (error instanceof BundleError && error.code === 'BUNDLE_CHANGED')) {
-          throw new UnrecoverableError(`${error.message} (not retried: fix the input, then retry the job)`);
+        // A failure no retry can fix (see classifyFailure) fails the job at once instead of
+        // burning its attempts and minutes of the night on reading the same bad bytes again.
+        if (classifyFailure(error) === 'permanent' && !(error instanceof UnrecoverableError)) {
+          const message = error instanceof Error ? error.message : String(error);
+          throw new UnrecoverableError(error instanceof JobDataError ? message : `${message} (not retried: fix the input, then retry the job)`);
         }
         throw error;
       }

@@ -48,6 +48,8 @@ export const INDEX_PARAM_RULE = {
   minSubvectorDim: 4,
   /** Bytes per stored id in inverted lists (int64). */
   idBytes: 8,
+  /** Bytes of one empty inverted list in faiss's ArrayInvertedLists (two std::vector headers). */
+  listHeaderBytes: 48,
   /** Links per centroid in HNSW32 level 0 (2·32) at 4 bytes each. */
   hnswBytesPerCentroid: 2 * 32 * 4,
   /**
@@ -201,8 +203,18 @@ export function configuredIndexParams(factory: string, itemCount: number, dim: n
   const pqM = Number(/PQ(\d+)/.exec(factory)?.[1] ?? 0);
   const hnsw = /IVF\d+_HNSW/.test(factory);
   const bytesPerVector = (pqM || dim * 4) + INDEX_PARAM_RULE.idBytes;
+  // faiss allocates the centroids and one empty list header per list as soon as the factory
+  // string is instantiated, before any vector: refuse a size that cannot fit before it does.
+  const builderMemoryBytes = options.builderMemoryBytes ?? defaults.builderMemoryBytes;
+  const listBytes = nlist * (dim * 4 + INDEX_PARAM_RULE.listHeaderBytes);
+  if (!Number.isSafeInteger(nlist) || listBytes > builderMemoryBytes) {
+    throw new ConfigError(
+      `index.factory ${factory} has ${nlist} lists: their centroids and list headers alone take ${listBytes} bytes, more than index.builderMemoryBytes ${builderMemoryBytes}; use fewer lists`,
+      { code: 'INDEX_FACTORY_TOO_LARGE' },
+    );
+  }
   const training = chooseTrainSample(nlist, itemCount, dim, {
-    builderMemoryBytes: options.builderMemoryBytes ?? defaults.builderMemoryBytes,
+    builderMemoryBytes,
     pointsPerCentroid: options.trainPointsPerCentroid ?? defaults.trainPointsPerCentroid,
     maxTrainSampleSize: options.maxTrainSampleSize ?? defaults.maxTrainSampleSize,
     fixed: options.trainSampleSize,

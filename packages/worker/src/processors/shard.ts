@@ -85,6 +85,9 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
           index.addWithIds(out.vectors, out.ids).then(() => { addMs += Date.now() - t1; }),
           truth?.addBatch(out.vectors, out.ids).then(() => { truthMs += Date.now() - t1; }),
         ]).then(() => undefined);
+        // Observed now, thrown where it is awaited: a failed add must not become an unhandled
+        // rejection (which ends the process) while this loop awaits the next batch.
+        pendingAdd.catch(() => undefined);
         items += out.ids.length;
         if (Date.now() - lastProgress > PROGRESS_INTERVAL_MS) {
           lastProgress = Date.now();
