@@ -6,7 +6,7 @@ import { BuildFailedError, prepareBuild, submitBuild, waitForBuild } from '@rein
 import { CatalogueError } from '@reindex/core';
 import { writeCatalogue } from '@reindex/sample-catalogue';
 import { listVersions, type ShardStats } from '@reindex/worker';
-import { allIds, compareIds, configFor, expectedCatalogue, privateRedis, readPublished, runBuild, tempDir } from './harness.js';
+import { allIds, compareIds, configFor, expectedCatalogue, privateRedis, readPublished, runBuild, tempDir, writeMappedJsonl } from './harness.js';
 
 test('malformed JSONL lines are rejected with their location and the build still publishes everything else', async (t) => {
   const dir = await tempDir(t);
@@ -83,4 +83,21 @@ test('a Parquet file truncated after planning fails the build with the file name
   assert.deepEqual(await listVersions(first.store, 'catalogue'), [first.prepared.spec.version], 'no version of the failed build');
   const published = await readPublished(t, first.store);
   assert.equal(published.manifest.buildId, first.prepared.spec.buildId);
+});
+
+test('a title column that is missing or of the wrong type fails at plan time, naming the field', async (t) => {
+  const dir = await tempDir(t);
+  const catalogue = path.join(dir, 'items.jsonl');
+  await writeMappedJsonl(catalogue, 500, (row) => ({ ...row, title: { en: String(row.title) } }));
+  const storeUrl = `file://${path.join(dir, 'store')}`;
+  await assert.rejects(prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl, shardCount: 2, config: { catalogue: { fields: { title: 'name' } } } })), (error: Error) => {
+    assert.equal((error as { code?: string }).code, 'CATALOGUE_FIELDS_INVALID', error.message);
+    assert.match(error.message, /catalogue\.fields\.title is "name", but none of the first 256 rows \(from .*items\.jsonl@byte 0\) has it; fields seen: id, title/);
+    return true;
+  });
+  await assert.rejects(prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl, shardCount: 2 })), (error: Error) => {
+    assert.equal((error as { code?: string }).code, 'CATALOGUE_FIELDS_INVALID', error.message);
+    assert.match(error.message, /every one of the first 256 rows .* is rejected, 256 for field "title"/);
+    return true;
+  });
 });

@@ -99,7 +99,7 @@ test('an unreachable Redis fails with its address named instead of hanging', asy
   });
   const out = await runCli([...common, '--shard-count', '2', '--redis', `redis://:hunter2@127.0.0.1:${port}`], 30_000);
   assert.notEqual(out.code, 0);
-  assert.match(out.stderr, new RegExp(`cannot reach Redis at redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port}`));
+  assert.match(out.stderr, new RegExp(`cannot reach Redis at redis://\\*\\*\\*@127\\.0\\.0\\.1:${port}`));
   assert.doesNotMatch(out.stderr, /hunter2/);
 });
 

@@ -19,6 +19,9 @@ test('bad flags are errors that name the flag', () => {
     [['--shard-count', '4', '--workers=-1'], /--workers must be at least 0/],
     [[], /--shard-count is required/],
     [['--shard-count', '4', '--bogus'], /Unknown option '--bogus'/],
+    [['--shard-count', '4', '--catalogue', ''], /--catalogue must not be empty/],
+    [['--shard-count', '4', '--name='], /--name must not be empty/],
+    [['--shard-count', '4', '--store', '  '], /--store must not be empty/],
   ];
   for (const [argv, message] of cases) {
     assert.throws(() => parseRunArgs(argv), (e: Error) => e instanceof CliError && message.test(e.message), argv.join(' '));

@@ -37,6 +37,16 @@ budget, item count against LATEST, rejected rows); --force publishes it anyway.
 Zero configuration: a private redis-server, a file:// store under var/store, the bundled sample
 catalogue (100,000 items) and the reference model, ${os.availableParallelism()} in-process workers (one per core).`;
 
+/**
+ * Refuses `--flag ""`: an empty value is a mistake (an unset shell variable), and falling back
+ * to the default would build the bundled sample or publish under another name.
+ */
+export function rejectEmptyFlagValues(values: Record<string, string | boolean | undefined>, usage: string): void {
+  for (const [flag, value] of Object.entries(values)) {
+    if (typeof value === 'string' && value.trim() === '') throw new CliError(`--${flag} must not be empty\n${usage}`);
+  }
+}
+
 function integer(name: string, value: string | undefined, min: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -74,6 +84,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
   } catch (error) {
     throw new CliError(`${(error as Error).message}\n${USAGE}`);
   }
+  rejectEmptyFlagValues(values, USAGE);
   const str = (k: string) => values[k] as string | undefined;
   const shardCount = integer('shard-count', str('shard-count'), 1);
   const resume = str('resume');

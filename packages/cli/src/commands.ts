@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_SCALE_RATES_FILE, EMBEDDED_DEFAULTS, planCapacity, readScaleRates } from '@reindex/coordinator';
 import { DEFAULT_CONFIG, indexParamsForConfig, loadConfig, openObjectStore, type ObjectStore, type S3Options } from '@reindex/core';
 import { publishBuild } from '@reindex/worker';
-import { CliError } from './args.js';
+import { CliError, rejectEmptyFlagValues } from './args.js';
 import { describeIndexSizes } from './run.js';
 import { searchIndex } from './search.js';
 import { collectGarbage, indexStatus, rollback } from './versions-cli.js';
@@ -16,11 +16,14 @@ const common = {
 } as const;
 
 function parse<T extends Record<string, { type: 'string' | 'boolean'; default?: string | boolean }>>(argv: string[], options: T, usage: string) {
+  let parsed;
   try {
-    return parseArgs({ args: argv, options: { ...common, ...options }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options: { ...common, ...options }, allowPositionals: true, strict: true });
   } catch (error) {
     throw new CliError(`${(error as Error).message}\nusage: ${usage}`);
   }
+  rejectEmptyFlagValues(parsed.values, `usage: ${usage}`);
+  return parsed;
 }
 
 async function openStore(values: { store?: string | boolean; config?: string | boolean; name?: string | boolean }): Promise<{ store: ObjectStore; name: string; s3: S3Options }> {

@@ -1,13 +1,14 @@
 import {
   PlanError, SYNTHETIC_FIELDS, indexParamsForConfig, isSyntheticUrl, openCatalogue, parseSyntheticUrl, planShards, versionIdFor,
-  type ReindexConfig, type ShardPlan,
+  formatLocation, type Catalogue, type CatalogueRow, type ItemIdKind, type ReindexConfig, type ShardPlan,
 } from '@reindex/core';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { FaissIndex, type Metric } from '@reindex/faiss';
+import { FeatureBatch, Featurizer, PrecomputedEmbedder, type ModelBundle, type Rejection } from '@reindex/item-tower';
 import { newBuildId } from '@reindex/queue';
-import { isBundleUrl, openModelBundle, type BuildSpec } from '@reindex/worker';
+import { decideIdKind, isBundleUrl, openModelBundle, type BuildSpec } from '@reindex/worker';
 
 export interface PreparedBuild {
   spec: BuildSpec;
@@ -33,8 +34,12 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
     .finally(() => (bundleCache ? rm(bundleCache, { recursive: true, force: true }) : undefined));
   const catalogue = await openCatalogue(config.catalogue.url, { s3: config.s3 });
   let plan: ShardPlan;
+  let ids: { kind: ItemIdKind; source: string };
   try {
     plan = await planShards(catalogue, config.shardCount);
+    const probe = await probeRows(catalogue, plan);
+    ids = buildIdKind(config, probe);
+    await checkMappedFields(config, bundle, probe);
   } finally {
     await catalogue.close();
   }
@@ -63,7 +68,10 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
     version: `${versionIdFor(now)}-${buildId.slice(-6)}`,
     createdAt: now.toISOString(),
     storeUrl: config.store.url,
-    catalogue: { url: config.catalogue.url, fields: config.catalogue.fields, normalizeEmbeddings: config.catalogue.normalizeEmbeddings },
+    catalogue: {
+      url: config.catalogue.url, fields: config.catalogue.fields, normalizeEmbeddings: config.catalogue.normalizeEmbeddings,
+      idKind: ids.kind, idKindSource: ids.source, duplicateIds: config.catalogue.duplicateIds,
+    },
     model: { dir: bundleCache ? config.modelDir : bundle.dir, contentHash: bundle.contentHash, dim },
     index: {
       ...chosen,
@@ -105,4 +113,71 @@ function checkFactory(factory: string, dim: number, metric: Metric): void {
   } finally {
     index.close().catch(() => undefined);
   }
+}
+
+/** Rows read at plan time from the first shards: the id kind and the mapped fields are checked on them. */
+const PROBE_ROWS = 256;
+
+/** The first rows of the catalogue in plan order (at most PROBE_ROWS), with the number of rows that could not be read. */
+async function probeRows(catalogue: Catalogue, plan: ShardPlan): Promise<{ rows: CatalogueRow[]; unreadable: number }> {
+  const rows: CatalogueRow[] = [];
+  let unreadable = 0;
+  for (const shard of plan.shards) {
+    const batches = catalogue.readShard(shard, { batchSize: PROBE_ROWS });
+    try {
+      for await (const batch of batches) {
+        rows.push(...batch.rows.slice(0, PROBE_ROWS - rows.length));
+        unreadable += batch.rejections.length;
+        if (rows.length + unreadable >= PROBE_ROWS) break;
+      }
+    } finally {
+      await batches.return(undefined);
+    }
+    if (rows.length + unreadable >= PROBE_ROWS) break;
+  }
+  return { rows, unreadable };
+}
+
+/**
+ * The build's id kind: the configured one, or (`auto`) the kind of the first id in catalogue
+ * order, so that every shard applies the same kind.
+ */
+function buildIdKind(config: ReindexConfig, probe: { rows: CatalogueRow[] }): { kind: ItemIdKind; source: string } {
+  if (config.catalogue.idKind !== 'auto') return { kind: config.catalogue.idKind, source: `catalogue.idKind "${config.catalogue.idKind}"` };
+  return decideIdKind(probe.rows, config.catalogue.fields.id) ?? { kind: 'int64', source: `no id in the first ${probe.rows.length} rows (integers assumed)` };
+}
+
+/**
+ * Checks the mapped fields on the probed rows, so a wrong mapping fails at plan time with the
+ * field named instead of after an hour of embedding: the title (or the vector column) must be
+ * present in some row, and not every row may be rejected for the same field.
+ */
+async function checkMappedFields(config: ReindexConfig, bundle: ModelBundle, probe: { rows: CatalogueRow[] }): Promise<void> {
+  const { rows } = probe;
+  if (rows.length === 0) return;
+  const fields = config.catalogue.fields;
+  const where = `the first ${rows.length} rows (from ${formatLocation(rows[0]!.location)})`;
+  const seen = [...new Set(rows.flatMap((r) => Object.keys(r.value)))];
+  const seenText = `fields seen: ${seen.slice(0, 20).join(', ')}${seen.length > 20 ? ', ...' : ''}`;
+  const required: Array<[string, string]> = fields.embedding !== undefined ? [['embedding', fields.embedding]] : [['title', fields.title]];
+  required.push(['id', fields.id]);
+  for (const [logical, source] of required) {
+    if (!rows.some((r) => r.value[source] !== undefined && r.value[source] !== null)) {
+      throw new PlanError('CATALOGUE_FIELDS_INVALID', `catalogue.fields.${logical} is "${source}", but none of ${where} has it; ${seenText}`);
+    }
+  }
+  // The ids are checked by the shards (kind, duplicates); the embedder sees a placeholder.
+  const records = rows.map((r) => ({ ...r.value, [fields.id]: 0 }));
+  const embedder = fields.embedding !== undefined
+    ? new PrecomputedEmbedder({ dim: bundle.manifest.dim, idField: fields.id, embeddingField: fields.embedding, normalize: config.catalogue.normalizeEmbeddings })
+    : undefined;
+  const featurizer = embedder ? undefined : new Featurizer(bundle.manifest.item.features, { ...fields });
+  const rejections = embedder
+    ? (await embedder.embed(records)).rejections
+    : records.map((record) => featurizer!.featurizeOne(record)).filter((r): r is Rejection => !(r instanceof FeatureBatch));
+  if (rejections.length < rows.length) return;
+  const byField = new Map<string, Rejection[]>();
+  for (const r of rejections) byField.set(r.field ?? r.reason, [...(byField.get(r.field ?? r.reason) ?? []), r]);
+  const [field, examples] = [...byField].sort((a, b) => b[1].length - a[1].length)[0]!;
+  throw new PlanError('CATALOGUE_FIELDS_INVALID', `every one of ${where} is rejected, ${examples.length} for field "${field}" (${examples[0]!.message}); check catalogue.fields`);
 }

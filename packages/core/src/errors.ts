@@ -1,3 +1,5 @@
+import { redactSecrets } from './util/redact.js';
+
 /**
  * Error hierarchy shared by every reindex package.
  *
@@ -17,7 +19,8 @@ export class ReindexError extends Error {
   readonly code: string;
 
   constructor(code: string, message: string, options: ReindexErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // Messages name URLs the user gave (stores, Redis, endpoints): never with their secrets.
+    super(redactSecrets(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.name = new.target.name;
   }

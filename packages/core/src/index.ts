@@ -22,3 +22,4 @@ export * from './manifest/store-layout.js';
 export { createPrng } from './util/prng.js';
 export * from './store/object-store-pool.js';
 export * from './catalogue/synthetic.js';
+export { redactSecrets } from './util/redact.js';

@@ -47,7 +47,7 @@ test('a token guards pages, API and actions; /healthz stays open; no secret reac
     assert.equal((await post('/api/builds/b1/shards/0/retry', { ...auth, 'x-reindex-action': '1' })).status, 404, 'retry of a job that does not exist');
     const bodies = await Promise.all(['/healthz', '/api/overview', '/api/versions', '/metrics', '/queues', '/'].map(async (p) => (await get(p, auth)).text()));
     const overview = JSON.parse(bodies[1] ?? '{}') as { redis: string; tokenRequired: boolean };
-    assert.match(overview.redis, /^redis:\/\/:\*\*\*@127\.0\.0\.1:\d+$/);
+    assert.match(overview.redis, /^redis:\/\/\*\*\*@127\.0\.0\.1:\d+$/);
     assert.equal(overview.tokenRequired, true);
     for (const text of [...bodies, ...lines]) {
       assert.doesNotMatch(text, /redis-s3cret-pw/);

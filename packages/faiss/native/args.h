@@ -12,8 +12,9 @@
 namespace reindex {
 
 constexpr int64_t kMaxK = 1 << 20;
-// Upper bound on queries × k per call, so a typo cannot ask for terabytes of results.
-constexpr int64_t kMaxResults = int64_t{1} << 31;
+// Upper bound on queries × k per call (12 bytes of results each: 1.5 GiB at the cap), so a
+// typo cannot ask for more memory than a worker has; callers search in batches.
+constexpr int64_t kMaxResults = int64_t{1} << 27;
 
 inline Napi::Float32Array ArgFloats(const Napi::CallbackInfo& info, size_t i, const char* name) {
   if (info.Length() <= i || !info[i].IsTypedArray() ||

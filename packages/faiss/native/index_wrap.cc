@@ -9,6 +9,7 @@
 #include <faiss/utils/distances.h>
 #include <faiss/clone_index.h>
 #include <faiss/invlists/OnDiskInvertedLists.h>
+#include <faiss/impl/IDSelector.h>
 
 #include <algorithm>
 #include <cmath>
@@ -250,6 +251,7 @@ Napi::Function IndexWrap::Define(Napi::Env env) {
       {
           InstanceMethod<&IndexWrap::Train>("train"),
           InstanceMethod<&IndexWrap::AddWithIds>("addWithIds"),
+          InstanceMethod<&IndexWrap::RemoveIds>("removeIds"),
           InstanceMethod<&IndexWrap::Search>("search"),
           InstanceMethod<&IndexWrap::ToBuffer>("toBuffer"),
           InstanceMethod<&IndexWrap::Write>("write"),
@@ -385,6 +387,34 @@ Napi::Value IndexWrap::AddWithIds(const Napi::CallbackInfo& info) {
       [](Napi::Env env) { return env.Undefined(); }, {x, ids});
 }
 
+Napi::Value IndexWrap::RemoveIds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env);
+  auto ids = ArgIds(info, 0, "ids");
+  if (state_->info.readOnly) {
+    throw Napi::Error::New(env, "removeIds: the index is read-only (memory-mapped or on-disk lists)");
+  }
+  if (state_->info.nlist <= 0) throw Napi::Error::New(env, "removeIds: only IVF indexes can remove ids here");
+  auto state = state_;
+  const int64_t* idData = ids.Data();
+  size_t n = ids.ElementLength();
+  auto removed = std::make_shared<size_t>(0);
+  return AsyncTask::Run(
+      env, "removeIds",
+      [state, idData, n, removed] {
+        std::unique_lock lock(state->mutex);
+        RequireOpen(*state);
+        faiss::IndexIVF* ivf = faiss::ivflib::try_extract_index_ivf(state->index.get());
+        if (!ivf) throw std::runtime_error("only IVF indexes can remove ids here");
+        // Every entry whose id is in the batch goes, in every list (IndexIVF::remove_ids).
+        faiss::IDSelectorBatch selector(n, idData);
+        *removed = ivf->remove_ids(selector);
+        state->index->ntotal = ivf->ntotal;
+        state->Sync();
+      },
+      [removed](Napi::Env env) { return Napi::Number::New(env, (double)*removed); }, {ids});
+}
+
 Napi::Value IndexWrap::Search(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   EnsureOpen(env);
@@ -398,11 +428,16 @@ Napi::Value IndexWrap::Search(const Napi::CallbackInfo& info) {
   }
   auto state = state_;
   const float* data = q.Data();
-  auto distances = std::make_shared<std::vector<float>>(n * k);
-  auto labels = std::make_shared<std::vector<int64_t>>(n * k);
+  // Allocated on the pool thread: a result too big for this machine's memory is a rejected
+  // promise (std::bad_alloc caught by the task), not an exception on the JS thread that ends
+  // the process.
+  auto distances = std::make_shared<std::vector<float>>();
+  auto labels = std::make_shared<std::vector<int64_t>>();
   return AsyncTask::Run(
       env, "search",
       [state, n, k, nprobe, data, distances, labels] {
+        distances->resize((size_t)(n * k));
+        labels->resize((size_t)(n * k));
         std::shared_lock lock(state->mutex);
         RequireOpen(*state);
         if (n == 0) return;

@@ -54,6 +54,7 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
  private:
   Napi::Value Train(const Napi::CallbackInfo& info);
   Napi::Value AddWithIds(const Napi::CallbackInfo& info);
+  Napi::Value RemoveIds(const Napi::CallbackInfo& info);
   Napi::Value Search(const Napi::CallbackInfo& info);
   Napi::Value ToBuffer(const Napi::CallbackInfo& info);
   Napi::Value Write(const Napi::CallbackInfo& info);

@@ -255,3 +255,30 @@ test('each faiss call gives OpenBLAS the faiss thread count, so two jobs do not 
     await index.close();
   }
 });
+
+test('removeIds removes every copy of each id from an IVF index and leaves the rest searchable', async () => {
+  const { index, x, ids } = await trainedIvfPq(4000, 'IVF16,PQ8');
+  await index.addWithIds(x, ids);
+  // A second copy of the first 10 items: removing their ids takes both copies.
+  await index.addWithIds(x.slice(0, 10 * dim), ids.slice(0, 10));
+  assert.equal(index.ntotal, 4010);
+  const gone = ids.slice(0, 10);
+  assert.equal(await index.removeIds(gone), 20);
+  assert.equal(index.ntotal, 3990);
+  assert.equal(await index.removeIds(new BigInt64Array([123456789n])), 0, 'an absent id removes nothing');
+  const { labels } = await index.search(x.slice(0, 50 * dim), 10, { nprobe: 16 });
+  const removed = new Set(gone);
+  assert.ok(labels.every((label) => !removed.has(label)), 'no removed id is returned');
+  assert.ok(labels.some((label) => label === ids[20]), 'the other items are still found');
+  await index.close();
+  const flat = FaissIndex.fromFactory(dim, 'Flat');
+  await assert.rejects(flat.removeIds(gone), (error: unknown) => error instanceof FaissError && /only IVF/.test(error.message));
+  await flat.close();
+});
+
+test('a search whose result would not fit in memory is refused as an argument error, the process lives', async () => {
+  const { index } = await trainedIvfPq(2000, 'IVF8,PQ8');
+  const queries = new Float32Array(2 ** 14 * dim);
+  await assert.rejects(index.search(queries, 2 ** 14), (error: unknown) => error instanceof FaissError && error.code === 'INVALID_ARGUMENT' && /queries × k exceeds/.test(error.message));
+  await index.close();
+});

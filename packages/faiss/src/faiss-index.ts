@@ -62,6 +62,14 @@ export class FaissIndex {
     return mapped(() => this.#native.addWithIds(x, ids));
   }
 
+  /**
+   * Removes every entry whose id is in `ids` (all copies, in every list) from a writable IVF
+   * index; resolves to how many entries went.
+   */
+  removeIds(ids: BigInt64Array): Promise<number> {
+    return mapped(() => this.#native.removeIds(ids));
+  }
+
   /** k nearest neighbours of each query (n × dim, row-major). */
   search(queries: Float32Array, k: number, options: SearchOptions = {}): Promise<SearchResult> {
     return mapped(() => this.#native.search(queries, k, options.nprobe));

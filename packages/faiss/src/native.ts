@@ -8,6 +8,7 @@ export interface NativeIndex {
   readonly isTrained: boolean;
   train(x: Float32Array, options: Required<TrainOptions>): Promise<void>;
   addWithIds(x: Float32Array, ids: BigInt64Array): Promise<void>;
+  removeIds(ids: BigInt64Array): Promise<number>;
   search(q: Float32Array, k: number, nprobe?: number): Promise<{ distances: Float32Array; labels: BigInt64Array }>;
   toBuffer(): Promise<Buffer>;
   write(path: string): Promise<void>;

@@ -80,11 +80,44 @@ export function coerceItemId(v: unknown): number | bigint | null | typeof WRONG_
 
 /** Short description of a rejected value for reports (never the whole value: it may be huge). */
 export function describeValue(v: unknown): string {
-  let text: string;
-  try {
-    text = typeof v === 'bigint' ? `${v}n` : JSON.stringify(v) ?? String(v);
-  } catch {
-    text = String(v);
+  const text = preview(v, 0, { left: DESCRIBE_CHARS + 1 });
+  return text.length > DESCRIBE_CHARS ? `${text.slice(0, DESCRIBE_CHARS - 3)}...` : text;
+}
+
+/** Characters of a value shown in messages. */
+const DESCRIBE_CHARS = 60;
+/** Nesting shown in messages: deeper levels print as `...` (a 10,000-level value must not overflow the stack). */
+const DESCRIBE_DEPTH = 4;
+
+/**
+ * JSON-like text of a value, walked with a depth bound and a character budget (so neither deep
+ * nor huge user data costs more than the preview shows), never throwing: bigints as `12n`.
+ */
+function preview(v: unknown, depth: number, budget: { left: number }): string {
+  let out: string;
+  if (typeof v === 'bigint') out = `${v}n`;
+  else if (typeof v === 'string') out = JSON.stringify(v.length > budget.left ? v.slice(0, budget.left) : v);
+  else if (v === null || typeof v !== 'object') out = v === undefined ? 'undefined' : typeof v === 'number' && !Number.isFinite(v) ? String(v) : String(JSON.stringify(v) ?? v);
+  else if (depth >= DESCRIBE_DEPTH) out = Array.isArray(v) ? '[...]' : '{...}';
+  else {
+    const parts: string[] = [];
+    const add = (key: string | undefined, value: unknown): boolean => {
+      if (budget.left <= 0) {
+        parts.push('...');
+        return false;
+      }
+      const item = `${key === undefined ? '' : `${JSON.stringify(key)}:`}${preview(value, depth + 1, budget)}`;
+      budget.left -= 1;
+      parts.push(item);
+      return true;
+    };
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) if (!add(undefined, v[i])) break;
+    } else {
+      for (const key in v as object) if (Object.hasOwn(v as object, key) && !add(key, (v as Record<string, unknown>)[key])) break;
+    }
+    return Array.isArray(v) ? `[${parts.join(',')}]` : `{${parts.join(',')}}`;
   }
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  budget.left -= out.length;
+  return out;
 }

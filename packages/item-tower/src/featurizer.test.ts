@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Featurizer, bucketize } from './featurizer.js';
+import { describeValue } from './coerce.js';
 import type { Rejection } from './featurizer.js';
 import { FeatureBatch } from './feature-batch.js';
 import { referenceFeatureSpecs } from './reference-model.js';
@@ -129,4 +130,21 @@ test('featurization is deterministic across featurizer instances', () => {
   const a = one(full, new Featurizer(specs));
   const b = one(full, new Featurizer(specs));
   for (const t of a.tensors) assert.deepEqual(tensor(a, t.name, 0), tensor(b, t.name, 0), t.name);
+});
+
+test('a 10,000-level nested category is a counted rejection with a short preview, not a stack overflow', async () => {
+  let nested: unknown = 'leaf';
+  for (let i = 0; i < 10_000; i++) nested = [nested];
+  const deepObject = JSON.parse(`${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`) as unknown;
+  assert.equal(describeValue(nested), '[[[[[...]]]]]');
+  assert.ok(describeValue(deepObject).startsWith('{"a":{"a":'));
+  assert.ok(describeValue(new Array(1_000_000).fill(7)).length <= 60);
+  assert.equal(describeValue({ id: 12n, n: [1, 'x'] }), '{"id":12n,"n":[1,"x"]}');
+  const featurizer = new Featurizer(specs);
+  const rejections = [nested, deepObject].map((category) => featurizer.featurizeOne({ ...full, category }));
+  for (const r of rejections) {
+    assert.ok(!(r instanceof FeatureBatch), 'rejected');
+    assert.equal(r.field, 'category');
+    assert.ok(r.message.length < 300, r.message);
+  }
 });

@@ -1,3 +1,4 @@
+import { redactSecrets } from '@reindex/core';
 import { Redis } from 'ioredis';
 
 export class RedisUnavailableError extends Error {
@@ -5,15 +6,9 @@ export class RedisUnavailableError extends Error {
   readonly code = 'REDIS_UNAVAILABLE';
 }
 
-/** The URL with any password replaced, for logs and pages: secrets never leave the process. */
+/** The URL with any credentials replaced, for logs and pages (core's redactSecrets). */
 export function redactRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<invalid redis url>';
-  }
+  return redactSecrets(url);
 }
 
 /** Connection options parsed from a URL; accepted as-is by ioredis and by BullMQ classes. */

@@ -38,6 +38,9 @@ function parseCommandLine() {
   }
 }
 const { values } = parseCommandLine();
+for (const [flag, value] of Object.entries(values)) {
+  if (typeof value === 'string' && value.trim() === '') fail(`--${flag} must not be empty`);
+}
 
 function positive(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;

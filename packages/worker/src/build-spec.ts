@@ -1,4 +1,4 @@
-import type { FieldMapping, IndexParams, ObjectStore, QualityConfig, ShardPlan } from '@reindex/core';
+import type { DuplicateIdPolicy, FieldMapping, IndexParams, ItemIdKind, ObjectStore, QualityConfig, ShardPlan } from '@reindex/core';
 import { buildKey, planKey } from '@reindex/core';
 
 /**
@@ -14,8 +14,12 @@ export interface BuildSpec {
   version: string;
   createdAt: string;
   storeUrl: string;
-  /** `normalizeEmbeddings` only matters with `fields.embedding` (absent in older builds: false). */
-  catalogue: { url: string; fields: FieldMapping; normalizeEmbeddings?: boolean };
+  /**
+   * `normalizeEmbeddings` only matters with `fields.embedding` (absent in older builds: false).
+   * `idKind` is the build's id kind as decided at plan time, `idKindSource` how (absent in older
+   * builds: integers); `duplicateIds` the policy (absent: reject).
+   */
+  catalogue: { url: string; fields: FieldMapping; normalizeEmbeddings?: boolean; idKind?: ItemIdKind; idKindSource?: string; duplicateIds?: DuplicateIdPolicy };
   model: { dir: string; contentHash: string; dim: number };
   index: IndexParams & { metric: 'ip' | 'l2'; nprobe: number; servingMemoryBytes: number; builderMemoryBytes: number; trainSeed: number };
   keepVersions: number;

@@ -19,3 +19,5 @@ export {
   QualityGateError, buildManifest, currentLatest, evaluateGate, gateFailureMessage, publishBuild, publishManifest, qualityRecordKey, readQualityRecord,
   writeQualityRecord, type GateCheck, type GateCheckName, type GateInputs, type GateVerdict, type PublishBuildResult, type QualityRecord,
 } from './gate.js';
+export { classifyFailure, type FailureClass } from './failure-class.js';
+export { decideIdKind, type IdPolicy } from './item-ids.js';

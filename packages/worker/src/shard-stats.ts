@@ -19,6 +19,8 @@ export interface ShardStats {
   /** The uploaded sub-index (and string-id map, when ids are strings). */
   index: ManifestFile;
   idMap?: ManifestFile;
+  /** Every indexed faiss id, sorted, with its location (item-ids.ts); absent in older stats. */
+  ids?: ManifestFile & { count: number; files: string[] };
   /** Exact top-k of the build's quality queries against this shard's items (absent without queries). */
   truth?: ManifestFile & { queries: number; k: number };
   startedAt: string;

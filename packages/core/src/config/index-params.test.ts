@@ -134,5 +134,10 @@ describe('configuredIndexParams', () => {
       (e: unknown) => e instanceof ConfigError && e.code === 'TRAIN_SAMPLE_TOO_SMALL' && /8192 lists but the training sample is 5000/.test(e.message),
     );
     assert.throws(() => configuredIndexParams('IVF32,PQ16', 4000, 128, { builderMemoryBytes: 1024 }), /index.builderMemoryBytes/);
+    // faiss would allocate ~5 GB of empty list headers for this one before refusing it.
+    assert.throws(
+      () => configuredIndexParams('IVF99999999,PQ64', 1_000_000_000, 128),
+      (e: unknown) => e instanceof ConfigError && e.code === 'INDEX_FACTORY_TOO_LARGE' && /99999999 lists: their centroids and list headers alone take 55999999440 bytes/.test(e.message),
+    );
   });
 });

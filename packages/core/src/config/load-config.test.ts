@@ -27,7 +27,7 @@ describe('loadConfig', () => {
   it('returns the documented defaults with no file and no overrides', async () => {
     assert.deepEqual(DEFAULT_CONFIG, {
       name: 'catalogue',
-      catalogue: { fields: { id: 'id', title: 'title', category: 'category', brand: 'brand', shop: 'shop', price: 'price' }, normalizeEmbeddings: false },
+      catalogue: { fields: { id: 'id', title: 'title', category: 'category', brand: 'brand', shop: 'shop', price: 'price' }, normalizeEmbeddings: false, idKind: 'auto', duplicateIds: 'reject' },
       store: { url: 'var/store' },
       index: {
         metric: 'ip', trainPointsPerCentroid: 50, maxTrainSampleSize: 4_000_000,

@@ -24,6 +24,8 @@ const configSchema = z.strictObject({
     url: nonEmpty.optional(),
     fields: z.strictObject({ id: nonEmpty, title: nonEmpty, category: nonEmpty, brand: nonEmpty, shop: nonEmpty, price: nonEmpty, embedding: nonEmpty.optional() }),
     normalizeEmbeddings: z.boolean({ error: 'must be true or false' }),
+    idKind: z.enum(['auto', 'int64', 'string'], { error: 'must be "auto", "int64" or "string"' }),
+    duplicateIds: z.enum(['reject', 'keep-last', 'fail'], { error: 'must be "reject", "keep-last" or "fail"' }),
   }),
   store: z.strictObject({ url: nonEmpty }),
   redisUrl: z.string().regex(/^rediss?:\/\/.+/, { error: 'must be a redis:// or rediss:// URL' }).optional(),
@@ -102,22 +104,26 @@ export async function loadConfig(file?: string, overrides: ReindexConfigInput = 
     }
     fromFile = resolveRelativePaths(parsed as ReindexConfigInput, dirname(path));
   }
-  return validateConfig(deepMerge(deepMerge(DEFAULT_CONFIG, fromFile), overrides), source);
+  return validateConfig(deepMerge(deepMerge(DEFAULT_CONFIG, fromFile), overrides), source, overrides);
 }
 
 /** Validates a complete config object (e.g. one assembled in code). */
-export function validateConfig(input: unknown, source = 'config'): ReindexConfig {
+export function validateConfig(input: unknown, source = 'config', overrides: unknown = {}): ReindexConfig {
+  const valueAt = (root: unknown, path: readonly PropertyKey[]): unknown =>
+    path.reduce<unknown>((value, key) => (value as Record<PropertyKey, unknown> | undefined)?.[key], root);
   const result = configSchema.safeParse(input);
   const problems: string[] = [];
   if (!result.success) {
     for (const issue of result.error.issues) {
       const path = issue.path.map(String).join('.') || '(root)';
-      const got = issue.path.reduce<unknown>((value, key) => (value as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey], input);
+      const got = valueAt(input, issue.path);
+      // A flag's value is the flag's fault, not the config file's.
+      const origin = issue.path.length > 0 && valueAt(overrides, issue.path) !== undefined ? ' (given on the command line)' : '';
       if (issue.code === 'unrecognized_keys') {
         const prefix = issue.path.length === 0 ? '' : `${path}.`;
         for (const key of issue.keys) problems.push(`${prefix}${key}: ${RENAMED_OPTIONS[`${prefix}${key}`] ?? 'unknown option'}`);
       } else {
-        problems.push(`${path}: ${issue.message}${got === undefined ? '' : `, got ${JSON.stringify(got)}`}`);
+        problems.push(`${path}: ${issue.message}${got === undefined ? '' : `, got ${JSON.stringify(got)}`}${origin}`);
       }
     }
   }

@@ -1,4 +1,8 @@
+import type { ItemIdKind } from '../ids/item-id.js';
 import type { S3Options } from '../store/s3-options.js';
+
+/** What a build does with an id that appears more than once (see `catalogue.duplicateIds`). */
+export type DuplicateIdPolicy = 'reject' | 'keep-last' | 'fail';
 
 /** Where each logical item field is found in a catalogue row (source column / JSON key). */
 export interface FieldMapping {
@@ -112,6 +116,20 @@ export interface ReindexConfig {
     fields: FieldMapping;
     /** With `fields.embedding`: scale each row's vector to unit length before indexing. Default false (vectors are indexed as given). */
     normalizeEmbeddings: boolean;
+    /**
+     * How item ids become faiss ids: `int64` (JSON numbers, Parquet integers: used as they are),
+     * `string` (every id a string, digits or not: hashed, published in `idmap.jsonl`), or `auto`:
+     * the kind of the first row's id, decided at plan time and recorded in the build. A row whose
+     * id is of the other kind is rejected (`id-mixed-kinds`). Default `auto`.
+     */
+    idKind: 'auto' | ItemIdKind;
+    /**
+     * What to do with an id that appears more than once anywhere in the catalogue (any shards):
+     * `reject` every copy, keep the `keep-last` copy in catalogue order (file order, then row
+     * order), or `fail` the build. Every rejected copy is counted and reported with its location.
+     * Default `reject`.
+     */
+    duplicateIds: DuplicateIdPolicy;
   };
   store: {
     /** Object store root for builds and published indexes. Default `"var/store"` (relative to the working directory). */
@@ -143,6 +161,8 @@ export const DEFAULT_CONFIG = {
   catalogue: {
     fields: { id: 'id', title: 'title', category: 'category', brand: 'brand', shop: 'shop', price: 'price' },
     normalizeEmbeddings: false,
+    idKind: 'auto',
+    duplicateIds: 'reject',
   },
   store: { url: 'var/store' },
   index: {

@@ -46,6 +46,16 @@ export class IdMapper {
     return faissId;
   }
 
+  /**
+   * Records `text` under its faiss id in place of the string recorded there (the winner of a
+   * hash collision, see the worker's item ids).
+   */
+  replace(faissId: bigint, text: string): void {
+    if (hashStringId(text) !== faissId) throw new IdMapError('ID_MAP_INVALID', `item id ${JSON.stringify(text)} does not hash to faiss id ${faissId}`);
+    this.checkKind('string', text);
+    this.byFaissId.set(faissId, text);
+  }
+
   /** String id recorded for a faiss id, if any. */
   lookup(faissId: bigint): string | undefined {
     return this.byFaissId.get(faissId);

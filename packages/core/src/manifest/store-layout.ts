@@ -33,7 +33,7 @@ export function planKey(buildId: string): string {
 }
 
 /** `builds/<buildId>/shards/<i>.<ext>` */
-export function shardKey(buildId: string, shardIndex: number, ext: 'index' | 'json' | 'idmap.jsonl' | 'truth.bin'): string {
+export function shardKey(buildId: string, shardIndex: number, ext: 'index' | 'json' | 'idmap.jsonl' | 'truth.bin' | 'ids'): string {
   if (!Number.isSafeInteger(shardIndex) || shardIndex < 0) throw new ObjectStoreError('INVALID_KEY', `shard index must be a non-negative integer, got ${shardIndex}`);
   return buildKey(buildId, 'shards', `${shardIndex}.${ext}`);
 }

@@ -39,13 +39,11 @@ export async function embedInto(embedder: Embedder, records: unknown[], spec: Bu
   return count;
 }
 
-const DIGITS = /^\s*\d{1,19}\s*$/;
-
-/** True when a record's id is a string that is not a decimal number (such ids are hashed to int64). */
+/** True when a record's id is a non-empty string: hashed to int64, digits or not (see item-ids.ts). */
 export function hasStringId(record: unknown, idField: string): boolean {
   if (typeof record !== 'object' || record === null) return false;
   const id = (record as Record<string, unknown>)[idField];
-  return typeof id === 'string' && id.trim() !== '' && !DIGITS.test(id);
+  return typeof id === 'string' && id !== '';
 }
 
 /**

@@ -2,14 +2,15 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Job } from 'bullmq';
 import {
-  IdMapper, ID_MAP_CONTENT_TYPE, buildKey, indexVersionPrefix, parseIdMap, serializeIdMap, sha256Buffer, sha256File,
+  IdMapper, ID_MAP_CONTENT_TYPE, type ObjectStore, buildKey, indexVersionPrefix, parseIdMap, serializeIdMap, sha256Buffer, sha256File,
   type ManifestFile,
 } from '@reindex/core';
 import { FaissIndex, mergeOnDisk } from '@reindex/faiss';
 import { parseJobData } from '@reindex/queue';
-import { readBuildSpec } from '../build-spec.js';
+import { readBuildSpec, type BuildSpec } from '../build-spec.js';
 import type { WorkerContext } from '../context.js';
-import type { ShardStats } from '../shard-stats.js';
+import { ShardIdCursor, findCrossShardDuplicates, resolveCrossShard, type CrossShardResolution } from '../item-ids.js';
+import { RejectionTally, type RejectedRow, type ShardStats } from '../shard-stats.js';
 
 export interface MergeResult {
   ntotal: number;
@@ -25,6 +26,8 @@ export interface MergeResult {
   shardsStartedAt: string;
   shardsFinishedAt: string;
   mergeMs: number;
+  /** The first copies the merge rejected because another shard held the same id (duplicates, collisions). */
+  crossShardRejections?: RejectedRow[];
 }
 
 /** The published index file names (contract: readers find the data file beside the index). */
@@ -54,6 +57,22 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
       if ((await sha256File(file)) !== s.index.sha256) throw new Error(`shard ${s.shard}: sub-index ${s.index.path} does not match its recorded sha256`);
       parts.push(file);
     }
+    // Ids held by more than one shard: resolved by the build's rules, losing copies removed
+    // from their part before the merge (each part is one shard's sub-index, read whole).
+    const idMaps = new Map<number, IdMapper>();
+    for (const s of stats) if (s.idMap) idMaps.set(s.shard, parseIdMap(await store.get(s.idMap.path), s.idMap.path));
+    const crossShard = await resolveIdsAcrossShards(stats, spec, store, dir, idMaps);
+    let removed = 0;
+    for (const [shard, ids] of crossShard.removals) {
+      const file = parts[stats.findIndex((s) => s.shard === shard)]!;
+      const part = await FaissIndex.read(file);
+      try {
+        removed += await part.removeIds(BigInt64Array.from(ids));
+        await part.write(file);
+      } finally {
+        await part.close();
+      }
+    }
     const partBytes = stats.reduce((sum, s) => sum + s.index.bytes, 0);
     // In memory the merge holds the merged index and one part at a time: within the builder budget.
     const mode = partBytes <= spec.index.builderMemoryBytes ? 'memory' : 'disk';
@@ -77,7 +96,8 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
     } else {
       ({ ntotal } = await mergeOnDisk({ trainedIndexPath: trainedPath, parts, outIndexPath: indexPath, dataPath: path.join(outDir, DATA_FILE) }));
     }
-    const items = stats.reduce((sum, s) => sum + s.items, 0);
+    const items = stats.reduce((sum, s) => sum + s.items, 0) - removed;
+    if (removed !== crossShard.rejected.count) throw new Error(`the merge removed ${removed} duplicate or colliding copies, expected ${crossShard.rejected.count}`);
     if (ntotal !== items) throw new Error(`merged index holds ${ntotal} vectors but the shards added ${items}`);
 
     const prefix = indexVersionPrefix(spec.name, spec.version);
@@ -92,7 +112,10 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
     if (withIdMaps.length > 0) {
       // Merging the shards' maps re-checks collisions across shards.
       const all = new IdMapper();
-      for (const s of withIdMaps) all.merge(parseIdMap(await store.get(s.idMap!.path), s.idMap!.path));
+      for (const s of withIdMaps) {
+        const gone = new Set(crossShard.removals.get(s.shard));
+        for (const [faissId, text] of idMaps.get(s.shard)!.entries()) if (!gone.has(faissId)) all.add(text);
+      }
       const body = serializeIdMap(all);
       await store.put(`${prefix}${ID_MAP_FILE}`, body, { contentType: ID_MAP_CONTENT_TYPE });
       files.push({ path: ID_MAP_FILE, bytes: body.length, sha256: sha256Buffer(body) });
@@ -100,8 +123,10 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
     }
     const rejectedByReason: Record<string, number> = {};
     for (const s of stats) for (const [reason, n] of Object.entries(s.rejectedByReason)) rejectedByReason[reason] = (rejectedByReason[reason] ?? 0) + n;
+    for (const [reason, n] of Object.entries(crossShard.rejected.byReason)) rejectedByReason[reason] = (rejectedByReason[reason] ?? 0) + n;
     return {
-      ntotal, items, rejected: stats.reduce((sum, s) => sum + s.rejected, 0), rejectedByReason, shards: stats.length, mode, files,
+      ntotal, items, rejected: stats.reduce((sum, s) => sum + s.rejected, 0) + crossShard.rejected.count, rejectedByReason, shards: stats.length, mode, files,
+      ...(crossShard.rejected.count > 0 ? { crossShardRejections: crossShard.rejected.examples } : {}),
       ...(idMap ? { idMap } : {}),
       shardsStartedAt: stats.map((s) => s.startedAt).sort()[0] ?? new Date().toISOString(),
       shardsFinishedAt: stats.map((s) => s.finishedAt).sort().at(-1) ?? new Date().toISOString(),
@@ -110,4 +135,40 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Streams every shard's sorted id file once and resolves each id held by several shards:
+ * which shards lose their copy, and the rejections to report. Older shard stats without id
+ * files are skipped (their builds had no cross-shard check).
+ */
+async function resolveIdsAcrossShards(
+  stats: readonly ShardStats[], spec: BuildSpec, store: ObjectStore, dir: string, idMaps: ReadonlyMap<number, IdMapper>,
+): Promise<{ removals: Map<number, bigint[]>; rejected: RejectionTally }> {
+  const removals = new Map<number, bigint[]>();
+  const rejected = new RejectionTally();
+  const withIds = stats.filter((s) => s.ids && s.ids.count > 0);
+  if (withIds.length < 2) return { removals, rejected };
+  const cursors: ShardIdCursor[] = [];
+  try {
+    for (const s of withIds) {
+      const file = path.join(dir, `shard-${s.shard}.ids`);
+      await store.download(s.ids!.path, file);
+      if ((await sha256File(file)) !== s.ids!.sha256) throw new Error(`shard ${s.shard}: id file ${s.ids!.path} does not match its recorded sha256`);
+      cursors.push(await ShardIdCursor.open(s.shard, file, s.ids!.files));
+    }
+    const policy = spec.catalogue.duplicateIds ?? 'reject';
+    await findCrossShardDuplicates(cursors, (duplicate) => {
+      const resolution: CrossShardResolution = resolveCrossShard(duplicate, policy, idMaps.size > 0 ? (shard) => idMaps.get(shard)?.lookup(duplicate.id) : undefined);
+      for (const r of resolution.rejections) {
+        let list = removals.get(r.shard);
+        if (!list) removals.set(r.shard, (list = []));
+        list.push(duplicate.id);
+        rejected.add({ location: r.location, itemId: r.itemId, reason: r.reason, message: r.message });
+      }
+    });
+  } finally {
+    await Promise.all(cursors.map((c) => c.close()));
+  }
+  return { removals, rejected };
 }

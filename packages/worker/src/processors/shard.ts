@@ -2,8 +2,8 @@ import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Job } from 'bullmq';
 import {
-  IdMapper, ID_MAP_CONTENT_TYPE, buildKey, formatLocation, openCatalogue, serializeIdMap, sha256Buffer, sha256File,
-  sha256Stream, shardKey, type CatalogueRow, type ObjectStore,
+  ID_MAP_CONTENT_TYPE, buildKey, formatLocation, openCatalogue, serializeIdMap, sha256Buffer, sha256File,
+  sha256Stream, shardKey, type ObjectStore,
 } from '@reindex/core';
 
 import { parseJobData } from '@reindex/queue';
@@ -11,7 +11,7 @@ import type { WorkerContext } from '../context.js';
 import { ExactTopK, serializeTruth } from '../quality.js';
 import { readQualityQueries } from '../quality-queries.js';
 import { RejectionTally, type ShardStats } from '../shard-stats.js';
-import { hasStringId } from './embed-rows.js';
+import { SHARD_ID_RECORD_BYTES, ShardIds, encodeShardIds, idPolicyOf } from '../item-ids.js';
 
 /** Rows read from the catalogue per step; the embedder splits them into its own batches. */
 const READ_BATCH_ROWS = 2048;
@@ -40,8 +40,7 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
   try {
     const embedder = await ctx.embedder(spec);
     const rejected = new RejectionTally();
-    const ids = new IdMapper();
-    const idField = spec.catalogue.fields.id;
+    const ids = new ShardIds(idPolicyOf(spec), spec.catalogue.fields.id, spec.model.dim);
     let items = 0;
     let embedMs = 0;
     let addMs = 0;
@@ -67,28 +66,33 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
         for (const r of batch.rejections) {
           rejected.add({ location: formatLocation(r.location), itemId: null, reason: 'malformed-row', message: r.reason });
         }
-        const rows = mapStringIds(batch.rows, idField, ids, rejected);
+        const rows = ids.prepare(batch.rows, rejected);
         const t0 = Date.now();
         const out = await embedder.embed(rows.map((r) => r.value));
         embedMs += Date.now() - t0;
         featurizeMs += out.featurizeMs ?? 0;
         inferenceMs += out.inferenceMs ?? 0;
+        const rejectedRows = new Set<number>();
         for (const r of out.rejections) {
           const row = rows[r.index];
+          rejectedRows.add(r.index);
           // A string id was replaced by its hash before embedding: report the catalogue's own id.
           const itemId = row?.originalId ?? r.itemId;
           rejected.add({ location: row ? formatLocation(row.location) : '?', itemId, reason: r.reason, message: r.message });
         }
+        const rowIndex: number[] = [];
+        for (let i = 0; i < rows.length; i++) if (!rejectedRows.has(i)) rowIndex.push(i);
+        const admitted = ids.admit({ vectors: out.vectors, ids: out.ids, rowIndex }, rows, rejected);
         await pendingAdd;
         const t1 = Date.now();
         pendingAdd = Promise.all([
-          index.addWithIds(out.vectors, out.ids).then(() => { addMs += Date.now() - t1; }),
-          truth?.addBatch(out.vectors, out.ids).then(() => { truthMs += Date.now() - t1; }),
+          index.addWithIds(admitted.vectors, admitted.ids).then(() => { addMs += Date.now() - t1; }),
+          truth?.addBatch(admitted.vectors, admitted.ids).then(() => { truthMs += Date.now() - t1; }),
         ]).then(() => undefined);
         // Observed now, thrown where it is awaited: a failed add must not become an unhandled
         // rejection (which ends the process) while this loop awaits the next batch.
         pendingAdd.catch(() => undefined);
-        items += out.ids.length;
+        items += admitted.ids.length;
         if (Date.now() - lastProgress > PROGRESS_INTERVAL_MS) {
           lastProgress = Date.now();
           await job.updateProgress({ items, rejected: rejected.count, estimatedRows: shardSpec.estimatedRows, workerId: ctx.workerId });
@@ -99,6 +103,17 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
       await batches.return(undefined);
     }
     await pendingAdd;
+    // Duplicates and collisions found in this shard: the copies that lost leave the sub-index,
+    // the copies that won (kept last, or the smaller colliding string) go in.
+    const toRemove = ids.idsToRemove();
+    if (toRemove.length > 0) {
+      items -= await index.removeIds(toRemove);
+      const replacements = ids.replacementBatch();
+      await index.addWithIds(replacements.vectors, replacements.ids);
+      await truth?.addBatch(replacements.vectors, replacements.ids);
+      items += replacements.ids.length;
+    }
+    if (index.ntotal !== items) throw new Error(`shard ${data.shard}: the sub-index holds ${index.ntotal} vectors, ${items} were admitted`);
     if (truth) {
       const t2 = Date.now();
       await truth.flush();
@@ -111,11 +126,18 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
     const indexEntry = { path: shardKey(data.buildId, data.shard, 'index'), bytes: (await stat(indexFile)).size, sha256: await sha256File(indexFile) };
     await store.putFile(indexEntry.path, indexFile);
     let idMapEntry: ShardStats['idMap'];
-    if (ids.size > 0) {
-      const body = serializeIdMap(ids);
+    const idMap = ids.idMap();
+    if (idMap.size > 0) {
+      const body = serializeIdMap(idMap);
       idMapEntry = { path: shardKey(data.buildId, data.shard, 'idmap.jsonl'), bytes: body.length, sha256: sha256Buffer(body) };
       await store.put(idMapEntry.path, body, { contentType: ID_MAP_CONTENT_TYPE });
     }
+    // Every indexed id, sorted, with its location: the merge finds ids held by several shards.
+    const encodedIds = encodeShardIds(ids.indexed());
+    const idsEntry: ShardStats['ids'] = {
+      path: shardKey(data.buildId, data.shard, 'ids'), bytes: encodedIds.body.length, sha256: sha256Buffer(encodedIds.body), count: encodedIds.body.length / SHARD_ID_RECORD_BYTES, files: encodedIds.files,
+    };
+    await store.put(idsEntry.path, encodedIds.body, { contentType: 'application/octet-stream' });
     let truthEntry: ShardStats['truth'];
     if (truth) {
       const body = serializeTruth(truth);
@@ -125,7 +147,7 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
     const uploadMs = Date.now() - tUpload;
     const stats: ShardStats = {
       shard: data.shard, items, rejected: rejected.count, rejectedByReason: rejected.byReason, rejectedExamples: rejected.examples,
-      index: indexEntry, ...(idMapEntry ? { idMap: idMapEntry } : {}), ...(truthEntry ? { truth: truthEntry } : {}),
+      index: indexEntry, ...(idMapEntry ? { idMap: idMapEntry } : {}), ids: idsEntry, ...(truthEntry ? { truth: truthEntry } : {}),
       startedAt, finishedAt: new Date().toISOString(), workerId: ctx.workerId, embedMs, addMs, ...(truth ? { truthMs } : {}),
       readMs, featurizeMs: Math.round(featurizeMs), inferenceMs: Math.round(inferenceMs), uploadMs,
     };
@@ -151,27 +173,5 @@ async function finishedShard(store: ObjectStore, buildId: string, shard: number)
   if (!head || head.size !== stats.index.bytes) return undefined;
   if ((await sha256Stream(await store.getStream(stats.index.path))) !== stats.index.sha256) return undefined;
   return stats;
-}
-
-/**
- * Catalogue ids that are strings (not decimal numbers) get a collision-checked int64 from the
- * shard's IdMapper; the row is rejected, never thrown, when that fails.
- */
-function mapStringIds(rows: CatalogueRow[], idField: string, ids: IdMapper, rejected: RejectionTally): Array<CatalogueRow & { originalId?: string }> {
-  if (!rows.some((r) => hasStringId(r.value, idField))) return rows;
-  const out: Array<CatalogueRow & { originalId?: string }> = [];
-  for (const row of rows) {
-    if (!hasStringId(row.value, idField)) {
-      out.push(row);
-      continue;
-    }
-    const raw = row.value[idField] as string;
-    try {
-      out.push({ location: row.location, value: { ...row.value, [idField]: ids.add(raw) }, originalId: raw });
-    } catch (error) {
-      rejected.add({ location: formatLocation(row.location), itemId: raw, reason: 'id-collision', message: (error as Error).message });
-    }
-  }
-  return out;
 }
 
