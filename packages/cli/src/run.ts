@@ -105,8 +105,17 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
       planMs = prepared.planMs;
       const rows = prepared.plan.shards.map((s) => s.estimatedRows);
       display.log(`reindex: build ${buildId}: ${prepared.plan.totals.estimatedRows.toLocaleString('en')} items${prepared.plan.totals.rowsExact ? '' : ' (estimated)'} in ${shardCount} shards (${Math.min(...rows)}–${Math.max(...rows)} rows each), index ${prepared.spec.index.factory} ${prepared.spec.index.metric}, nprobe ${prepared.spec.quality?.fixedNprobe ?? 'chosen by the quality stage'}`);
+      const skipped = prepared.plan.skipped ?? [];
+      if (skipped.length > 0) {
+        const shown = skipped.slice(0, 10).map((f) => `${f.file} (${f.reason})`).join('; ');
+        display.log(`reindex: skipped ${skipped.length} file(s) that are not catalogue data: ${shown}${skipped.length > 10 ? `; ... (${skipped.length - 10} more in builds/${buildId}/plan.json)` : ''}`);
+      }
+      display.log(`reindex: item ids are ${prepared.spec.catalogue.idKind === 'string' ? 'strings (hashed, published in idmap.jsonl)' : 'integers'}, from ${prepared.spec.catalogue.idKindSource}; duplicates: ${prepared.spec.catalogue.duplicateIds}`);
       if (args.dryRun) {
-        const plan = { buildId, dryRun: true, shards: prepared.plan.shards.map((s) => ({ shard: s.index, rows: s.estimatedRows, bytes: s.estimatedBytes })), index: prepared.spec.index, catalogue: catalogueUrl, items: prepared.plan.totals.estimatedRows };
+        const plan = {
+          buildId, dryRun: true, shards: prepared.plan.shards.map((s) => ({ shard: s.index, rows: s.estimatedRows, bytes: s.estimatedBytes })), index: prepared.spec.index, catalogue: catalogueUrl,
+          items: prepared.plan.totals.estimatedRows, skipped, ids: { kind: prepared.spec.catalogue.idKind, source: prepared.spec.catalogue.idKindSource, duplicates: prepared.spec.catalogue.duplicateIds },
+        };
         if (args.json) process.stdout.write(`${JSON.stringify(plan)}\n`);
         else {
           for (const s of plan.shards) process.stdout.write(`shard ${s.shard}: ${s.rows} rows, ${s.bytes} bytes\n`);

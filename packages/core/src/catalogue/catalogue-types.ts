@@ -50,8 +50,8 @@ export interface CatalogueDescription {
   /** The URL the catalogue was opened from. */
   source: string;
   files: CatalogueFileInfo[];
-  /** Keys under the source that are not catalogue files (other extensions), so typos are visible. */
-  ignored: string[];
+  /** Keys under the source that are not read, each with why, so typos and stray files are visible. */
+  skipped: SkippedFile[];
   totalBytes: number;
   /** Sum of Parquet row counts; undefined when any file is JSONL. */
   totalRows?: number;
@@ -77,14 +77,40 @@ export function formatLocation(location: RowLocation): string {
   return `${location.file}#row ${location.row}`;
 }
 
-/** Format of a file by extension, or undefined for files that are not part of the catalogue. */
-export function detectFormat(key: string): CatalogueFormat | undefined {
+/** A listed file that is not read as part of the catalogue, and why (plans and the CLI list them). */
+export interface SkippedFile {
+  file: string;
+  reason: string;
+}
+
+/**
+ * Format of a file from its name: a catalogue format, `sniff` for a Spark-style `part-*` file
+ * whose name does not say (its first bytes decide), or a skip with the reason.
+ */
+export function detectFormat(key: string): CatalogueFormat | 'sniff' | { skip: string } {
   const name = key.toLowerCase();
   const base = name.slice(name.lastIndexOf('/') + 1);
   // Hidden and marker files (_SUCCESS, .crc) are never data, whatever their extension.
-  if (base.startsWith('.') || base.startsWith('_')) return undefined;
+  if (base.startsWith('.')) return { skip: 'hidden file (name starts with ".")' };
+  if (base.startsWith('_')) return { skip: 'marker file (name starts with "_")' };
   if (name.endsWith('.jsonl') || name.endsWith('.ndjson')) return 'jsonl';
   if (name.endsWith('.jsonl.gz') || name.endsWith('.ndjson.gz')) return 'jsonl.gz';
   if (name.endsWith('.parquet')) return 'parquet';
-  return undefined;
+  // Spark, Hive and Flink write `part-00000-<uuid>-c000.json` (JSON lines), `.json.gz`, or no extension.
+  if (base.startsWith('part-')) {
+    if (base.endsWith('.json')) return 'jsonl';
+    if (base.endsWith('.json.gz') || base.endsWith('.gz')) return 'jsonl.gz';
+    if (!/\.[a-z][a-z0-9]*$/.test(base.replace(/-c\d+$/, ''))) return 'sniff';
+  }
+  const ext = /\.[^./]+$/.exec(base)?.[0];
+  return { skip: ext ? `extension ${ext} is not a catalogue format (.jsonl, .ndjson, .jsonl.gz, .parquet; .json for part-* files)` : 'no extension (only part-* files are read by their content)' };
+}
+
+/** Format of a file from its first bytes (Spark part files without an extension), or a skip. */
+export function sniffFormat(head: Buffer): CatalogueFormat | { skip: string } {
+  if (head.length >= 4 && head.subarray(0, 4).toString('latin1') === 'PAR1') return 'parquet';
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'jsonl.gz';
+  const text = head.toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  if (text.startsWith('{')) return 'jsonl';
+  return { skip: `part file whose content is not JSON lines, gzip or Parquet (starts with ${JSON.stringify(head.subarray(0, 8).toString('latin1'))})` };
 }

@@ -71,7 +71,9 @@ describe('catalogue readers (local)', () => {
       ['sub/b.parquet', 50, [20, 20, 10]],
     ]);
     assert.equal(description.totalRows, 300);
-    assert.deepEqual(description.ignored, ['README.txt', '_SUCCESS']);
+    assert.deepEqual(description.skipped.map((f) => f.file), ['README.txt', '_SUCCESS']);
+    assert.match(description.skipped[0]!.reason, /extension \.txt is not a catalogue format/);
+    assert.match(description.skipped[1]!.reason, /marker file/);
     const bytes = description.files[0]!.bytes;
     const shard: ShardSpec = { index: 0, estimatedRows: 0, estimatedBytes: 0, parts: [{ kind: 'parquet-rows', file: 'a.parquet', fileBytes: bytes, rowStart: 95, rowEnd: 205 }] };
     const { rows, batches } = await readAll(catalogue, [shard], 32);
@@ -129,6 +131,32 @@ describe('catalogue readers (local)', () => {
     const plan = await planShards(catalogue, 2);
     await writeJsonlFile(join(dir, 'items.jsonl'), jsonlText(productRows(0, 101)));
     await assert.rejects(readAll(catalogue, plan.shards), (e: unknown) => e instanceof PlanError && e.code === 'CATALOGUE_CHANGED' && e.message.includes('items.jsonl'));
+  });
+
+  it('reads Spark-style part files (.json, .json.gz, no extension) by their content and lists every skipped file with why', async () => {
+    await writeJsonlFile(join(dir, 'out', 'part-00000-1b2c-c000.json'), jsonlText(productRows(0, 10)));
+    await writeJsonlFile(join(dir, 'out', 'part-00001-1b2c-c000.json.gz'), jsonlText(productRows(10, 10)), true);
+    await writeJsonlFile(join(dir, 'out', 'part-00002-1b2c-c000'), jsonlText(productRows(20, 10)));
+    await writeParquetFile(join(dir, 'out', 'part-00003'), productRows(30, 10), 5);
+    await writeFile(join(dir, 'out', 'part-00004'), 'id,title\n1,x\n');
+    await writeJsonlFile(join(dir, 'out', '.hidden.jsonl'), jsonlText(productRows(40, 3)));
+    await writeFile(join(dir, 'out', 'notes.json'), '{"a": 1}');
+    await writeFile(join(dir, 'out', 'README.txt'), 'docs');
+    const catalogue = await openCatalogue(join(dir, 'out'));
+    const description = await catalogue.describe();
+    assert.deepEqual(description.files.map((f) => [f.file, f.format]), [
+      ['part-00000-1b2c-c000.json', 'jsonl'], ['part-00001-1b2c-c000.json.gz', 'jsonl.gz'], ['part-00002-1b2c-c000', 'jsonl'], ['part-00003', 'parquet'],
+    ]);
+    const skipped = Object.fromEntries(description.skipped.map((f) => [f.file, f.reason]));
+    assert.deepEqual(Object.keys(skipped).sort(), ['.hidden.jsonl', 'README.txt', 'notes.json', 'part-00004']);
+    assert.match(skipped['.hidden.jsonl']!, /hidden file/);
+    assert.match(skipped['notes.json']!, /extension \.json is not a catalogue format/);
+    assert.match(skipped['part-00004']!, /not JSON lines, gzip or Parquet \(starts with "id,title/);
+    const plan = await planShards(catalogue, 2);
+    assert.deepEqual(plan.skipped?.map((f) => f.file).sort(), Object.keys(skipped).sort(), 'the plan lists them too');
+    const { rows } = await readAll(catalogue, plan.shards, 64);
+    assert.deepEqual(rows.map((r) => Number(r.value.id)).sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i));
+    await catalogue.close();
   });
 
   it('explains empty and missing catalogues', async () => {

@@ -11,6 +11,9 @@ import { mapLimit } from '../util/map-limit.js';
 import {
   DEFAULT_READ_OPTIONS,
   detectFormat,
+  sniffFormat,
+  type CatalogueFormat,
+  type SkippedFile,
   type CatalogueDescription,
   type CatalogueFileInfo,
   type CatalogueRow,
@@ -133,20 +136,24 @@ export class Catalogue {
       for (let left = items; left > 0; left -= SYNTHETIC_ROWS_PER_GROUP) rowGroupRows.push(Math.min(left, SYNTHETIC_ROWS_PER_GROUP));
       // bytes: what the vectors would take as float32, so byte-based estimates stay meaningful.
       const file: CatalogueFileInfo = { file: this.listed[0]!.key, format: 'synthetic', bytes: items * dim * 4, rows: items, rowGroupRows };
-      return { source: this.source, files: [file], ignored: [], totalBytes: file.bytes, totalRows: items };
+      return { source: this.source, files: [file], skipped: [], totalBytes: file.bytes, totalRows: items };
     }
-    const ignored: string[] = [];
-    const candidates: Array<ListedObject & { format: NonNullable<ReturnType<typeof detectFormat>> }> = [];
-    for (const object of this.listed) {
-      const format = detectFormat(object.key);
-      if (format === undefined) ignored.push(object.key);
-      else candidates.push({ ...object, format });
+    const skipped: SkippedFile[] = [];
+    const detected = await mapLimit(this.listed, this.metadataConcurrency, async (object) => {
+      let format = detectFormat(object.key);
+      if (format === 'sniff') format = object.size === 0 ? { skip: 'empty file' } : sniffFormat(await this.store.getRange(object.key, 0, Math.min(object.size, 64) - 1));
+      return { ...object, format };
+    });
+    const candidates: Array<ListedObject & { format: CatalogueFormat }> = [];
+    for (const object of detected) {
+      if (typeof object.format === 'object') skipped.push({ file: object.key, reason: object.format.skip });
+      else candidates.push({ ...object, format: object.format });
     }
     if (candidates.length === 0) {
       throw new CatalogueError(
         'CATALOGUE_EMPTY',
-        `no catalogue files (*.jsonl, *.ndjson, *.jsonl.gz, *.parquet) at ${this.source}` +
-          (ignored.length > 0 ? `; ignored ${ignored.length} other file(s), e.g. ${ignored[0]}` : ''),
+        `no catalogue files (*.jsonl, *.ndjson, *.jsonl.gz, *.parquet, part-* files) at ${this.source}` +
+          (skipped.length > 0 ? `; skipped ${skipped.length} other file(s), e.g. ${skipped[0]!.file} (${skipped[0]!.reason})` : ''),
       );
     }
     const files = await mapLimit(candidates, this.metadataConcurrency, async (c): Promise<CatalogueFileInfo> => {
@@ -161,7 +168,7 @@ export class Catalogue {
     const description: CatalogueDescription = {
       source: this.source,
       files,
-      ignored,
+      skipped,
       totalBytes: files.reduce((sum, f) => sum + f.bytes, 0),
     };
     if (files.every((f) => f.rows !== undefined)) description.totalRows = files.reduce((sum, f) => sum + f.rows!, 0);

@@ -129,6 +129,7 @@ export async function planShards(catalogue: Catalogue, shardCount: number, optio
       rowsExact: exact,
     },
     files: description.files.map((f) => ({ file: f.file, format: f.format, bytes: f.bytes, ...(f.rows === undefined ? {} : { rows: f.rows }) })),
+    ...(description.skipped.length > 0 ? { skipped: description.skipped } : {}),
     shards,
   };
 }

@@ -1,4 +1,4 @@
-import type { CatalogueFormat } from '../catalogue/catalogue-types.js';
+import type { CatalogueFormat, SkippedFile } from '../catalogue/catalogue-types.js';
 import type { ShardSpec } from '../catalogue/shard-spec.js';
 
 /** Stored as `builds/<buildId>/plan.json`; a worker executes `shards[i]` with Catalogue.readShard. */
@@ -18,6 +18,8 @@ export interface ShardPlan {
   };
   /** Files covered by the plan, as they were when planned (workers check sizes before reading). */
   files: Array<{ file: string; format: CatalogueFormat; bytes: number; rows?: number }>;
+  /** Listed files that are not read, each with why (absent in older plans). */
+  skipped?: SkippedFile[];
   shards: ShardSpec[];
 }
 
