@@ -6,7 +6,7 @@ import { BuildFailedError, prepareBuild, submitBuild, waitForBuild } from '@rein
 import { CatalogueError } from '@reindex/core';
 import { writeCatalogue } from '@reindex/sample-catalogue';
 import { listVersions, type ShardStats } from '@reindex/worker';
-import { allIds, compareIds, configFor, expectedCatalogue, privateRedis, readPublished, runBuild, tempDir, writeMappedJsonl } from './harness.js';
+import { allIds, compareIds, configFor, expectedCatalogue, openQueues, openStore, privateRedis, readPublished, runBuild, startWorkers, tempDir, writeMappedJsonl } from './harness.js';
 
 test('malformed JSONL lines are rejected with their location and the build still publishes everything else', async (t) => {
   const dir = await tempDir(t);
@@ -100,4 +100,30 @@ test('a title column that is missing or of the wrong type fails at plan time, na
     assert.match(error.message, /every one of the first 256 rows .* is rejected, 256 for field "title"/);
     return true;
   });
+});
+
+test('a catalogue whose row estimate is far off (one huge line) trains fewer lists instead of failing, and the manifest says so', async (t) => {
+  const dir = await tempDir(t);
+  const redis = await privateRedis(t);
+  const catalogue = path.join(dir, 'items.jsonl');
+  const huge = { id: 999_999, title: `huge ${'x'.repeat(4_000_000)}`, category: 'Home', brand: 'b', shop: 's', price: 1 };
+  await writeMappedJsonl(catalogue, 1200, (row) => row);
+  await writeFile(catalogue, `${JSON.stringify(huge)}\n`, { flag: 'a' });
+  const config = await configFor({ catalogueUrl: catalogue, storeUrl: `file://${path.join(dir, 'store')}`, shardCount: 2, trainSampleSize: 20_000 });
+  delete (config.index as { factory?: string }).factory; // the rule chooses from the (wrong) estimate
+  const prepared = await prepareBuild(config);
+  assert.ok(prepared.plan.totals.estimatedRows > 10_000, `the head of the file makes the plan estimate ${prepared.plan.totals.estimatedRows} rows`);
+  const plannedNlist = prepared.spec.index.nlist;
+  assert.ok(plannedNlist * 39 > 1201, `the plan chose ${prepared.spec.index.factory}, more lists than 1,201 rows can train`);
+  const queues = openQueues(t, redis.url);
+  const store = openStore(t, prepared.spec.storeUrl);
+  await submitBuild(queues, store, prepared);
+  await startWorkers(t, redis.url, 2);
+  await waitForBuild(queues, prepared.spec.buildId, 2, undefined, 100);
+  const published = await readPublished(t, store);
+  const adjusted = (published.manifest as { indexAdjusted?: { plannedFactory: string; reason: string } }).indexAdjusted;
+  assert.equal(adjusted?.plannedFactory, prepared.spec.index.factory);
+  assert.match(adjusted!.reason, new RegExp(`nlist ${plannedNlist} -> 16`));
+  assert.equal(published.index.describe().nlist, 16, 'the published index has the fitted lists');
+  assert.match(published.manifest.factory, /^IVF16(_HNSW32)?,PQ\d+$/);
 });

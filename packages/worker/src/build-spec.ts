@@ -21,7 +21,11 @@ export interface BuildSpec {
    */
   catalogue: { url: string; fields: FieldMapping; normalizeEmbeddings?: boolean; idKind?: ItemIdKind; idKindSource?: string; duplicateIds?: DuplicateIdPolicy };
   model: { dir: string; contentHash: string; dim: number };
-  index: IndexParams & { metric: 'ip' | 'l2'; nprobe: number; servingMemoryBytes: number; builderMemoryBytes: number; trainSeed: number };
+  index: IndexParams & {
+    metric: 'ip' | 'l2'; nprobe: number; servingMemoryBytes: number; builderMemoryBytes: number; trainSeed: number;
+    /** Set by the train job when the real sample could not train the planned lists (see fitIndexToSample). */
+    adjusted?: { plannedFactory: string; reason: string };
+  };
   keepVersions: number;
   /** The quality report and publish gate. Absent in builds written before it existed (then: no gate). */
   quality?: QualitySpec;

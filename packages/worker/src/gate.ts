@@ -145,6 +145,7 @@ export function buildManifest(spec: BuildSpec, record: Pick<QualityRecord, 'repo
     stageTimings: { ...record.stageTimings },
     quality: { ...report, gate, ...(forced ? { forced: true } : {}) },
     ...(merge.idMap ? { idMap: merge.idMap } : {}),
+    ...(spec.index.adjusted ? { indexAdjusted: spec.index.adjusted } : {}),
   };
 }
 

@@ -48,6 +48,11 @@ export interface Manifest {
   metric: 'ip' | 'l2';
   /** faiss factory string the index was built with. */
   factory: string;
+  /**
+   * Present when the train job built another index than the plan chose, because the catalogue's
+   * real training sample was smaller than the plan's estimate: the planned factory and why.
+   */
+  indexAdjusted?: { plannedFactory: string; reason: string };
   /** nprobe the serving side should use (picked by the quality stage). */
   nprobe: number;
   /** Vectors in the index. */

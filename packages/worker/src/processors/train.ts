@@ -1,11 +1,11 @@
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Job } from 'bullmq';
-import { buildKey, openCatalogue, streamSample } from '@reindex/core';
+import { INDEX_PARAM_RULE, PlanError, buildKey, openCatalogue, streamSample } from '@reindex/core';
 import { FaissIndex, type TrainOptions } from '@reindex/faiss';
 import { parseJobData } from '@reindex/queue';
 import type { BuildQueues } from '../build-queues.js';
-import { readBuildSpec, readPlan, type BuildSpec } from '../build-spec.js';
+import { readBuildSpec, readPlan, writeBuildSpec, type BuildSpec } from '../build-spec.js';
 import type { WorkerContext } from '../context.js';
 import { prepareQualityQueries } from '../quality-queries.js';
 import { embedInto } from './embed-rows.js';
@@ -27,7 +27,7 @@ export async function processTrain(job: Job, ctx: WorkerContext, queues: BuildQu
   const data = parseJobData('train', job.data);
   const started = Date.now();
   const store = ctx.store(data.storeUrl);
-  const spec = await readBuildSpec(store, data.buildId);
+  let spec = await readBuildSpec(store, data.buildId);
   const plan = await readPlan(store, data.buildId);
   const trainedKey = buildKey(data.buildId, 'trained.index');
   let result: TrainResult | undefined;
@@ -48,7 +48,14 @@ export async function processTrain(job: Job, ctx: WorkerContext, queues: BuildQu
         sampled += rows.length;
         await job.updateProgress({ stage: 'train', step: 'sample', sampled, embedded: count, sampleSize: sample.maxRows });
       }
-      if (count === 0) throw new Error(`build ${data.buildId}: no item of the training sample could be embedded`);
+      if (count === 0) throw new PlanError('TRAIN_SAMPLE_EMPTY', `build ${data.buildId}: no item of the training sample could be embedded (every sampled row was rejected); see the shard reports of a dry run`);
+      // The plan's row count is an estimate for JSONL (bytes per line from the head of each file):
+      // when the real sample cannot train the planned lists, build fewer lists and say so.
+      const fitted = fitIndexToSample(spec, count);
+      if (fitted !== spec) {
+        spec = fitted;
+        await writeBuildSpec(store, spec, plan);
+      }
       // Before the trained index: a retry that finds the trained index finds the queries too.
       const queries = await prepareQualityQueries(store, spec, plan, catalogue, await ctx.modelBundle(spec), async () => embedder);
       await job.updateProgress({ stage: 'train', step: 'k-means', sampled, embedded: count, qualityQueries: queries?.count ?? 0 });
@@ -81,5 +88,32 @@ export function trainOptionsFor(spec: BuildSpec): TrainOptions {
   return {
     coarseTraining: spec.index.coarseTraining ?? 'flat',
     ...(spec.index.quantizerEfSearch !== undefined ? { quantizerEfSearch: spec.index.quantizerEfSearch } : {}),
+  };
+}
+
+/** Codes per PQ sub-quantizer (8-bit codes): its k-means needs at least this many vectors. */
+const PQ_CENTROIDS = 256;
+
+/**
+ * The build spec with an index the `trainedOn` vectors can train: the planned one when they
+ * give every list INDEX_PARAM_RULE.minTrainPointsPerCentroid points, else the same factory with
+ * the largest power-of-two nlist that does (nprobe clamped to it), recorded as `adjusted`.
+ */
+export function fitIndexToSample(spec: BuildSpec, trainedOn: number): BuildSpec {
+  const { factory, nlist } = spec.index;
+  if (/PQ\d+/.test(factory) && trainedOn < PQ_CENTROIDS) {
+    throw new PlanError('TRAIN_SAMPLE_TOO_SMALL', `build ${spec.buildId}: only ${trainedOn} vectors of the training sample could be embedded; ${factory}'s product quantizer needs at least ${PQ_CENTROIDS}`);
+  }
+  if (trainedOn >= nlist * INDEX_PARAM_RULE.minTrainPointsPerCentroid) return spec;
+  const fitted = 2 ** Math.floor(Math.log2(Math.max(1, trainedOn / INDEX_PARAM_RULE.minTrainPointsPerCentroid)));
+  const reason = `the training sample held ${trainedOn} vectors (the plan estimated ${spec.index.trainSampleSize}), too few for ${nlist} lists of ${INDEX_PARAM_RULE.minTrainPointsPerCentroid}+ points: nlist ${nlist} -> ${fitted}`;
+  const nprobe = Math.min(spec.index.nprobe, fitted);
+  return {
+    ...spec,
+    index: {
+      ...spec.index, factory: factory.replace(/IVF\d+/, `IVF${fitted}`), nlist: fitted, nprobe,
+      coarseTraining: 'flat', rationale: [...spec.index.rationale, `train job: ${reason}`], adjusted: { plannedFactory: factory, reason },
+    },
+    ...(spec.quality?.fixedNprobe !== undefined ? { quality: { ...spec.quality, fixedNprobe: Math.min(spec.quality.fixedNprobe, fitted) } } : {}),
   };
 }
