@@ -168,8 +168,8 @@ export class FileObjectStore implements ObjectStore {
     const stagingDir = join(this.rootDir, STAGING_DIR);
     const tmp = join(stagingDir, `${randomBytes(8).toString('hex')}.part`);
     try {
-      await mkdir(stagingDir, { recursive: true });
-      await mkdir(dirname(target), { recursive: true });
+      await this.makeDirs(stagingDir, key);
+      await this.makeDirs(dirname(target), key);
       await write(tmp);
       await rename(tmp, target);
     } catch (cause) {
@@ -212,6 +212,35 @@ export class FileObjectStore implements ObjectStore {
 
   private describe(key: string): string {
     return `${this.url.replace(/\/$/, '')}/${key}`;
+  }
+
+  /**
+   * `mkdir -p` one level at a time from the nearest existing ancestor. Node's recursive mkdir
+   * spins forever where a file system refuses new directories with ENOENT (/proc, /sys); here
+   * every refusal is an error naming the directory.
+   */
+  private async makeDirs(dir: string, key: string): Promise<void> {
+    const missing: string[] = [];
+    for (let at = dir; ; at = dirname(at)) {
+      const info = await stat(at).catch((cause: unknown) => {
+        // ENOTDIR: an ancestor is a file; going up finds it.
+        if (isCode(cause, 'ENOENT') || isCode(cause, 'ENOTDIR')) return undefined;
+        throw this.mapError(cause, key, `checking directory ${at}`);
+      });
+      if (info?.isDirectory()) break;
+      if (info) throw new ObjectStoreError('STORE_IO', `cannot create directory ${at} for ${this.describe(key)}: a file is in the way`);
+      missing.push(at);
+      if (dirname(at) === at) break;
+    }
+    for (const at of missing.reverse()) {
+      try {
+        await mkdir(at);
+      } catch (cause) {
+        if (isCode(cause, 'EEXIST')) continue;
+        const reason = cause instanceof Error ? cause.message : String(cause);
+        throw new ObjectStoreError(isCode(cause, 'EACCES') || isCode(cause, 'EPERM') || isCode(cause, 'EROFS') ? 'PERMISSION_DENIED' : 'STORE_IO', `cannot create directory ${at} for ${this.describe(key)}: ${reason}`, { cause });
+      }
+    }
   }
 
   private mapError(cause: unknown, key: string, doing?: string): ObjectStoreError {
