@@ -89,7 +89,7 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
     if (args.dashboardPort !== undefined) {
       const logger = createLogger('reindex-dashboard');
       logger.level = 'warn'; // the CLI's own output stays human-readable
-      dashboard = await startDashboard({ redisUrl, storeUrl, port: args.dashboardPort, logger });
+      dashboard = await startDashboard({ redisUrl, storeUrl, s3: config.s3, port: args.dashboardPort, logger });
       display.log(`reindex: dashboard ${dashboard.url}/`);
     }
 

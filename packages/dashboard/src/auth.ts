@@ -53,8 +53,27 @@ export function requireLoopbackHostHeader(boundToLoopback: boolean) {
   };
 }
 
-/** State-changing requests must carry {@link ACTION_HEADER} (CSRF guard). */
+/**
+ * State-changing requests must carry {@link ACTION_HEADER} (CSRF guard), and a browser's
+ * Origin, when sent, must be this dashboard's own (the Host it was reached at).
+ */
 export function requireActionHeader(req: Request, res: Response, next: NextFunction): void {
-  if (req.headers[ACTION_HEADER] === '1') return next();
-  res.status(403).json({ error: `actions need the ${ACTION_HEADER}: 1 header` });
+  if (req.headers[ACTION_HEADER] !== '1') {
+    res.status(403).json({ error: `actions need the ${ACTION_HEADER}: 1 header` });
+    return;
+  }
+  const origin = req.headers.origin;
+  if (origin !== undefined) {
+    let originHost: string | undefined;
+    try {
+      originHost = new URL(origin).host;
+    } catch {
+      originHost = undefined;
+    }
+    if (originHost === undefined || originHost !== req.headers.host) {
+      res.status(403).json({ error: `actions are accepted from this dashboard's own pages only, not from origin ${JSON.stringify(origin)}` });
+      return;
+    }
+  }
+  next();
 }

@@ -37,7 +37,8 @@ const portRaw = str('port') ?? process.env.PORT;
 const port = portRaw === undefined ? DEFAULT_DASHBOARD_OPTIONS.port : Number(portRaw);
 if (!/^\d+$/.test(portRaw ?? '0') || port > 65535) fail(`--port must be an integer 0..65535, got ${JSON.stringify(portRaw)}`);
 const token = str('token') ?? process.env.REINDEX_DASHBOARD_TOKEN ?? undefined;
-const storeUrl = str('store') ?? process.env.REINDEX_STORE_URL ?? (str('config') ? (await loadConfig(str('config'))).store.url : undefined);
+const config = str('config') ? await loadConfig(str('config')).catch((error: Error) => fail(error.message)) : undefined;
+const storeUrl = str('store') ?? process.env.REINDEX_STORE_URL ?? config?.store.url;
 const logger = createLogger('reindex-dashboard');
 try {
   const dashboard = await startDashboard({
@@ -46,6 +47,7 @@ try {
     ...(token ? { token } : {}),
     ...(storeUrl ? { storeUrl: /^[a-z0-9]+:\/\//i.test(storeUrl) ? storeUrl : `file://${(await import('node:path')).resolve(storeUrl)}` } : {}),
     ...(str('prefix') ? { prefix: str('prefix') } : {}),
+    ...(config ? { s3: config.s3 } : {}),
   });
   process.stderr.write(`reindex-dashboard: ${dashboard.url}/ (queues: ${dashboard.url}/queues, metrics: ${dashboard.url}/metrics)\n`);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -1,5 +1,5 @@
 import type { Job, Queue } from 'bullmq';
-import { ObjectStorePool, attemptsPhrase, type ObjectStore, type ShardPlan } from '@reindex/core';
+import { ObjectStorePool, attemptsPhrase, type ObjectStore, type S3Options, type ShardPlan } from '@reindex/core';
 import { STAGES, jobIdFor, type StageName } from '@reindex/queue';
 import type { BuildSpec, MergeResult, PublishResult, ShardStats } from '@reindex/worker';
 import { readBuildSpec, readPlan } from '@reindex/worker';
@@ -62,15 +62,18 @@ function counts(states: JobStateName[], total: number): StageCounts {
 
 /** Reads builds from the queues (job states, progress, results) and the store (spec, plan). */
 export class BuildReader {
-  readonly #stores = new ObjectStorePool();
+  readonly #stores: ObjectStorePool;
   readonly #specs = new Map<string, { spec: BuildSpec; plan: ShardPlan } | null>();
   readonly #snapshots = new Map<string, { at: number; view: Promise<BuildView> }>();
   #storeListing: { at: number; ids: Promise<string[]> } | undefined;
 
   constructor(
     private readonly queues: Record<StageName, Queue>,
-    private readonly options: { storeUrl?: string; snapshotTtlMs: number; isCancelled: (buildId: string) => Promise<{ at: string; by: string } | null> },
-  ) {}
+    private readonly options: { storeUrl?: string; s3?: S3Options; snapshotTtlMs: number; isCancelled: (buildId: string) => Promise<{ at: string; by: string } | null> },
+  ) {
+    // s3:// stores open with the configured endpoint and credentials (MinIO, Ceph), as the workers do.
+    this.#stores = new ObjectStorePool(options.s3 ? { s3: options.s3 } : {});
+  }
 
   store(url: string): ObjectStore {
     return this.#stores.get(url);

@@ -6,6 +6,9 @@ import { pino } from 'pino';
 import { jobIdFor, startEmbeddedRedis } from '@reindex/queue';
 import { startWorker } from '@reindex/worker';
 import { DEFAULT_DASHBOARD_OPTIONS, DashboardConfigError, resolveDashboardOptions, startDashboard } from './index.js';
+import { openObjectStore } from '@reindex/core';
+import { startS3TestServer } from '@reindex/core/testing';
+import { readBuildLog } from './build-log.js';
 import { submittedBuild, trainDone, until } from './build-fixture.js';
 
 function capture() {
@@ -82,6 +85,36 @@ test('on loopback, a set token is still required for actions, and foreign Host h
   }
 });
 
+test('hostile requests get 4xx, not 500: huge and invalid bodies, foreign origins, unknown builds, the read-only queue board', async () => {
+  const redis = await startEmbeddedRedis();
+  const dashboard = await startDashboard({ redisUrl: redis.url, port: 0, logger: pino({ level: 'silent' }) });
+  const action = { 'x-reindex-action': '1', 'content-type': 'application/json' };
+  try {
+    const build = 'b20261203T000000Z-abcdef';
+    const huge = await fetch(`${dashboard.url}/api/builds/${build}/retry`, { method: 'POST', headers: action, body: JSON.stringify({ stage: 'x'.repeat(30 * 1024 * 1024) }) });
+    assert.equal(huge.status, 413, await huge.clone().text());
+    const invalid = await fetch(`${dashboard.url}/api/builds/${build}/retry`, { method: 'POST', headers: action, body: '{"stage": ' });
+    assert.equal(invalid.status, 400, await invalid.clone().text());
+    assert.match(((await invalid.json()) as { error: string }).error, /not valid JSON/);
+    const foreign = await fetch(`${dashboard.url}/api/builds/${build}/cancel`, { method: 'POST', headers: { ...action, origin: 'https://evil.example' } });
+    assert.equal(foreign.status, 403);
+    const own = await fetch(`${dashboard.url}/api/builds/${build}/cancel`, { method: 'POST', headers: { ...action, origin: dashboard.url } });
+    assert.equal(own.status, 404, 'cancelling a build that does not exist is a 404, with no log entry');
+    const client = new Redis(redis.url);
+    assert.deepEqual(await readBuildLog(client, DEFAULT_DASHBOARD_OPTIONS.prefix, build), []);
+    client.disconnect();
+    const pause = await fetch(`${dashboard.url}/queues/api/queues/pause`, { method: 'PUT' });
+    assert.equal(pause.status, 405);
+    const board = await fetch(`${dashboard.url}/queues`);
+    assert.equal(board.status, 200);
+    assert.equal(board.headers.get('x-frame-options'), 'DENY');
+    assert.match(board.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+  } finally {
+    await dashboard.close();
+    await redis.stop();
+  }
+});
+
 test('cancel stops every job of a build that has not started and records it in the build log', async () => {
   const f = await submittedBuild(2_000, 3);
   const worker = await startWorker({ redisUrl: f.redisUrl, workerId: 'cancel-test-worker' });
@@ -111,5 +144,23 @@ test('cancel stops every job of a build that has not started and records it in t
     await dashboard.close();
     await worker.close(true);
     await f.close();
+  }
+});
+
+test('an s3:// store is opened with the configured S3 options (endpoint, credentials), as workers open it', async () => {
+  const s3 = await startS3TestServer(['dash-bucket']);
+  const redis = await startEmbeddedRedis();
+  const storeUrl = 's3://dash-bucket/reindex';
+  const store = openObjectStore(storeUrl, { s3: s3.s3Options });
+  await store.put('indexes/shop/LATEST', Buffer.from('{}'));
+  const dashboard = await startDashboard({ redisUrl: redis.url, port: 0, storeUrl, s3: s3.s3Options, logger: pino({ level: 'silent' }) });
+  try {
+    const { indexes } = (await (await fetch(`${dashboard.url}/api/versions`)).json()) as { indexes: Array<{ name: string }> };
+    assert.deepEqual(indexes.map((i) => i.name), ['shop'], 'the index in the S3-protocol server is listed (without the options the SDK would call AWS)');
+  } finally {
+    await dashboard.close();
+    await store.close();
+    await redis.stop();
+    await s3.stop();
   }
 });

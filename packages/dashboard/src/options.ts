@@ -1,3 +1,5 @@
+import type { S3Options } from '@reindex/core';
+
 /** Options of {@link startDashboard}. */
 export interface DashboardOptions {
   /** `redis://` URL of the pipeline's queues. Required. */
@@ -8,6 +10,8 @@ export interface DashboardOptions {
    * published versions are listed even when Redis has forgotten the builds.
    */
   storeUrl?: string;
+  /** Endpoint, path style and credentials for `s3://` stores (the reindex config's `s3`). Default: the AWS SDK's chain. */
+  s3?: S3Options;
   /** Interface to bind. Default `127.0.0.1`; any other address requires `token`. */
   host: string;
   /** TCP port. Default 3000; 0 picks a free port (tests). */

@@ -51,6 +51,7 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
   const ctx: ActionContext = { redis, prefix: options.prefix, queues };
   const reader = new BuildReader(queues, {
     ...(options.storeUrl ? { storeUrl: options.storeUrl } : {}),
+    ...(options.s3 ? { s3: options.s3 } : {}),
     snapshotTtlMs: options.snapshotTtlMs,
     isCancelled: (id) => readCancelled(redis, options.prefix, id),
   });
@@ -94,6 +95,17 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
   // bull-board, read-only: retries go through this dashboard's actions, which keep flows
   // consistent (a shard retried alone would leave its merge failed) and write the build log.
   const board = new ExpressAdapter();
+  // Its pages may not be framed, and its API changes nothing here: bull-board's own pause and
+  // resume-all routes answer 200 in read-only mode without doing anything, so refuse them.
+  app.use('/queues', (req, res, next) => {
+    res.setHeader('x-frame-options', 'DENY');
+    res.setHeader('content-security-policy', "frame-ancestors 'none'");
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.status(405).json({ error: 'the queue board is read-only: retry and cancel through the build page (/api/builds/<id>/...)' });
+      return;
+    }
+    next();
+  });
   board.setBasePath('/queues');
   createBullBoard({ queues: STAGES.map((s) => new BullMQAdapter(queues[s], { readOnlyMode: true })), serverAdapter: board, options: { uiConfig: { boardTitle: 'reindex queues' } } });
   app.use('/queues', board.getRouter());
@@ -171,6 +183,7 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
   api.post('/builds/:buildId/cancel', requireActionHeader, async (req, res) => {
     const buildId = buildIdParam(req);
     const build = await reader.snapshot(buildId);
+    if (build.name === null && build.startedAt === null) throw new ActionError('JOB_NOT_FOUND', `no build ${buildId}`, 404);
     try {
       const result = await cancelBuild(ctx, buildId, build.stages.shard.total, by(req));
       reader.invalidate(buildId);
@@ -196,6 +209,12 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
   app.use((error: Error, req: Request, res: Response, _next: NextFunction) => {
     if (error instanceof ActionError) {
       res.status(error.httpStatus).json({ error: error.message, code: error.code });
+      return;
+    }
+    // The body parser's refusals (too large: 413, not JSON: 400) are the client's, not ours.
+    const status = (error as { status?: unknown }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      res.status(status).json({ error: status === 413 ? 'request body too large (4 KB at most)' : status === 400 ? 'request body is not valid JSON' : error.message });
       return;
     }
     logger.error({ path: req.path, err: error.message }, 'request failed');
