@@ -59,6 +59,20 @@ describe('catalogue readers (local)', () => {
     assert.match(rejections[1]!.reason, /expected a JSON object, got an array/);
   });
 
+  it('rejects a line of invalid UTF-8 instead of indexing a silently altered title', async () => {
+    const good = Buffer.from('{"id":1,"title":"caf\u00e9"}\n');
+    const bad = Buffer.concat([Buffer.from('{"id":2,"title":"caf'), Buffer.from([0xe9]), Buffer.from('"}\n')]); // Latin-1 é
+    const overlong = Buffer.concat([Buffer.from('{"id":3,"title":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}\n')]);
+    await writeFile(join(dir, 'items.jsonl'), Buffer.concat([good, bad, overlong]));
+    const catalogue = await openCatalogue(join(dir, 'items.jsonl'));
+    const { rows, rejections } = await readAll(catalogue, (await planShards(catalogue, 1)).shards);
+    assert.deepEqual(rows.map((r) => r.value.title), ['café']);
+    assert.equal(rejections.length, 2);
+    assert.deepEqual(rejections[0]!.location, { file: 'items.jsonl', byteOffset: good.length });
+    assert.match(rejections[0]!.reason, /invalid UTF-8 \(bytes e9227d at byte 20 of the line\)/);
+    assert.match(rejections[1]!.reason, /invalid UTF-8 \(bytes c0af.* at byte 17 of the line\)/);
+  });
+
   it('reads a directory of Parquet files by row range and reports row groups from footers', async () => {
     await writeParquetFile(join(dir, 'a.parquet'), productRows(0, 250), 100);
     await writeParquetFile(join(dir, 'sub', 'b.parquet'), productRows(250, 50), 20);

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
 
 /** One line of a byte stream: its start offset (relative to the stream start) and its bytes. */
@@ -37,6 +38,9 @@ export async function* splitLines(stream: Readable): AsyncGenerator<RawLine> {
 
 /** Parses one JSONL line into an object row, or explains why it is not one. */
 export function parseJsonLine(bytes: Buffer): { value: Record<string, unknown> } | { reason: string } | undefined {
+  // Decoding would silently replace invalid sequences with U+FFFD and index an altered title:
+  // such a line is a counted rejection instead.
+  if (!isUtf8(bytes)) return { reason: `invalid UTF-8 (${describeInvalidUtf8(bytes)}); the line is not indexed rather than indexed altered` };
   let text = bytes.toString('utf8');
   if (text.endsWith('\r')) text = text.slice(0, -1);
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -52,4 +56,21 @@ export function parseJsonLine(bytes: Buffer): { value: Record<string, unknown> }
     return { reason: `expected a JSON object, got ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}` };
   }
   return { value: parsed as Record<string, unknown> };
+}
+
+/** Where the first invalid UTF-8 sequence of a line starts, for the rejection message (rejected lines only). */
+function describeInvalidUtf8(bytes: Buffer): string {
+  let at = 0;
+  while (at < bytes.length) {
+    const lead = bytes[at]!;
+    if (lead < 0x80) {
+      at++;
+      continue;
+    }
+    const length = lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
+    // The whole sequence must be valid on its own (continuation bytes, no overlong form or surrogate).
+    if (length === 0 || !isUtf8(bytes.subarray(at, at + length))) break;
+    at += length;
+  }
+  return `bytes ${bytes.subarray(at, at + 4).toString('hex')} at byte ${at} of the line`;
 }
