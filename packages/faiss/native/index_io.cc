@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -91,6 +92,16 @@ void MapOnDiskLists(faiss::Index* index, const std::string& indexPath) {
   FAISS_THROW_IF_NOT_FMT(FileExists(od->filename),
                          "inverted-list data file %s of index %s does not exist",
                          od->filename.c_str(), indexPath.c_str());
+  // A data file shorter than its lists (truncated download, copy cut short) would be mapped
+  // and raise SIGBUS at the first search that reaches past its end: refuse it here.
+  size_t needed = 0;
+  const size_t entryBytes = od->code_size + sizeof(faiss::Index::idx_t);
+  for (const auto& list : od->lists) needed = std::max(needed, list.offset + list.capacity * entryBytes);
+  struct stat info;
+  FAISS_THROW_IF_NOT_FMT(::stat(od->filename.c_str(), &info) == 0, "cannot stat %s: %s", od->filename.c_str(), strerror(errno));
+  FAISS_THROW_IF_NOT_FMT((size_t)info.st_size >= needed && (size_t)info.st_size >= od->totsize,
+                         "inverted-list data file %s has %lld bytes, its index %s needs %zu: the file is truncated",
+                         od->filename.c_str(), (long long)info.st_size, indexPath.c_str(), std::max(needed, od->totsize));
   // Published data files are immutable: map them read-only (works on read-only storage too).
   od->read_only = true;
   if (od->totsize > 0) od->do_mmap();
@@ -138,10 +149,23 @@ struct MappedOutput {
     fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
     FAISS_THROW_IF_NOT_FMT(fd >= 0, "cannot create %s: %s", path.c_str(), strerror(errno));
     if (bytes == 0) return;
-    FAISS_THROW_IF_NOT_FMT(::ftruncate(fd, (off_t)bytes) == 0, "cannot size %s to %zu bytes: %s",
-                           path.c_str(), bytes, strerror(errno));
+    // Reserve the blocks now: writing through a shared mapping of a sparse file on a full disk
+    // raises SIGBUS (the process dies); posix_fallocate says ENOSPC here instead.
+    int reserved = ::posix_fallocate(fd, 0, (off_t)bytes);
+    if (reserved != 0) {
+      // The destructor does not run for a constructor that throws: close and remove here.
+      ::close(fd);
+      fd = -1;
+      ::unlink(path.c_str());
+      FAISS_THROW_FMT("cannot reserve %zu bytes for %s: %s", bytes, path.c_str(), strerror(reserved));
+    }
     void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    FAISS_THROW_IF_NOT_FMT(p != MAP_FAILED, "cannot map %s: %s", path.c_str(), strerror(errno));
+    if (p == MAP_FAILED) {
+      int error = errno;
+      ::close(fd);
+      fd = -1;
+      FAISS_THROW_FMT("cannot map %s: %s", path.c_str(), strerror(error));
+    }
     ptr = static_cast<uint8_t*>(p);
   }
   ~MappedOutput() {

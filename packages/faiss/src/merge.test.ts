@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { cp, mkdir, stat } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { cp, mkdir, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { FaissIndex, mergeOnDisk } from './index.js';
+import { FaissError, FaissIndex, mergeOnDisk } from './index.js';
 import { clusteredVectors, sparseIds, withTempDir } from './test-support.js';
 
 const dim = 32;
@@ -91,5 +92,42 @@ test('on-disk merge keeps every id, memory-maps the parts, and reads back from a
     const every = new Set(all.labels.subarray(0, shards * perShard));
     assert.equal(every.size, ids.length, 'a full search returns each id exactly once');
     for (const id of ids) assert.ok(every.has(id));
+  });
+});
+
+test('an on-disk merge onto a full disk fails with ENOSPC, and a truncated data file is refused at read: clean errors, no SIGBUS', async (t) => {
+  await withTempDir(async (dir) => {
+    const { trained, parts } = await shardedBuild();
+    const trainedPath = path.join(dir, 'trained.index');
+    await trained.write(trainedPath);
+    const partPaths = await Promise.all(parts.map(async (p, i) => {
+      const file = path.join(dir, `shard-${i}.index`);
+      await p.write(file);
+      return file;
+    }));
+    // Truncated data file: merge for real, then cut the data file short.
+    const outIndexPath = path.join(dir, 'merged.index');
+    const dataPath = path.join(dir, 'merged.ivfdata');
+    const { dataBytes } = await mergeOnDisk({ trainedIndexPath: trainedPath, parts: partPaths, outIndexPath, dataPath });
+    await truncate(dataPath, Math.floor(dataBytes / 2));
+    await assert.rejects(FaissIndex.read(outIndexPath), (e: unknown) => e instanceof FaissError && /merged\.ivfdata has \d+ bytes, its index .* needs \d+: the file is truncated/.test(e.message));
+
+    // A disk too small for the merged lists (a 64 KiB tmpfs: the data takes 192 KB).
+    const small = path.join(dir, 'small-disk');
+    await mkdir(small);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', small], { stdio: 'ignore' });
+    } catch {
+      t.diagnostic('cannot mount a tmpfs here (not root, or no CAP_SYS_ADMIN): the disk-full half is skipped');
+      return;
+    }
+    try {
+      await assert.rejects(
+        mergeOnDisk({ trainedIndexPath: trainedPath, parts: partPaths, outIndexPath: path.join(small, 'merged.index'), dataPath: path.join(small, 'merged.ivfdata') }),
+        (e: unknown) => e instanceof FaissError && /cannot reserve \d+ bytes for .*merged\.ivfdata: No space left on device/.test(e.message),
+      );
+    } finally {
+      execFileSync('umount', [small]);
+    }
   });
 });
