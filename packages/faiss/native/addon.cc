@@ -135,12 +135,12 @@ Napi::Value GetThreads(const Napi::CallbackInfo& info) {
 // Below this many query vectors faiss computes distances with its own SIMD loops instead of
 // BLAS. It is process-wide in faiss; see the package README for why training raises it.
 Napi::Value SetBlasThreshold(const Napi::CallbackInfo& info) {
-  faiss::distance_compute_blas_threshold = (int)ArgInt(info, 0, "threshold", 0, 1 << 30);
+  SetConfiguredBlasThreshold((int)ArgInt(info, 0, "threshold", 0, 1 << 30));
   return info.Env().Undefined();
 }
 
 Napi::Value GetBlasThreshold(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), faiss::distance_compute_blas_threshold);
+  return Napi::Number::New(info.Env(), ConfiguredBlasThreshold());
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

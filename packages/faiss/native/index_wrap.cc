@@ -12,6 +12,7 @@
 #include <faiss/impl/IDSelector.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <numeric>
 #include <vector>
@@ -169,6 +170,7 @@ void TrainTwoLevel(faiss::IndexIVF& ivf, int64_t n, const float* x) {
 // The threshold is process-wide in faiss, so a search running meanwhile on another index
 // may take the other distance path: a speed difference only, results are the same.
 std::mutex gBlasThresholdMutex;
+std::atomic<int> gConfiguredBlasThreshold{faiss::distance_compute_blas_threshold};
 
 // PQ encoding through faiss's transposed-centroid kernel (AVX2 nearest-centroid search over
 // ||c||² − 2·x·c): PQ32 on 128-d encoded ~3x faster in bench:train than the default per-centroid
@@ -208,15 +210,14 @@ void TrainIndex(faiss::Index& index, int64_t n, const float* x, const TrainTunin
     ivf->train_residual(n, x);
   } else {
     std::lock_guard<std::mutex> guard(gBlasThresholdMutex);
-    int saved = faiss::distance_compute_blas_threshold;
     faiss::distance_compute_blas_threshold = std::numeric_limits<int>::max();
     try {
       ivf->train_residual(n, x);
     } catch (...) {
-      faiss::distance_compute_blas_threshold = saved;
+      faiss::distance_compute_blas_threshold = gConfiguredBlasThreshold.load();
       throw;
     }
-    faiss::distance_compute_blas_threshold = saved;
+    faiss::distance_compute_blas_threshold = gConfiguredBlasThreshold.load();
   }
   ivf->is_trained = true;
 }
@@ -227,6 +228,16 @@ void RequireOpen(const IndexState& state) {
 }
 
 }  // namespace
+
+void SetConfiguredBlasThreshold(int threshold) {
+  gConfiguredBlasThreshold.store(threshold);
+  // Never blocks the JS thread: while a training holds the raised value, it applies this one
+  // when it finishes.
+  std::unique_lock<std::mutex> lock(gBlasThresholdMutex, std::try_to_lock);
+  if (lock.owns_lock()) faiss::distance_compute_blas_threshold = threshold;
+}
+
+int ConfiguredBlasThreshold() { return gConfiguredBlasThreshold.load(); }
 
 IndexInfo DescribeIndex(const faiss::Index& index) {
   IndexInfo d;

@@ -23,6 +23,12 @@ struct IndexInfo {
 
 IndexInfo DescribeIndex(const faiss::Index& index);
 
+// faiss's process-wide BLAS threshold as configured by setBlasThreshold. A training that
+// raises the global for its sub-quantizers restores this value (not the one it saw), and a
+// setBlasThreshold during such a training takes effect when it ends: never a lost write.
+void SetConfiguredBlasThreshold(int threshold);
+int ConfiguredBlasThreshold();
+
 // Shared between the JS handle and every task in flight on it, so an index outlives a
 // garbage-collected handle until its last task ends. Writers (train, add, merge, close)
 // take the mutex exclusively; readers (search, serialize, clone) share it.
