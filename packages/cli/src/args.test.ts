@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import { test } from 'node:test';
 import { CliError, parseRunArgs } from './args.js';
+import { printable } from './commands.js';
 
 test('run flags parse into typed options with documented defaults', () => {
   const args = parseRunArgs(['--shard-count', '64', '--catalogue', 's3://b/p', '--workers', '0', '--index-factory', 'IVF4096,PQ32', '--json']);
@@ -30,4 +31,10 @@ test('bad flags are errors that name the flag', () => {
 
 test('--resume needs no shard count', () => {
   assert.equal(parseRunArgs(['--resume', 'b1', '--redis', 'redis://h:1']).resume, 'b1');
+});
+
+test('titles printed to a terminal lose their control sequences, visibly', () => {
+  assert.equal(printable('red shirt\u001b[2J\u001b]0;pwned\u0007'), 'red shirt\\u{1b}[2J\\u{1b}]0;pwned\\u{7}');
+  assert.equal(printable('abc\u202edcba'), 'abc\\u{202e}dcba');
+  assert.equal(printable('Grüne Äpfel 青い'), 'Grüne Äpfel 青い');
 });

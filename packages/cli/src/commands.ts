@@ -43,6 +43,14 @@ function positiveInt(flag: string, raw: string | undefined, fallback: number): n
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 /**
+ * Catalogue text made safe for a terminal: control characters (ESC sequences that move the
+ * cursor, retitle the window or hide text, C1 controls, bidi overrides) shown as `\u{..}`.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+}
+
+/**
  * `reindex plan --items N`: the index a catalogue of N items gets under the config, with its
  * serving size and builder memory, without reading a catalogue (capacity planning).
  */
@@ -93,7 +101,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
       ...(values.version ? { version: values.version as string } : {}), ...(values.model ? { modelDir: values.model as string } : {}),
     });
     if (values.json) out(JSON.stringify(hits));
-    else hits.forEach((h, i) => out(`${String(i + 1).padStart(3)}. ${h.score.toFixed(4)}  ${h.id}  ${h.title ?? '(title not found)'}`));
+    else hits.forEach((h, i) => out(`${String(i + 1).padStart(3)}. ${h.score.toFixed(4)}  ${printable(String(h.id))}  ${h.title == null ? '(title not found)' : printable(h.title)}`));
   } finally {
     await store.close();
   }

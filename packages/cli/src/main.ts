@@ -48,6 +48,11 @@ async function main(argv: string[]): Promise<number> {
   const sub = first ? SUBCOMMANDS[first] : undefined;
   if (sub) return sub(rest);
   const args = parseRunArgs(first === 'run' ? rest : argv);
+  const rejectionReasons = (s: { rejected: number; rejectedByReason?: Record<string, number>; buildId: string }): string => {
+    if (s.rejected === 0 || !s.rejectedByReason) return '';
+    const reasons = Object.entries(s.rejectedByReason).sort((a, b) => b[1] - a[1]).map(([reason, n]) => `${reason} ${n.toLocaleString('en')}`).join(', ');
+    return ` (${reasons}; rows and locations: builds/${s.buildId}/shards/<n>.json in the store)`;
+  };
   const display = new ProgressDisplay();
   const summary = await runBuild(args, display);
   if (args.dryRun) return 0;
@@ -58,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write([
       `build ${summary.buildId} published as version ${summary.version}`,
       `  items indexed  ${summary.items.toLocaleString('en')}`,
-      `  rejected       ${summary.rejected.toLocaleString('en')}`,
+      `  rejected       ${summary.rejected.toLocaleString('en')}${rejectionReasons(summary)}`,
       `  shards         ${summary.shards}`,
       `  nprobe         ${summary.nprobe}${summary.recallAt10 !== undefined ? ` (recall@10 ${summary.recallAt10})` : ' (recall not measured)'}${summary.forced ? '  FORCED past a failed quality gate' : ''}`,
       `  time           ${summary.seconds.toFixed(1)} s (${stages})`,

@@ -16,6 +16,8 @@ export interface RunSummary {
   manifestUrl: string;
   items: number;
   rejected: number;
+  /** Rejected rows by reason; examples with locations are in `builds/<buildId>/shards/<n>.json`. */
+  rejectedByReason?: Record<string, number>;
   shards: number;
   seconds: number;
   itemsPerSecond: number;
@@ -139,7 +141,7 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
     for (const [stage, ms] of Object.entries(result.stageTimings)) stageSeconds[stage] = ms / 1000;
     return {
       buildId, version: result.version, manifestUrl: `${storeUrl.replace(/\/$/, '')}/${result.manifestKey}`,
-      items: result.items, rejected: result.rejected, shards: shardCount, seconds, itemsPerSecond: result.items / seconds, stageSeconds,
+      items: result.items, rejected: result.rejected, ...(result.rejectedByReason ? { rejectedByReason: result.rejectedByReason } : {}), shards: shardCount, seconds, itemsPerSecond: result.items / seconds, stageSeconds,
       nprobe: result.nprobe, ...(result.recallAt10 !== undefined ? { recallAt10: result.recallAt10 } : {}), forced: result.forced,
     };
   } finally {

@@ -91,11 +91,11 @@ const DESCRIBE_DEPTH = 4;
 
 /**
  * JSON-like text of a value, walked with a depth bound and a character budget (so neither deep
- * nor huge user data costs more than the preview shows), never throwing: bigints as `12n`.
+ * nor huge user data costs more than the preview shows), never throwing: bigints as their digits.
  */
 function preview(v: unknown, depth: number, budget: { left: number }): string {
   let out: string;
-  if (typeof v === 'bigint') out = `${v}n`;
+  if (typeof v === 'bigint') out = String(v); // a Parquet INT64 id reads as digits, as the user wrote it
   else if (typeof v === 'string') out = JSON.stringify(v.length > budget.left ? v.slice(0, budget.left) : v);
   else if (v === null || typeof v !== 'object') out = v === undefined ? 'undefined' : typeof v === 'number' && !Number.isFinite(v) ? String(v) : String(JSON.stringify(v) ?? v);
   else if (depth >= DESCRIBE_DEPTH) out = Array.isArray(v) ? '[...]' : '{...}';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import { JobDataError, RedisUnavailableError, assertRedisReachable, jobIdFor, newBuildId, parseJobData, redactRedisUrl, redisOptionsFromUrl, startEmbeddedRedis } from './index.js';
+import { JobDataError, RedisUnavailableError, assertRedisReachable, createRedis, jobIdFor, newBuildId, parseJobData, redactRedisUrl, redisOptionsFromUrl, startEmbeddedRedis } from './index.js';
 
 test('an embedded redis-server answers on loopback and is gone after stop', async () => {
   const redis = await startEmbeddedRedis();
@@ -25,6 +25,26 @@ test('an unreachable Redis fails fast with the address and without the password'
     return true;
   });
   assert.ok(Date.now() - started < 5000);
+});
+
+test('a wrong Redis password is named as such, not as "Connection is closed."', async () => {
+  const redis = await startEmbeddedRedis();
+  const admin = createRedis(redis.url);
+  try {
+    await admin.config('SET', 'requirepass', 'right-password');
+    const port = new URL(redis.url).port;
+    await assert.rejects(assertRedisReachable(`redis://:wrong-password@127.0.0.1:${port}`, 2000), (e: Error) => {
+      assert.ok(e instanceof RedisUnavailableError);
+      assert.match(e.message, /WRONGPASS|NOAUTH|invalid password/i);
+      assert.match(e.message, /check the password/);
+      assert.doesNotMatch(e.message, /wrong-password/);
+      return true;
+    });
+    await assertRedisReachable(`redis://:right-password@127.0.0.1:${port}`, 2000);
+  } finally {
+    admin.disconnect();
+    await redis.stop();
+  }
 });
 
 test('redis URLs are parsed for BullMQ and bad ones are named', () => {

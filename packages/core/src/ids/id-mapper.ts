@@ -102,7 +102,7 @@ export class IdMapper {
 }
 
 function describe(value: unknown): string {
-  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'bigint') return String(value);
   if (typeof value === 'string') return JSON.stringify(value);
   try {
     return JSON.stringify(value) ?? String(value);

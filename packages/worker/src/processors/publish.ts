@@ -15,6 +15,8 @@ export interface PublishResult {
   ntotal: number;
   items: number;
   rejected: number;
+  /** Rejected rows by reason (malformed-row, duplicate-id, ...). */
+  rejectedByReason: Record<string, number>;
   deletedVersions: string[];
   stageTimings: Record<string, number>;
   /** The nprobe the quality stage chose (the manifest's). */
@@ -65,7 +67,7 @@ export async function processPublish(job: Job, ctx: WorkerContext, queues: Build
   manifest.stageTimings.publish = publishStarted - started - report.measureMs;
   const { manifestKey, deletedVersions } = await publishManifest(store, manifest, spec.keepVersions);
   return {
-    version: spec.version, manifestKey, ntotal: merge.ntotal, items: merge.items, rejected: merge.rejected, deletedVersions,
+    version: spec.version, manifestKey, ntotal: merge.ntotal, items: merge.items, rejected: merge.rejected, rejectedByReason: merge.rejectedByReason, deletedVersions,
     stageTimings: manifest.stageTimings, nprobe: manifest.nprobe, ...(report.recallAt10 !== undefined ? { recallAt10: report.recallAt10 } : {}),
     gate, forced: !gate.passed,
   };
