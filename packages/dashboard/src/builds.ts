@@ -219,7 +219,11 @@ export class BuildReader {
     const etaSeconds = shardsRunning && itemsPerSecond && remaining !== null ? remaining / itemsPerSecond : status === 'published' ? 0 : null;
 
     const startedAt = train.job?.timestamp ?? null;
-    const finishedAt = publish.state === 'completed' ? publish.job?.finishedOn ?? null : null;
+    // A failed or cancelled build ended when its last job did: its elapsed time stops there.
+    const ended = status === 'failed' || status === 'cancelled'
+      ? Math.max(0, ...[train, merge, publish].map((s) => s.job?.finishedOn ?? 0), lastShardEnd) || null
+      : null;
+    const finishedAt = publish.state === 'completed' ? publish.job?.finishedOn ?? null : ended;
     const result = publish.state === 'completed' ? (publish.job?.returnvalue as PublishResult | null) : null;
     const mergeResult = merge.state === 'completed' ? (merge.job?.returnvalue as MergeResult | null) : null;
     return {

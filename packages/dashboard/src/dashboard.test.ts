@@ -140,6 +140,13 @@ test('cancel stops every job of a build that has not started and records it in t
     const again = await fetch(`${dashboard.url}/api/builds/${buildId}/cancel`, { method: 'POST', headers: { 'x-reindex-action': '1' } });
     assert.equal(again.status, 200, 'cancel is idempotent');
     await until('the cancelled build to stay cancelled', async () => ((await f.queues.queues.publish.getJob(jobIdFor(buildId, 'publish')))?.finishedOn ? true : undefined), 5_000);
+    // Its elapsed time stopped when it ended: two reads past the snapshot cache agree.
+    const elapsed = async () => ((await (await fetch(`${dashboard.url}/api/builds/${buildId}`)).json()) as { build: { elapsedSeconds: number; finishedAt: string | null } }).build;
+    const first = await elapsed();
+    await new Promise((r) => setTimeout(r, 1_300));
+    const second = await elapsed();
+    assert.ok(first.finishedAt !== null, 'a cancelled build has an end');
+    assert.equal(second.elapsedSeconds, first.elapsedSeconds);
   } finally {
     await dashboard.close();
     await worker.close(true);
