@@ -41,9 +41,10 @@ export const INDEX_PARAM_RULE = {
   /** PQ code sizes (bytes per vector) faiss GPU IVFPQ supports, so the same factory string builds on CPU and CUDA workers. */
   pqSizes: [64, 56, 48, 40, 32, 28, 24, 20, 16, 12, 8, 4, 3, 2, 1],
   /**
-   * Smallest PQ sub-vector dimension (dim / M). Below 4, k-means per sub-quantizer costs the
-   * same while M doubles: IVF1024,PQ64 on 128-d trained in 235 s here against 17 s for PQ32
-   * (docs/benchmarks.md), for codes that still fit the budget of nightly builds.
+   * Smallest PQ sub-vector dimension (dim / M). It was set when 2-dimensional sub-vectors made
+   * PQ training several times slower (faiss's SIMD k-means); with BLAS k-means (the binding's
+   * default now) that cost is gone, and the bound stays for the codes' size: PQ64 doubles serving
+   * memory and add time for its recall (core README, rule 5).
    */
   minSubvectorDim: 4,
   /** Bytes per stored id in inverted lists (int64). */
