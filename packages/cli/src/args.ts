@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { emptyFlag } from '@reindex/core';
 
 export class CliError extends Error {
   override readonly name = 'CliError';
@@ -41,10 +42,9 @@ catalogue (100,000 items) and the reference model, ${os.availableParallelism()} 
  * Refuses `--flag ""`: an empty value is a mistake (an unset shell variable), and falling back
  * to the default would build the bundled sample or publish under another name.
  */
-export function rejectEmptyFlagValues(values: Record<string, string | boolean | undefined>, usage: string): void {
-  for (const [flag, value] of Object.entries(values)) {
-    if (typeof value === 'string' && value.trim() === '') throw new CliError(`--${flag} must not be empty\n${usage}`);
-  }
+export function rejectEmptyFlagValues(values: Record<string, string | boolean | Array<string | boolean> | undefined>, usage: string): void {
+  const flag = emptyFlag(values);
+  if (flag !== undefined) throw new CliError(`--${flag} must not be empty\n${usage}`);
 }
 
 function integer(name: string, value: string | undefined, min: number): number | undefined {

@@ -8,7 +8,7 @@ import { RedisUnavailableError } from '@reindex/queue';
 import { createLogger } from '@reindex/worker';
 import { DEFAULT_DASHBOARD_OPTIONS, DashboardConfigError } from './options.js';
 import { startDashboard } from './server.js';
-import { loadConfig } from '@reindex/core';
+import { emptyFlag, loadConfig } from '@reindex/core';
 
 const USAGE = 'usage: reindex-dashboard [--host 127.0.0.1] [--port 3000] [--redis URL (or REDIS_URL)] [--store URL (or REINDEX_STORE_URL)] [--config FILE (store.url from the reindex config)] [--token T (or REINDEX_DASHBOARD_TOKEN)] [--prefix reindex]';
 function fail(message: string): never {
@@ -26,6 +26,8 @@ try {
 } catch (error) {
   fail((error as Error).message);
 }
+const empty = emptyFlag(values);
+if (empty !== undefined) fail(`--${empty} must not be empty`);
 if (values.help) {
   process.stdout.write(`${USAGE}\n`);
   process.exit(0);

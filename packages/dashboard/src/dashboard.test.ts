@@ -171,3 +171,15 @@ test('an s3:// store is opened with the configured S3 options (endpoint, credent
     await s3.stop();
   }
 });
+
+test('reindex-dashboard and reindex-worker refuse an empty flag value, naming the flag', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const dashboardBin = fileURLToPath(new URL('./bin.js', import.meta.url));
+  const workerBin = fileURLToPath(new URL('../../worker/dist/bin.js', import.meta.url));
+  for (const [bin, args, flag] of [[dashboardBin, ['--store', ''], 'store'], [workerBin, ['--redis', 'redis://127.0.0.1:1', '--config='], 'config']] as const) {
+    const run = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, new RegExp(`--${flag} must not be empty`));
+  }
+});

@@ -152,6 +152,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getBlasThreads", Napi::Function::New(env, GetBlasThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
+  exports.Set("tasksInFlight", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), TasksInFlight().load());
+  }));
   exports.Set("setBlasThreshold", Napi::Function::New(env, SetBlasThreshold));
   exports.Set("getBlasThreshold", Napi::Function::New(env, GetBlasThreshold));
   exports.Set("simd", Napi::String::New(env, REINDEX_FAISS_SIMD));

@@ -8,6 +8,7 @@
 
 #include <napi.h>
 
+#include <atomic>
 #include <exception>
 #include <functional>
 #include <string>
@@ -18,6 +19,13 @@ namespace reindex {
 // Applied at the start of every task: OpenMP thread counts are per-thread state, and the
 // task runs on a libuv pool thread, so the count chosen by setThreads() is re-applied here.
 void ApplyThreadSettings();
+
+// Tasks queued or running native work, for a process that must not exit under them (exiting
+// while OpenMP teams run tears faiss's statics down beneath them).
+inline std::atomic<int>& TasksInFlight() {
+  static std::atomic<int> count{0};
+  return count;
+}
 
 class AsyncTask : public Napi::AsyncWorker {
  public:
@@ -31,6 +39,7 @@ class AsyncTask : public Napi::AsyncWorker {
       if (value.IsObject()) task->pinned_.push_back(Napi::Persistent(value.As<Napi::Object>()));
     }
     Napi::Promise promise = task->deferred_.Promise();
+    TasksInFlight().fetch_add(1);
     task->Queue();
     return promise;
   }
@@ -45,6 +54,7 @@ class AsyncTask : public Napi::AsyncWorker {
     } catch (...) {
       SetError(std::string(name_) + ": unknown native error");
     }
+    TasksInFlight().fetch_sub(1);
   }
 
   void OnOK() override {

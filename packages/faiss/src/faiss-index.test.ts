@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { DEFAULT_TRAIN_OPTIONS, FaissError, FaissIndex, faissSimd, getBlasThreads, setThreads } from './index.js';
+import { DEFAULT_TRAIN_OPTIONS, FaissError, FaissIndex, faissSimd, getBlasThreads, nativeTasksInFlight, nativeTasksSettled, setThreads } from './index.js';
 import { clusteredVectors, recallAtK, sparseIds, withTempDir } from './test-support.js';
 
 const dim = 32;
@@ -281,4 +281,16 @@ test('a search whose result would not fit in memory is refused as an argument er
   const queries = new Float32Array(2 ** 14 * dim);
   await assert.rejects(index.search(queries, 2 ** 14), (error: unknown) => error instanceof FaissError && error.code === 'INVALID_ARGUMENT' && /queries × k exceeds/.test(error.message));
   await index.close();
+});
+
+test('native calls in flight are counted, so a process can wait for them before it exits', async () => {
+  assert.equal(nativeTasksInFlight(), 0);
+  const index = FaissIndex.fromFactory(dim, 'IVF64,PQ8', 'l2');
+  const training = index.train(clusteredVectors(20_000, dim, 3));
+  assert.equal(nativeTasksInFlight(), 1, 'queued or running');
+  assert.equal(await nativeTasksSettled(60_000), true);
+  await training;
+  assert.equal(nativeTasksInFlight(), 0);
+  await index.close();
+  assert.equal(await nativeTasksSettled(1000), true);
 });

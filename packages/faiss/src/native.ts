@@ -35,6 +35,7 @@ export interface NativeModule {
   setThreads(n: number): void;
   getThreads(): number;
   getBlasThreads(): number;
+  tasksInFlight(): number;
   setBlasThreshold(n: number): void;
   getBlasThreshold(): number;
   readonly simd: 'avx2' | 'generic';

@@ -36,3 +36,21 @@ export function getDistanceBlasThreshold(): number {
 
 /** Which faiss build the addon is linked against: `avx2` (built by scripts/build-faiss.sh) or `generic`. */
 export const faissSimd: 'avx2' | 'generic' = native.simd;
+
+/** Native calls queued or running (train, add, search, merge...): 0 when nothing runs in faiss. */
+export function nativeTasksInFlight(): number {
+  return native.tasksInFlight();
+}
+
+/**
+ * Resolves once no native call runs, or after `timeoutMs`: a process about to exit waits here,
+ * because exiting while faiss's OpenMP teams run can crash in teardown instead of exiting 0.
+ */
+export async function nativeTasksSettled(timeoutMs = 30_000, pollMs = 50): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (native.tasksInFlight() > 0) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+  return true;
+}

@@ -4,7 +4,8 @@
 //   [--lock-duration-ms N] [--stalled-interval-ms N] [--batch-size N] [--intra-op-threads N].
 //   Logs are JSON lines (pino) on stdout.
 import { parseArgs } from 'node:util';
-import { loadConfig } from '@reindex/core';
+import { emptyFlag, loadConfig } from '@reindex/core';
+import { nativeTasksSettled } from '@reindex/faiss';
 import { assertRedisReachable, redactRedisUrl } from '@reindex/queue';
 import { createLogger } from './log.js';
 import { startMetricsServer, type MetricsServer } from './metrics.js';
@@ -38,9 +39,8 @@ function parseCommandLine() {
   }
 }
 const { values } = parseCommandLine();
-for (const [flag, value] of Object.entries(values)) {
-  if (typeof value === 'string' && value.trim() === '') fail(`--${flag} must not be empty`);
-}
+const empty = emptyFlag(values);
+if (empty !== undefined) fail(`--${empty} must not be empty`);
 
 function positive(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
@@ -98,7 +98,9 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     // Finish the jobs in progress; past the timeout, hand them back (their locks lapse and
     // BullMQ's stalled-job check gives them to another worker).
     logger.info({ workerId: worker.workerId, signal, shutdownTimeoutMs }, 'finishing jobs in progress');
-    const timer = setTimeout(() => void worker.close(true).finally(() => process.exit(0)), shutdownTimeoutMs);
+    // Past the timeout the jobs are handed back, then the process waits for faiss calls still
+    // running (exiting under OpenMP teams can crash in teardown) before it exits.
+    const timer = setTimeout(() => void worker.close(true).then(() => nativeTasksSettled()).finally(() => process.exit(0)), shutdownTimeoutMs);
     void worker.close(false).finally(async () => {
       clearTimeout(timer);
       await metrics?.close();
