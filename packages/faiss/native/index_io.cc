@@ -86,9 +86,14 @@ void MapOnDiskLists(faiss::Index* index, const std::string& indexPath) {
   faiss::IndexIVF* ivf = faiss::ivflib::try_extract_index_ivf(index);
   if (!ivf) return;
   auto* od = dynamic_cast<faiss::OnDiskInvertedLists*>(ivf->invlists);
-  if (!od || od->ptr || od->totsize == 0) return;
-  std::string sibling = DirOf(indexPath) + BaseOf(od->filename);
-  if (!indexPath.empty() && FileExists(sibling)) od->filename = sibling;
+  if (!od || od->totsize == 0) return;
+  const bool mappedByFaiss = od->ptr != nullptr;  // the mmap read path maps lists itself
+  // ... and array lists it maps out of the index file it read (no data file of their own).
+  if (mappedByFaiss && od->filename.empty()) return;
+  if (!mappedByFaiss) {
+    std::string sibling = DirOf(indexPath) + BaseOf(od->filename);
+    if (!indexPath.empty() && FileExists(sibling)) od->filename = sibling;
+  }
   FAISS_THROW_IF_NOT_FMT(FileExists(od->filename),
                          "inverted-list data file %s of index %s does not exist",
                          od->filename.c_str(), indexPath.c_str());
@@ -102,6 +107,7 @@ void MapOnDiskLists(faiss::Index* index, const std::string& indexPath) {
   FAISS_THROW_IF_NOT_FMT((size_t)info.st_size >= needed && (size_t)info.st_size >= od->totsize,
                          "inverted-list data file %s has %lld bytes, its index %s needs %zu: the file is truncated",
                          od->filename.c_str(), (long long)info.st_size, indexPath.c_str(), std::max(needed, od->totsize));
+  if (mappedByFaiss) return;
   // Published data files are immutable: map them read-only (works on read-only storage too).
   od->read_only = true;
   if (od->totsize > 0) od->do_mmap();
@@ -111,6 +117,8 @@ void MapOnDiskLists(faiss::Index* index, const std::string& indexPath) {
 
 std::unique_ptr<faiss::Index> ReadIndexFile(const std::string& path, bool mmap) {
   FAISS_THROW_IF_NOT_FMT(FileExists(path), "index file %s does not exist", path.c_str());
+  // IO_FLAG_MMAP is itself a hook selector (faiss's on-disk hook maps array lists from the index
+  // file), so it cannot be combined with ours; MapOnDiskLists checks either path's data file.
   int flags = mmap ? faiss::IO_FLAG_MMAP : HookFlags();
   std::unique_ptr<faiss::Index> index(faiss::read_index(path.c_str(), flags));
   MapOnDiskLists(index.get(), path);

@@ -110,7 +110,9 @@ test('an on-disk merge onto a full disk fails with ENOSPC, and a truncated data 
     const dataPath = path.join(dir, 'merged.ivfdata');
     const { dataBytes } = await mergeOnDisk({ trainedIndexPath: trainedPath, parts: partPaths, outIndexPath, dataPath });
     await truncate(dataPath, Math.floor(dataBytes / 2));
-    await assert.rejects(FaissIndex.read(outIndexPath), (e: unknown) => e instanceof FaissError && /merged\.ivfdata has \d+ bytes, its index .* needs \d+: the file is truncated/.test(e.message));
+    for (const mmap of [false, true]) {
+      await assert.rejects(FaissIndex.read(outIndexPath, { mmap }), (e: unknown) => e instanceof FaissError && /merged\.ivfdata has \d+ bytes, its index .* needs \d+: the file is truncated/.test(e.message), `mmap ${mmap}`);
+    }
 
     // A disk too small for the merged lists (a 64 KiB tmpfs: the data takes 192 KB).
     const small = path.join(dir, 'small-disk');
