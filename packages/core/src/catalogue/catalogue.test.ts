@@ -59,6 +59,15 @@ describe('catalogue readers (local)', () => {
     assert.match(rejections[1]!.reason, /expected a JSON object, got an array/);
   });
 
+  it('keeps every digit of integers beyond 2^53 (JSON.parse would round two ids into one)', async () => {
+    const text = '{"id":9007199254740993,"title":"a"}\n{"id":9007199254740992,"title":"b"}\n{"meta":{"id":1},"id":12345678901234567890,"price":1e400}\n{"id":7}\n';
+    await writeFile(join(dir, 'items.jsonl'), text);
+    const catalogue = await openCatalogue(join(dir, 'items.jsonl'));
+    const { rows } = await readAll(catalogue, (await planShards(catalogue, 1)).shards);
+    assert.deepEqual(rows.map((r) => r.value.id), [9007199254740993n, 9007199254740992n, 12345678901234567890n, 7]);
+    assert.equal(rows[2]!.value.price, Infinity, 'non-integers are left as parsed (the featurizer names them)');
+  });
+
   it('rejects a line of invalid UTF-8 instead of indexing a silently altered title', async () => {
     const good = Buffer.from('{"id":1,"title":"caf\u00e9"}\n');
     const bad = Buffer.concat([Buffer.from('{"id":2,"title":"caf'), Buffer.from([0xe9]), Buffer.from('"}\n')]); // Latin-1 é

@@ -55,7 +55,31 @@ export function parseJsonLine(bytes: Buffer): { value: Record<string, unknown> }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     return { reason: `expected a JSON object, got ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}` };
   }
-  return { value: parsed as Record<string, unknown> };
+  return { value: exactLargeIntegers(parsed as Record<string, unknown>, text) };
+}
+
+/**
+ * JSON.parse rounds integers beyond 2^53 (9007199254740993 becomes ...992), which would turn
+ * two item ids into one. A top-level integer of that size is re-read from the line's own
+ * digits as a bigint: the first `"key": <digits>` in the line that rounds to the parsed value.
+ */
+function exactLargeIntegers(value: Record<string, unknown>, text: string): Record<string, unknown> {
+  for (const [key, v] of Object.entries(value)) {
+    if (typeof v !== 'number' || !Number.isInteger(v) || Number.isSafeInteger(v)) continue;
+    const pattern = new RegExp(`${escapeRegExp(JSON.stringify(key))}\\s*:\\s*(-?\\d+)(?=\\s*[,}])`, 'g');
+    for (const match of text.matchAll(pattern)) {
+      const exact = BigInt(match[1]!);
+      if (Number(exact) === v) {
+        value[key] = exact;
+        break;
+      }
+    }
+  }
+  return value;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Where the first invalid UTF-8 sequence of a line starts, for the rejection message (rejected lines only). */
