@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { CatalogueError, PlanError } from '../errors.js';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { planShards } from '../plan/plan-shards.js';
 import { openObjectStore } from '../store/open-object-store.js';
 import { productRows, jsonlText, writeJsonlFile, writeParquetFile } from '../testing/catalogue-fixtures.js';
@@ -57,6 +58,21 @@ describe('catalogue readers (local)', () => {
     assert.deepEqual(rejections[0]!.location, { file: 'items.jsonl', byteOffset: offsetOf('{"id":2') });
     assert.match(rejections[0]!.reason, /invalid JSON/);
     assert.match(rejections[1]!.reason, /expected a JSON object, got an array/);
+  });
+
+  it('rejects a Parquet row whose string column is not UTF-8, naming the column', async () => {
+    const buffer = parquetWriteBuffer({
+      columnData: [
+        { name: 'id', data: [1n, 2n, 3n], type: 'INT64' },
+        { name: 'title', data: [Buffer.from('café'), Uint8Array.from([0x63, 0x61, 0x66, 0xe9]), Buffer.from('ok')], type: 'BYTE_ARRAY' },
+      ],
+    });
+    await writeFile(join(dir, 'latin1.parquet'), Buffer.from(buffer));
+    const catalogue = await openCatalogue(join(dir, 'latin1.parquet'));
+    const { rows, rejections } = await readAll(catalogue, (await planShards(catalogue, 1)).shards);
+    assert.deepEqual(rows.map((r) => r.value.title), ['café', 'ok']);
+    assert.deepEqual(rejections.map((r) => r.location), [{ file: 'latin1.parquet', row: 1 }]);
+    assert.match(rejections[0]!.reason, /invalid UTF-8 in column "title" \(starts 636166e9\)/);
   });
 
   it('keeps every digit of integers beyond 2^53 (JSON.parse would round two ids into one)', async () => {

@@ -1,9 +1,30 @@
-import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from 'hyparquet';
+import { isUtf8 } from 'node:buffer';
+import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData, type ParquetParsers } from 'hyparquet';
 import { CatalogueError, ReindexError } from '../errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { Batcher } from './batcher.js';
 import type { RowBatch } from './catalogue-types.js';
 import { checkUnchanged } from './jsonl-reader.js';
+
+/** A string cell whose bytes are not UTF-8: hyparquet would decode it to U+FFFD, silently. */
+class InvalidUtf8 {
+  constructor(readonly bytes: Uint8Array) {}
+}
+const UTF8 = new TextDecoder();
+/** hyparquet's parsers with strings decoded only when they are valid UTF-8. */
+const STRICT_PARSERS = {
+  stringFromBytes: (bytes: Uint8Array | undefined): string | InvalidUtf8 | undefined =>
+    bytes && (isUtf8(bytes) ? UTF8.decode(bytes) : new InvalidUtf8(bytes)),
+} as unknown as Partial<ParquetParsers>;
+
+/** Why a row read with STRICT_PARSERS cannot be used as it is (a column of invalid UTF-8), or undefined. */
+function invalidUtf8Reason(value: Record<string, unknown>): string | undefined {
+  for (const [column, cell] of Object.entries(value)) {
+    const bad = cell instanceof InvalidUtf8 ? cell : Array.isArray(cell) ? cell.find((c): c is InvalidUtf8 => c instanceof InvalidUtf8) : undefined;
+    if (bad) return `invalid UTF-8 in column "${column}" (starts ${Buffer.from(bad.bytes.subarray(0, 8)).toString('hex')}); the row is not indexed rather than indexed altered`;
+  }
+  return undefined;
+}
 
 /**
  * A hyparquet AsyncBuffer over ranged reads of one object: only the footer and the column chunks
@@ -64,6 +85,7 @@ export async function* readParquetRows(
           metadata,
           rowStart: from,
           rowEnd: to,
+          parsers: STRICT_PARSERS,
           ...(options.columns === undefined ? {} : { columns: options.columns }),
         });
       } catch (cause) {
@@ -73,7 +95,9 @@ export async function* readParquetRows(
         throw new CatalogueError('PARQUET_INVALID', `Parquet file ${store.url}/${file} returned ${rows.length} rows for rows ${from}..${to - 1}; the file is corrupt`);
       }
       for (let i = 0; i < rows.length; i++) {
-        const full = batcher.row({ location: { file, row: from + i }, value: rows[i]! });
+        const location = { file, row: from + i };
+        const invalid = invalidUtf8Reason(rows[i]!);
+        const full = invalid === undefined ? batcher.row({ location, value: rows[i]! }) : batcher.reject({ location, reason: invalid });
         if (full) yield full;
       }
     }
@@ -107,11 +131,12 @@ export async function readParquetRowsAt(
       const to = wanted[wanted.length - 1]! + 1;
       let rows: Record<string, unknown>[];
       try {
-        rows = await parquetReadObjects({ file: buffer, metadata, rowStart: from, rowEnd: to, ...(columns === undefined ? {} : { columns }) });
+        rows = await parquetReadObjects({ file: buffer, metadata, rowStart: from, rowEnd: to, parsers: STRICT_PARSERS, ...(columns === undefined ? {} : { columns }) });
       } catch (cause) {
         throw parquetError(store, file, cause, `rows ${from}..${to - 1}`);
       }
-      for (const row of wanted) out.push({ row, value: rows[row - from]! });
+      // A sampled row of invalid UTF-8 is left out of the sample; its shard reports it.
+      for (const row of wanted) if (invalidUtf8Reason(rows[row - from]!) === undefined) out.push({ row, value: rows[row - from]! });
     }
     groupStart = groupEnd;
     if (i >= rowIndices.length) break;
