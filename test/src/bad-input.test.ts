@@ -40,6 +40,16 @@ test('malformed JSONL lines are rejected with their location and the build still
   }
   assert.equal(byReason, broken.length);
   assert.deepEqual(malformed.sort(), offsets.map((o) => `bad.jsonl@byte ${o}`).sort());
+  // The build's report names them by line, across both shards' byte ranges.
+  const report = JSON.parse((await store.get(`builds/${prepared.spec.buildId}/rejections.json`)).toString()) as { rejected: number; examples: Array<{ location: string; reason: string; itemId: string | null }> };
+  assert.equal(report.rejected, expected.rejected.length + broken.length);
+  const lineOf = (line: string) => text.split('\n').indexOf(line) + 1;
+  assert.deepEqual(report.examples.filter((r) => r.reason === 'malformed-row').map((r) => r.location).sort(), broken.map((l) => `bad.jsonl:${lineOf(l)}`).sort());
+  const textLines = text.split('\n');
+  for (const r of report.examples.filter((e) => e.reason !== 'malformed-row')) {
+    const line = Number(/^bad\.jsonl:(\d+)$/.exec(r.location)?.[1]);
+    assert.ok(line > 0 && textLines[line - 1]!.includes(`"id":${r.itemId}`), `${r.location} is the line of item ${r.itemId}`);
+  }
 });
 
 test('a truncated Parquet file fails planning with the file named; nothing is submitted', async (t) => {

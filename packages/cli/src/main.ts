@@ -51,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
   const rejectionReasons = (s: { rejected: number; rejectedByReason?: Record<string, number>; buildId: string }): string => {
     if (s.rejected === 0 || !s.rejectedByReason) return '';
     const reasons = Object.entries(s.rejectedByReason).sort((a, b) => b[1] - a[1]).map(([reason, n]) => `${reason} ${n.toLocaleString('en')}`).join(', ');
-    return ` (${reasons}; rows and locations: builds/${s.buildId}/shards/<n>.json in the store)`;
+    return ` (${reasons}; examples with their lines: builds/${s.buildId}/rejections.json in the store)`;
   };
   const display = new ProgressDisplay();
   const summary = await runBuild(args, display);

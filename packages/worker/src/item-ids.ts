@@ -205,7 +205,7 @@ export class ShardIds {
       }
       if (kind !== this.policy.kind) {
         rejected.add({
-          location: formatLocation(row.location), itemId: describeId(raw), reason: 'id-mixed-kinds',
+          location: formatLocation(row.location), at: row.location, itemId: describeId(raw), reason: 'id-mixed-kinds',
           message: `item id ${describeId(raw)} is ${kind === 'string' ? 'a string' : 'an integer'}, but this build's ids are ${this.policy.kind === 'string' ? 'strings' : 'integers'} (from ${this.policy.kindSource}); set catalogue.idKind to choose`,
         });
         continue;
@@ -213,7 +213,7 @@ export class ShardIds {
       if (kind === 'string') {
         const text = raw as string;
         if (text.length === 0) {
-          rejected.add({ location: formatLocation(row.location), itemId: '', reason: 'invalid-id', message: `field "${this.idField}" is an empty string` });
+          rejected.add({ location: formatLocation(row.location), at: row.location, itemId: '', reason: 'invalid-id', message: `field "${this.idField}" is an empty string` });
           continue;
         }
         out.push({ location: row.location, value: { ...row.value, [this.idField]: hashStringId(text) }, originalId: text });
@@ -254,7 +254,7 @@ export class ShardIds {
           this.replace(id, batch.vectors, j);
           this.table.set(id, ordinal);
         } else {
-          rejected.add({ location: here, itemId: text, reason: 'id-collision', message });
+          rejected.add({ location: here, at: row.location, itemId: text, reason: 'id-collision', message });
         }
         continue;
       }
@@ -269,7 +269,7 @@ export class ShardIds {
           this.replacements.delete(id);
           rejected.add({ location: there, itemId, reason: 'duplicate-id', message: `item id ${JSON.stringify(itemId)} also appears at ${here}; every copy is rejected (catalogue.duplicateIds "reject")` });
         }
-        rejected.add({ location: here, itemId, reason: 'duplicate-id', message: `item id ${JSON.stringify(itemId)} also appears at ${there}; every copy is rejected (catalogue.duplicateIds "reject")` });
+        rejected.add({ location: here, at: row.location, itemId, reason: 'duplicate-id', message: `item id ${JSON.stringify(itemId)} also appears at ${there}; every copy is rejected (catalogue.duplicateIds "reject")` });
         continue;
       }
       rejected.add({ location: there, itemId, reason: 'duplicate-id', message: `item id ${JSON.stringify(itemId)} appears again at ${here}, which is kept (catalogue.duplicateIds "keep-last")` });

@@ -1,9 +1,11 @@
-import type { ManifestFile } from '@reindex/core';
+import type { JsonlRangeLines, ManifestFile, RowLocation } from '@reindex/core';
 
 /** One rejected input row, as reported (the first few of each shard are kept as examples). */
 export interface RejectedRow {
   /** Where the row is: `file:line`, `file@byte`, or `file#row`. */
   location: string;
+  /** The same, structured (plain JSONL: with its line within the shard's byte range, for line numbers). */
+  at?: RowLocation;
   itemId: string | null;
   reason: string;
   message: string;
@@ -19,6 +21,8 @@ export interface ShardStats {
   /** The uploaded sub-index (and string-id map, when ids are strings). */
   index: ManifestFile;
   idMap?: ManifestFile;
+  /** Plain JSONL ranges this shard read and how many lines start in each (for line numbers). */
+  jsonlRanges?: JsonlRangeLines[];
   /** Every indexed faiss id, sorted, with its location (item-ids.ts); absent in older stats. */
   ids?: ManifestFile & { count: number; files: string[] };
   /** Exact top-k of the build's quality queries against this shard's items (absent without queries). */

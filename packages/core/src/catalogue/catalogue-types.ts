@@ -12,7 +12,7 @@ export function isRowAddressable(format: CatalogueFormat): boolean {
  * not know absolute line numbers); gzip JSONL by 1-based line number; Parquet by 0-based row.
  */
 export type RowLocation =
-  | { file: string; byteOffset: number }
+  | { file: string; byteOffset: number; partLine?: { start: number; index: number } }
   | { file: string; line: number }
   | { file: string; row: number };
 
@@ -32,6 +32,35 @@ export interface Rejection {
 export interface RowBatch {
   rows: CatalogueRow[];
   rejections: Rejection[];
+  /**
+   * Plain JSONL only, on the last batch of a byte range: how many lines start in it. With the
+   * counts of the ranges before it, a row's `partLine` becomes its line number in the file.
+   */
+  rangeLines?: JsonlRangeLines;
+}
+
+/** The lines of one plain-JSONL byte range (a shard part): `lines` lines start in it at `start`. */
+export interface JsonlRangeLines {
+  file: string;
+  start: number;
+  lines: number;
+}
+
+/**
+ * Line numbers (1-based) of plain-JSONL locations, from the line counts of every range of the
+ * file (all the build's shards together): shards read byte ranges, so only the build knows
+ * how many lines come before a range. Locations of other kinds are returned as they are.
+ */
+export function withLineNumbers(location: RowLocation, ranges: readonly JsonlRangeLines[]): RowLocation {
+  if (!('byteOffset' in location) || location.partLine === undefined) return location;
+  const { start, index } = location.partLine;
+  let before = 0;
+  for (const r of ranges) {
+    if (r.file !== location.file || r.start >= start) continue;
+    before += r.lines;
+  }
+  const covered = start === 0 || ranges.some((r) => r.file === location.file && r.start < start);
+  return covered ? { file: location.file, line: before + index + 1 } : location;
 }
 
 /** One catalogue file as described from listings and (for Parquet) footers. */

@@ -26,6 +26,7 @@ export async function* readJsonlRange(
   const stream = await store.getStream(file, { start: readFrom, endInclusive: fileBytes - 1 });
   const batcher = new Batcher(batchSize);
   let first = true;
+  let lines = 0;
   try {
     for await (const line of splitLines(stream)) {
       const offset = readFrom + line.offset;
@@ -38,17 +39,18 @@ export async function* readJsonlRange(
       }
       first = false;
       if (offset >= end) break;
+      // Every line counts, blank ones too: line numbers are the file's.
+      const index = lines++;
       const parsed = parseJsonLine(line.bytes);
       if (parsed === undefined) continue;
-      const location = { file, byteOffset: offset };
+      const location = { file, byteOffset: offset, partLine: { start, index } };
       const full = 'value' in parsed ? batcher.row({ location, value: parsed.value }) : batcher.reject({ location, reason: parsed.reason });
       if (full) yield full;
     }
   } finally {
     stream.destroy();
   }
-  const rest = batcher.flush();
-  if (rest) yield rest;
+  yield { ...(batcher.flush() ?? { rows: [], rejections: [] }), rangeLines: { file, start, lines } };
 }
 
 /** Reads every line of a gzip JSONL file. */

@@ -2,7 +2,7 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Job } from 'bullmq';
 import {
-  IdMapper, ID_MAP_CONTENT_TYPE, type ObjectStore, buildKey, indexVersionPrefix, parseIdMap, serializeIdMap, sha256Buffer, sha256File,
+  IdMapper, ID_MAP_CONTENT_TYPE, formatLocation, withLineNumbers, type ObjectStore, buildKey, indexVersionPrefix, parseIdMap, serializeIdMap, sha256Buffer, sha256File,
   type ManifestFile,
 } from '@reindex/core';
 import { FaissIndex, mergeOnDisk } from '@reindex/faiss';
@@ -28,6 +28,21 @@ export interface MergeResult {
   mergeMs: number;
   /** The first copies the merge rejected because another shard held the same id (duplicates, collisions). */
   crossShardRejections?: RejectedRow[];
+}
+
+/**
+ * `builds/<id>/rejections.json`: every rejected row counted by reason, with the first examples
+ * of every shard and of the merge (ids found in several shards), located by line for JSONL.
+ */
+export interface RejectionReport {
+  buildId: string;
+  rejected: number;
+  rejectedByReason: Record<string, number>;
+  examples: RejectedRow[];
+}
+
+export function rejectionsKey(buildId: string): string {
+  return buildKey(buildId, 'rejections.json');
 }
 
 /** The published index file names (contract: readers find the data file beside the index). */
@@ -121,11 +136,18 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
       files.push({ path: ID_MAP_FILE, bytes: body.length, sha256: sha256Buffer(body) });
       idMap = ID_MAP_FILE;
     }
+    // One report of the build's rejections, JSONL locations as line numbers (only the merge
+    // sees every shard's byte ranges and how many lines each held).
+    const ranges = stats.flatMap((s) => s.jsonlRanges ?? []);
+    const examples = [...stats.flatMap((s) => s.rejectedExamples), ...crossShard.rejected.examples].map((r) => (r.at ? { ...r, location: formatLocation(withLineNumbers(r.at, ranges)) } : r));
     const rejectedByReason: Record<string, number> = {};
     for (const s of stats) for (const [reason, n] of Object.entries(s.rejectedByReason)) rejectedByReason[reason] = (rejectedByReason[reason] ?? 0) + n;
     for (const [reason, n] of Object.entries(crossShard.rejected.byReason)) rejectedByReason[reason] = (rejectedByReason[reason] ?? 0) + n;
+    const rejected = stats.reduce((sum, s) => sum + s.rejected, 0) + crossShard.rejected.count;
+    const report: RejectionReport = { buildId: data.buildId, rejected, rejectedByReason, examples: examples.map(({ at: _at, ...r }) => r) };
+    await store.put(rejectionsKey(data.buildId), Buffer.from(JSON.stringify(report, null, 2)), { contentType: 'application/json' });
     return {
-      ntotal, items, rejected: stats.reduce((sum, s) => sum + s.rejected, 0) + crossShard.rejected.count, rejectedByReason, shards: stats.length, mode, files,
+      ntotal, items, rejected, rejectedByReason, shards: stats.length, mode, files,
       ...(crossShard.rejected.count > 0 ? { crossShardRejections: crossShard.rejected.examples } : {}),
       ...(idMap ? { idMap } : {}),
       shardsStartedAt: stats.map((s) => s.startedAt).sort()[0] ?? new Date().toISOString(),

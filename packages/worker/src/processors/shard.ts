@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Job } from 'bullmq';
 import {
   ID_MAP_CONTENT_TYPE, buildKey, formatLocation, openCatalogue, serializeIdMap, sha256Buffer, sha256File,
-  sha256Stream, shardKey, type ObjectStore,
+  sha256Stream, shardKey, type JsonlRangeLines, type ObjectStore,
 } from '@reindex/core';
 
 import { parseJobData } from '@reindex/queue';
@@ -52,6 +52,7 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
     // Adding batch n into faiss overlaps embedding batch n+1 (both run off the JS thread).
     let pendingAdd: Promise<void> = Promise.resolve();
 
+    const jsonlRanges: JsonlRangeLines[] = [];
     let readMs = 0;
     let featurizeMs = 0;
     let inferenceMs = 0;
@@ -63,8 +64,9 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
         readMs += Date.now() - tRead;
         if (next.done) break;
         const batch = next.value;
+        if (batch.rangeLines) jsonlRanges.push(batch.rangeLines);
         for (const r of batch.rejections) {
-          rejected.add({ location: formatLocation(r.location), itemId: null, reason: 'malformed-row', message: r.reason });
+          rejected.add({ location: formatLocation(r.location), at: r.location, itemId: null, reason: 'malformed-row', message: r.reason });
         }
         const rows = ids.prepare(batch.rows, rejected);
         const t0 = Date.now();
@@ -78,7 +80,7 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
           rejectedRows.add(r.index);
           // A string id was replaced by its hash before embedding: report the catalogue's own id.
           const itemId = row?.originalId ?? r.itemId;
-          rejected.add({ location: row ? formatLocation(row.location) : '?', itemId, reason: r.reason, message: r.message });
+          rejected.add({ location: row ? formatLocation(row.location) : '?', ...(row ? { at: row.location } : {}), itemId, reason: r.reason, message: r.message });
         }
         const rowIndex: number[] = [];
         for (let i = 0; i < rows.length; i++) if (!rejectedRows.has(i)) rowIndex.push(i);
@@ -147,7 +149,7 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
     const uploadMs = Date.now() - tUpload;
     const stats: ShardStats = {
       shard: data.shard, items, rejected: rejected.count, rejectedByReason: rejected.byReason, rejectedExamples: rejected.examples,
-      index: indexEntry, ...(idMapEntry ? { idMap: idMapEntry } : {}), ids: idsEntry, ...(truthEntry ? { truth: truthEntry } : {}),
+      index: indexEntry, ...(idMapEntry ? { idMap: idMapEntry } : {}), ids: idsEntry, ...(jsonlRanges.length > 0 ? { jsonlRanges } : {}), ...(truthEntry ? { truth: truthEntry } : {}),
       startedAt, finishedAt: new Date().toISOString(), workerId: ctx.workerId, embedMs, addMs, ...(truth ? { truthMs } : {}),
       readMs, featurizeMs: Math.round(featurizeMs), inferenceMs: Math.round(inferenceMs), uploadMs,
     };
