@@ -3,7 +3,7 @@ import { indexVersionPrefix, sha256File, shardKey, type ObjectStore } from '@rei
 import { FaissIndex } from '@reindex/faiss';
 import type { BuildSpec } from './build-spec.js';
 import type { MergeResult } from './processors/merge.js';
-import { ExactTopK, chooseNprobe, parseTruth, sweepNprobe, type SweepRow } from './quality.js';
+import { ExactTopK, dropIds, chooseNprobe, parseTruth, sweepNprobe, type SweepRow } from './quality.js';
 import { readQualityQueries, type QuerySource } from './quality-queries.js';
 import type { ShardStats } from './shard-stats.js';
 
@@ -57,10 +57,16 @@ export async function measureQuality(store: ObjectStore, spec: BuildSpec, merge:
   if (info.count === 0) return skipped('no held-out query could be encoded');
 
   const truth = new ExactTopK(queries.vectors, info.dim, spec.index.metric);
+  const removedFromShards = merge.removedIds
+    ? (JSON.parse((await store.get(merge.removedIds.key)).toString('utf8')) as Record<string, string[]>)
+    : {};
   for (let shard = 0; shard < merge.shards; shard++) {
     const stats = JSON.parse((await store.get(shardKey(spec.buildId, shard, 'json'))).toString('utf8')) as ShardStats;
     if (!stats.truth) return skipped(`shard ${shard} recorded no exact neighbours of the queries`, info.count);
-    truth.fold(parseTruth(await store.get(stats.truth.path), stats.truth.path));
+    const lists = parseTruth(await store.get(stats.truth.path), stats.truth.path);
+    // Ids the merge took out of this shard's part (duplicates held elsewhere) leave its lists too.
+    const removed = removedFromShards[shard];
+    truth.fold(removed ? dropIds(lists, new Set(removed.map(BigInt)), spec.index.metric) : lists);
   }
 
   const prefix = indexVersionPrefix(spec.name, spec.version);

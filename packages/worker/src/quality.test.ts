@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { DEFAULT_CONFIG } from '@reindex/core';
 import { FaissIndex } from '@reindex/faiss';
 import { evaluateGate } from './gate.js';
-import { ExactTopK, chooseNprobe, parseTruth, recallOf, serializeTruth, sweepNprobe, sweepValues, type SweepRow, type TopK } from './quality.js';
+import { ExactTopK, chooseNprobe, dropIds, parseTruth, recallOf, serializeTruth, sweepNprobe, sweepValues, type SweepRow, type TopK } from './quality.js';
 import type { QualityReport } from './quality-report.js';
 import { DEFINITIONS } from './quality-report.js';
 
@@ -90,6 +90,29 @@ describe('ExactTopK', () => {
       }
     });
   }
+
+  it('drops removed ids (duplicates taken out of a sub-index) from its lists and from parsed lists, keeping the order', async () => {
+    const dim = 16;
+    const items = clustered(2000, dim, 8, 5);
+    const ids = idsOf(2000);
+    const queries = clustered(20, dim, 8, 6);
+    const t = new ExactTopK(queries, dim, 'ip', 30);
+    await t.addBatch(items, ids);
+    await t.flush();
+    const removed = new Set(listsOf(t).flatMap((l) => l.slice(0, 2)));
+    const keep = [...ids].map((id, i) => [id, i] as const).filter(([id]) => !removed.has(id));
+    const remaining = new Float32Array(keep.length * dim);
+    keep.forEach(([, i], n) => remaining.set(items.subarray(i * dim, (i + 1) * dim), n * dim));
+    const exact = bruteForce(queries, remaining, BigInt64Array.from(keep.map(([id]) => id)), dim, 30, 'ip');
+    const parsed = dropIds(parseTruth(serializeTruth(t), 'x'), removed, 'ip');
+    await t.removeIds(removed);
+    for (const lists of [listsOf(t), listsOf(parsed)]) {
+      lists.forEach((l, q) => {
+        assert.ok(l.every((id) => !removed.has(id)), `query ${q}: no removed id`);
+        assert.deepEqual(l, exact[q]!.slice(0, l.length), `query ${q}: the exact order of what is left`);
+      });
+    }
+  });
 
   it('holds fewer than k neighbours when a shard has fewer items, marked -1', async () => {
     const dim = 8;

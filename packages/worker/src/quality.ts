@@ -97,6 +97,24 @@ export class ExactTopK implements TopK {
     }
   }
 
+  /**
+   * Drops every entry of `ids` from the lists (items a shard took out of its sub-index again:
+   * duplicates, the losing side of a hash collision), after searching what is buffered. The
+   * lists keep their order; each loses the slots it held for those ids.
+   */
+  async removeIds(ids: ReadonlySet<bigint>): Promise<void> {
+    await this.flush();
+    if (ids.size === 0) return;
+    const kept = dropIds(this, ids);
+    this.ids.set(kept.ids);
+    this.distances.set(kept.distances);
+    for (let q = 0; q < this.count; q++) {
+      let n = 0;
+      while (n < this.k && kept.ids[q * this.k + n] !== -1n) n++;
+      this.#filled[q] = n;
+    }
+  }
+
   /** Merges other best-first lists of the same queries (any k; -1 labels only at the end) into these. */
   fold(other: TopK): void {
     if (other.count !== this.count) throw new RangeError(`cannot merge top-k lists of ${other.count} queries into ${this.count}`);
@@ -168,6 +186,27 @@ export function parseTruth(body: Buffer, source: string): TopK {
   body.copy(Buffer.from(distances.buffer), 0, TRUTH_HEADER_BYTES, TRUTH_HEADER_BYTES + n * 4);
   body.copy(Buffer.from(ids.buffer), 0, TRUTH_HEADER_BYTES + n * 4);
   return { count, k, distances, ids };
+}
+
+/**
+ * The lists without the entries of `ids`, order kept, each list's freed slots at its end (-1,
+ * and the metric's worst distance), as {@link ExactTopK.fold} expects.
+ */
+export function dropIds(lists: TopK & { metric?: Metric }, ids: ReadonlySet<bigint>, metric: Metric = lists.metric ?? 'ip'): TopK {
+  const { count, k } = lists;
+  const out = { count, k, ids: new BigInt64Array(count * k).fill(-1n), distances: new Float32Array(count * k).fill(metric === 'ip' ? -Infinity : Infinity) };
+  for (let q = 0; q < count; q++) {
+    let kept = 0;
+    for (let i = 0; i < k; i++) {
+      const id = lists.ids[q * k + i]!;
+      if (id === -1n) break;
+      if (ids.has(id)) continue;
+      out.ids[q * k + kept] = id;
+      out.distances[q * k + kept] = lists.distances[q * k + i]!;
+      kept++;
+    }
+  }
+  return out;
 }
 
 /** One row of the nprobe sweep. */

@@ -28,6 +28,13 @@ export interface MergeResult {
   mergeMs: number;
   /** The first copies the merge rejected because another shard held the same id (duplicates, collisions). */
   crossShardRejections?: RejectedRow[];
+  /** Where the ids the merge removed from each shard's part are listed (see removedIdsKey), when it removed any. */
+  removedIds?: { key: string; count: number };
+}
+
+/** `builds/<id>/merge-removed.json`: `{ "<shard>": ["<faiss id>", ...] }`, the ids the merge removed from each part. */
+export function removedIdsKey(buildId: string): string {
+  return buildKey(buildId, 'merge-removed.json');
 }
 
 /**
@@ -144,11 +151,19 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
     for (const s of stats) for (const [reason, n] of Object.entries(s.rejectedByReason)) rejectedByReason[reason] = (rejectedByReason[reason] ?? 0) + n;
     for (const [reason, n] of Object.entries(crossShard.rejected.byReason)) rejectedByReason[reason] = (rejectedByReason[reason] ?? 0) + n;
     const rejected = stats.reduce((sum, s) => sum + s.rejected, 0) + crossShard.rejected.count;
+    let removedIds: MergeResult['removedIds'];
+    if (crossShard.removals.size > 0) {
+      // In the store, not in the job's return value: at scale the list is not a small payload.
+      const byShard = Object.fromEntries([...crossShard.removals].map(([shard, ids]) => [shard, ids.map(String)]));
+      removedIds = { key: removedIdsKey(data.buildId), count: removed };
+      await store.put(removedIds.key, Buffer.from(JSON.stringify(byShard)), { contentType: 'application/json' });
+    }
     const report: RejectionReport = { buildId: data.buildId, rejected, rejectedByReason, examples: examples.map(({ at: _at, ...r }) => r) };
     await store.put(rejectionsKey(data.buildId), Buffer.from(JSON.stringify(report, null, 2)), { contentType: 'application/json' });
     return {
       ntotal, items, rejected, rejectedByReason, shards: stats.length, mode, files,
       ...(crossShard.rejected.count > 0 ? { crossShardRejections: crossShard.rejected.examples } : {}),
+      ...(removedIds ? { removedIds } : {}),
       ...(idMap ? { idMap } : {}),
       shardsStartedAt: stats.map((s) => s.startedAt).sort()[0] ?? new Date().toISOString(),
       shardsFinishedAt: stats.map((s) => s.finishedAt).sort().at(-1) ?? new Date().toISOString(),

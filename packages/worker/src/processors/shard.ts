@@ -110,6 +110,7 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
     const toRemove = ids.idsToRemove();
     if (toRemove.length > 0) {
       items -= await index.removeIds(toRemove);
+      await truth?.removeIds(new Set(toRemove));
       const replacements = ids.replacementBatch();
       await index.addWithIds(replacements.vectors, replacements.ids);
       await truth?.addBatch(replacements.vectors, replacements.ids);
