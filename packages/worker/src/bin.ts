@@ -9,7 +9,7 @@ import { nativeTasksSettled } from '@reindex/faiss';
 import { assertRedisReachable, redactRedisUrl } from '@reindex/queue';
 import { createLogger } from './log.js';
 import { startMetricsServer, type MetricsServer } from './metrics.js';
-import { DEFAULT_WORKER_OPTIONS } from './options.js';
+import { DEFAULT_WORKER_OPTIONS, threadPoolSizeFor } from './options.js';
 import { startWorker } from './worker.js';
 
 function fail(message: string): never {
@@ -53,11 +53,9 @@ if (!redisUrl) fail('set REDIS_URL (or --redis) to the queue\'s redis:// URL');
 const device = values.device ?? process.env.REINDEX_DEVICE ?? DEFAULT_WORKER_OPTIONS.device;
 if (device !== 'cpu' && device !== 'cuda') fail(`--device must be cpu or cuda, got ${JSON.stringify(device)}`);
 const concurrency = positive('concurrency', values.concurrency ?? process.env.REINDEX_WORKER_CONCURRENCY, DEFAULT_WORKER_OPTIONS.concurrency);
-// Every faiss call (add, exact truth search, write) holds a libuv pool thread for its whole
-// duration; the default 4 threads would leave none for file and DNS I/O with two shard jobs
-// adding and searching at once. Two per job plus two for I/O, unless the operator sized it.
-// Set before the pool's first use (the config read and Redis's DNS lookup below).
-process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, 2 * concurrency + 2));
+// Unless the operator sized it; set before the pool's first use (the config read and Redis's
+// DNS lookup below).
+process.env.UV_THREADPOOL_SIZE ??= String(threadPoolSizeFor(concurrency));
 const batchSize = positive('batch-size', values['batch-size'], device === 'cuda' ? 2048 : DEFAULT_WORKER_OPTIONS.batchSize);
 const intraOpRaw = values['intra-op-threads'] ?? process.env.REINDEX_INTRA_OP_THREADS;
 if (intraOpRaw !== undefined && !/^\d+$/.test(intraOpRaw)) fail(`--intra-op-threads must be an integer ≥ 0 (0: onnxruntime's choice), got ${JSON.stringify(intraOpRaw)}`);

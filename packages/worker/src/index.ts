@@ -1,5 +1,5 @@
 export { startWorker, type RunningWorker } from './worker.js';
-export { DEFAULT_WORKER_OPTIONS, JOB_ATTEMPTS, JOB_BACKOFF, defaultFaissThreads, defaultIntraOpThreads, type WorkerOptions } from './options.js';
+export { DEFAULT_WORKER_OPTIONS, JOB_ATTEMPTS, JOB_BACKOFF, defaultFaissThreads, defaultIntraOpThreads, threadPoolSizeFor, type WorkerOptions } from './options.js';
 export { BuildQueues } from './build-queues.js';
 export { isBundleUrl, openModelBundle, type OpenModelBundleOptions } from './model-bundle.js';
 export { readBuildSpec, readPlan, writeBuildSpec, buildSpecKey, type BuildSpec } from './build-spec.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { defaultFaissThreads, defaultIntraOpThreads } from './options.js';
+import { defaultFaissThreads, defaultIntraOpThreads, threadPoolSizeFor } from './options.js';
 
 test('default intra-op threads leave the main thread a core and split the rest between sessions', () => {
   assert.equal(defaultIntraOpThreads('cpu', 1, 16), 15);
@@ -39,4 +39,11 @@ test('reindex-worker reports an unknown or malformed option in one line', () => 
     assert.match(r.stderr, /^reindex-worker: .*'--(intra-op-threads|no-such-option)'/);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   }
+});
+
+test('the libuv pool has two threads per job for faiss calls and two for I/O, never fewer than libuv\'s 4', () => {
+  assert.equal(threadPoolSizeFor(0), 4);
+  assert.equal(threadPoolSizeFor(1), 4);
+  assert.equal(threadPoolSizeFor(2), 6);
+  assert.equal(threadPoolSizeFor(8), 18);
 });

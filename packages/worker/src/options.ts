@@ -82,3 +82,12 @@ export function defaultIntraOpThreads(device: ExecutionProvider, sessionsAtOnce:
 export function defaultFaissThreads(jobsAtOnce: number, cores: number): number {
   return Math.max(1, Math.floor(cores / Math.max(1, jobsAtOnce)));
 }
+
+/**
+ * libuv threads a process running `jobsAtOnce` jobs needs: every faiss call (add, exact truth
+ * search, write) holds one for its whole duration, so two per job, plus two for file and DNS
+ * I/O (libuv's default of 4 would leave none with two shard jobs adding and searching).
+ */
+export function threadPoolSizeFor(jobsAtOnce: number): number {
+  return Math.max(4, 2 * jobsAtOnce + 2);
+}
