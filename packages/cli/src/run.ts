@@ -86,7 +86,7 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
     display.log(`reindex: queue ${redactRedisUrl(redisUrl)}${redis ? ' (embedded)' : ''}, store ${storeUrl}`);
     // On a shared Redis, one build per index name at a time (nightly cron, engineers, the
     // scheduler); a private Redis sees no other coordinator.
-    if (!redis && !args.dryRun) lock = await BuildLock.acquire(redisUrl, config.name);
+    if (!redis && !args.dryRun) lock = await BuildLock.acquire(redisUrl, config.name, args.resume ? { resumeBuildId: args.resume } : {});
     queues = new BuildQueues(redisUrl);
     if (args.dashboardPort !== undefined) {
       const logger = createLogger('reindex-dashboard');
@@ -103,6 +103,7 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
     } else {
       const prepared = await prepareBuild({ ...config, catalogue: { ...config.catalogue, url: catalogueUrl }, modelDir, store: { url: storeUrl }, force: args.force === true });
       ({ buildId, version } = prepared.spec);
+      await lock?.recordBuild(buildId);
       shardCount = prepared.plan.shardCount;
       planMs = prepared.planMs;
       const rows = prepared.plan.shards.map((s) => s.estimatedRows);

@@ -30,6 +30,26 @@ test('the build lock admits one holder per index name and expires when its holde
   }
 });
 
+test('reindex --resume of the locked build takes the lock over at once; another build still waits', async () => {
+  const redis = await startEmbeddedRedis();
+  try {
+    // A coordinator that planned build b1 and died: its lock would live for the rest of its TTL.
+    const dead = await BuildLock.acquire(redis.url, 'catalogue', { ttlMs: 60_000, renew: false });
+    await dead.recordBuild('b20261203T000000Z-aaaaaa');
+    await assert.rejects(BuildLock.acquire(redis.url, 'catalogue'), (e: Error) => e instanceof BuildLockedError && /for build b20261203T000000Z-aaaaaa/.test(e.message) && /reindex --resume b20261203T000000Z-aaaaaa/.test(e.message));
+    await assert.rejects(BuildLock.acquire(redis.url, 'catalogue', { resumeBuildId: 'b20261203T000000Z-bbbbbb' }), BuildLockedError, 'resuming another build does not take the lock');
+    const resumed = await BuildLock.acquire(redis.url, 'catalogue', { resumeBuildId: 'b20261203T000000Z-aaaaaa' });
+    // The old holder, were it alive after all, can neither release nor rewrite the lock it lost.
+    await assert.rejects(dead.recordBuild('b20261203T000000Z-cccccc'), /no longer ours/);
+    await dead.release();
+    await assert.rejects(BuildLock.acquire(redis.url, 'catalogue'), BuildLockedError);
+    await resumed.release();
+    await (await BuildLock.acquire(redis.url, 'catalogue')).release();
+  } finally {
+    await redis.stop();
+  }
+});
+
 test('scheduled ticks run builds and skip (and count) ticks that would overlap a running build', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'reindex-schedule-'));
   const redis = await startEmbeddedRedis();

@@ -52,10 +52,11 @@ describe('catalogue readers (local)', () => {
     const offsetOf = (needle: string): number => Buffer.byteLength(text.slice(0, text.indexOf(needle)));
     assert.deepEqual(
       rows.map((r) => r.location),
-      ['{"id":1', '{"id":3', '{"id":4'].map((n) => ({ file: 'items.jsonl', byteOffset: offsetOf(n) })),
+      // partLine: the line's index in the shard's byte range, blank lines counted (line numbers).
+      ([['{"id":1', 0], ['{"id":3', 5], ['{"id":4', 6]] as const).map(([n, index]) => ({ file: 'items.jsonl', byteOffset: offsetOf(n), partLine: { start: 0, index } })),
     );
     assert.equal(rejections.length, 2);
-    assert.deepEqual(rejections[0]!.location, { file: 'items.jsonl', byteOffset: offsetOf('{"id":2') });
+    assert.deepEqual(rejections[0]!.location, { file: 'items.jsonl', byteOffset: offsetOf('{"id":2'), partLine: { start: 0, index: 1 } });
     assert.match(rejections[0]!.reason, /invalid JSON/);
     assert.match(rejections[1]!.reason, /expected a JSON object, got an array/);
   });
@@ -93,7 +94,7 @@ describe('catalogue readers (local)', () => {
     const { rows, rejections } = await readAll(catalogue, (await planShards(catalogue, 1)).shards);
     assert.deepEqual(rows.map((r) => r.value.title), ['café']);
     assert.equal(rejections.length, 2);
-    assert.deepEqual(rejections[0]!.location, { file: 'items.jsonl', byteOffset: good.length });
+    assert.deepEqual(rejections[0]!.location, { file: 'items.jsonl', byteOffset: good.length, partLine: { start: 0, index: 1 } });
     assert.match(rejections[0]!.reason, /invalid UTF-8 \(bytes e9227d at byte 20 of the line\)/);
     assert.match(rejections[1]!.reason, /invalid UTF-8 \(bytes c0af.* at byte 17 of the line\)/);
   });
