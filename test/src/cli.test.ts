@@ -121,3 +121,38 @@ test('reindex --json runs a build and prints one JSON summary line', async (t) =
   assert.equal(manifest.version, summary.version);
   assert.equal(manifest.ntotal, expected.accepted.length);
 });
+
+test('a coordinator killed after planning is resumed at once: reindex --resume takes over its build lock and publishes', async (t) => {
+  const items = 3000;
+  const { store, common } = await setup(t, items);
+  const redis = await privateRedis(t);
+  // --workers 0: the first coordinator plans and submits, then waits for workers that never come.
+  const first = spawn(process.execPath, [CLI, ...common, '--shard-count', '2', '--workers', '0', '--redis', redis.url], { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT });
+  defer(t, () => { if (first.exitCode === null && first.signalCode === null) first.kill('SIGKILL'); });
+  let firstErr = '';
+  first.stderr.on('data', (c: Buffer) => { firstErr += c.toString(); });
+  const buildId = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no build id from the first coordinator: ${firstErr}`)), 60_000);
+    first.stderr.on('data', () => {
+      const match = /reindex: build (b\d{8}T\d{6}Z-[0-9a-f]{6})/.exec(firstErr);
+      if (match && firstErr.includes('waiting for remote workers')) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+  });
+  first.kill('SIGKILL');
+  await new Promise((r) => first.once('exit', r));
+
+  // Another build of the index is refused, naming the build and how to resume it ...
+  const other = await runCli([...common, '--shard-count', '2', '--workers', '1', '--redis', redis.url]);
+  assert.notEqual(other.code, 0);
+  assert.match(other.stderr, new RegExp(`for build ${buildId}.*reindex --resume ${buildId}`));
+  // ... and the resume takes the lock over at once (without the takeover it would be refused
+  // with BUILD_LOCKED for the lock's TTL) and finishes the build.
+  const resumed = await runCli(['--resume', buildId, '--redis', redis.url, '--store', store, '--workers', '2', '--json']);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  const summary = JSON.parse(resumed.stdout.trim().split('\n').at(-1)!) as { buildId: string; items: number };
+  assert.equal(summary.buildId, buildId);
+  assert.equal(summary.items, expectedCatalogue(items).accepted.length);
+});
