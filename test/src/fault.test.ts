@@ -72,3 +72,35 @@ test('a worker process SIGKILLed in the middle of a shard loses it to another wo
   assert.equal(published.manifest.ntotal, expected.accepted.length);
   assert.deepEqual(compareIds(await allIds(published.index), expected.accepted.map(BigInt)), { duplicates: [], missing: [], extra: [] });
 });
+
+test('a worker process SIGKILLed during training, after its sample is checkpointed: the next worker trains on that sample and the build publishes every item once', async (t) => {
+  const dir = await tempDir(t);
+  const redis = await privateRedis(t);
+  const catalogue = path.join(dir, 'catalogue.jsonl');
+  const items = 40_000;
+  await writeCatalogue(catalogue, { items, format: 'jsonl' });
+  // A large sample and many lists make k-means (seconds) the long part after the checkpoint,
+  // so the kill lands in it.
+  const prepared = await prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl: `file://${path.join(dir, 'store')}`, shardCount: 2, factory: 'IVF512,PQ32', trainSampleSize: 38_000 }));
+  const { buildId } = prepared.spec;
+  const store = openStore(t, prepared.spec.storeUrl);
+  const queues = openQueues(t, redis.url);
+  await submitBuild(queues, store, prepared);
+
+  const victim = spawn(process.execPath, [WORKER_SCRIPT, redis.url, `train-victim-${process.pid}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  defer(t, () => { if (victim.exitCode === null && victim.signalCode === null) victim.kill('SIGKILL'); });
+  await until('the embedded training sample to be checkpointed', async () => ((await store.exists(`builds/${buildId}/train-sample.json`)) ? true : undefined), 120_000, 20);
+  assert.equal(await store.exists(`builds/${buildId}/trained.index`), false, 'killed before the trained index was uploaded');
+  victim.kill('SIGKILL');
+  await once(victim, 'exit');
+
+  await startWorkers(t, redis.url, 1, { stalledIntervalMs: 1000, lockDurationMs: 10_000 });
+  const result = await waitForBuild(queues, buildId, 2, undefined, 200);
+  const train = await queues.queues.train.getJob(`${buildId}-train`);
+  assert.ok((train?.stalledCounter ?? 0) >= 1, 'the killed train job was detected as stalled');
+  assert.equal((train?.returnvalue as { sampleResumed?: boolean }).sampleResumed, true, 'the retry trained on the checkpointed sample');
+  const expected = expectedCatalogue(items);
+  assert.equal(result.items, expected.accepted.length);
+  const published = await readPublished(t, store);
+  assert.deepEqual(compareIds(await allIds(published.index), expected.accepted.map(BigInt)), { duplicates: [], missing: [], extra: [] });
+});

@@ -8,7 +8,7 @@ import { classifyFailure } from './failure-class.js';
 import { startHeartbeat } from './heartbeat.js';
 import { logJobEvents, type Logger } from './log.js';
 import { instrumentWorker } from './metrics.js';
-import { DEFAULT_WORKER_OPTIONS, defaultFaissThreads, type WorkerOptions } from './options.js';
+import { DEFAULT_WORKER_OPTIONS, JOB_ATTEMPTS, defaultFaissThreads, type WorkerOptions } from './options.js';
 import { processMerge } from './processors/merge.js';
 import { processPublish } from './processors/publish.js';
 import { processShard } from './processors/shard.js';
@@ -59,7 +59,10 @@ export async function startWorker(input: Partial<WorkerOptions> & { redisUrl: st
       concurrency: stage === 'shard' ? options.concurrency : 1,
       lockDuration: options.lockDurationMs,
       stalledInterval: options.stalledIntervalMs,
-      maxStalledCount: 3,
+      // A job whose worker died (preempted node, OOM kill) goes back to the queue; stalls get as
+      // many chances as failures do, twice over, since each retry resumes from what the dead
+      // attempt uploaded (the train job's embedded sample, finished shards).
+      maxStalledCount: 2 * JOB_ATTEMPTS,
       name: ctx.workerId,
     },
   )])) as Record<StageName, Worker>;

@@ -1,13 +1,13 @@
-import { rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Job } from 'bullmq';
-import { INDEX_PARAM_RULE, PlanError, buildKey, openCatalogue, streamSample } from '@reindex/core';
+import { INDEX_PARAM_RULE, PlanError, buildKey, openCatalogue, sha256File, streamSample, type ObjectStore } from '@reindex/core';
 import { FaissIndex, type TrainOptions } from '@reindex/faiss';
 import { parseJobData } from '@reindex/queue';
 import type { BuildQueues } from '../build-queues.js';
 import { readBuildSpec, readPlan, writeBuildSpec, type BuildSpec } from '../build-spec.js';
 import type { WorkerContext } from '../context.js';
-import { prepareQualityQueries } from '../quality-queries.js';
+import { prepareQualityQueries, readQualityQueries } from '../quality-queries.js';
 import { embedInto } from './embed-rows.js';
 
 export interface TrainResult {
@@ -17,6 +17,8 @@ export interface TrainResult {
   trainedIndexBytes: number;
   /** Held-out quality queries uploaded (absent when the build has no quality stage). */
   qualityQueries?: number;
+  /** True when this attempt trained on the sample an earlier attempt embedded and checkpointed. */
+  sampleResumed?: boolean;
 }
 
 /**
@@ -36,18 +38,30 @@ export async function processTrain(job: Job, ctx: WorkerContext, queues: BuildQu
   const existing = await store.head(trainedKey);
   if (!existing) {
     const catalogue = await openCatalogue(spec.catalogue.url, { s3: ctx.options.s3 ?? {} });
+    const dir = await ctx.scratch(`train-${data.buildId}-${job.attemptsMade}`);
     try {
-      // The sample streams shard by shard into one Float32Array: rows never pile up as JS objects.
-      const sample = streamSample(catalogue, plan, spec.index.trainSampleSize, spec.index.trainSeed);
-      const vectors = new Float32Array(sample.maxRows * spec.model.dim);
-      const embedder = await ctx.embedder(spec);
-      let sampled = 0;
-      let count = 0;
-      for await (const rows of sample.shards) {
-        count += await embedInto(embedder, rows.map((r) => r.value), spec, vectors, count);
-        sampled += rows.length;
-        await job.updateProgress({ stage: 'train', step: 'sample', sampled, embedded: count, sampleSize: sample.maxRows });
+      // An attempt after a worker died finds the embedded sample in the store and goes straight
+      // to k-means: a stall costs one attempt's k-means, not the sampling and embedding again.
+      let checkpoint = await readTrainSample(store, data.buildId, spec.model.dim, dir);
+      const sampleResumed = checkpoint !== undefined;
+      if (checkpoint) {
+        await job.updateProgress({ stage: 'train', step: 'sample', sampled: checkpoint.sampled, embedded: checkpoint.count, resumed: true });
+      } else {
+        // The sample streams shard by shard into one Float32Array: rows never pile up as JS objects.
+        const sample = streamSample(catalogue, plan, spec.index.trainSampleSize, spec.index.trainSeed);
+        const vectors = new Float32Array(sample.maxRows * spec.model.dim);
+        const embedder = await ctx.embedder(spec);
+        let sampled = 0;
+        let count = 0;
+        for await (const rows of sample.shards) {
+          count += await embedInto(embedder, rows.map((r) => r.value), spec, vectors, count);
+          sampled += rows.length;
+          await job.updateProgress({ stage: 'train', step: 'sample', sampled, embedded: count, sampleSize: sample.maxRows });
+        }
+        checkpoint = { vectors: vectors.subarray(0, count * spec.model.dim), count, sampled };
+        if (count > 0) await writeTrainSample(store, data.buildId, checkpoint, dir);
       }
+      const { vectors, count, sampled } = checkpoint;
       if (count === 0) throw new PlanError('TRAIN_SAMPLE_EMPTY', `build ${data.buildId}: no item of the training sample could be embedded (every sampled row was rejected); see the shard reports of a dry run`);
       // The plan's row count is an estimate for JSONL (bytes per line from the head of each file):
       // when the real sample cannot train the planned lists, build fewer lists and say so.
@@ -56,26 +70,28 @@ export async function processTrain(job: Job, ctx: WorkerContext, queues: BuildQu
         spec = fitted;
         await writeBuildSpec(store, spec, plan);
       }
-      // Before the trained index: a retry that finds the trained index finds the queries too.
-      const queries = await prepareQualityQueries(store, spec, plan, catalogue, await ctx.modelBundle(spec), async () => embedder);
+      // Before the trained index: a retry that finds the trained index finds the queries too,
+      // and one that finds the queries keeps them.
+      const queries = (await readQualityQueries(store, data.buildId))?.info
+        ?? await prepareQualityQueries(store, spec, plan, catalogue, await ctx.modelBundle(spec), () => ctx.embedder(spec));
       await job.updateProgress({ stage: 'train', step: 'k-means', sampled, embedded: count, qualityQueries: queries?.count ?? 0 });
       const index = FaissIndex.fromFactory(spec.model.dim, spec.index.factory, spec.index.metric);
       try {
         const t0 = Date.now();
-        await index.train(vectors.subarray(0, count * spec.model.dim), trainOptionsFor(spec));
-        const dir = await ctx.scratch(`train-${data.buildId}`);
+        await index.train(vectors, trainOptionsFor(spec));
         const file = path.join(dir, 'trained.index');
         await index.write(file);
         await store.putFile(trainedKey, file);
         result = {
           sampled, trainedOn: count, trainMs: Date.now() - t0, trainedIndexBytes: (await stat(file)).size,
           ...(queries ? { qualityQueries: queries.count } : {}),
+          ...(sampleResumed ? { sampleResumed } : {}),
         };
-        await rm(dir, { recursive: true, force: true });
       } finally {
         await index.close();
       }
     } finally {
+      await rm(dir, { recursive: true, force: true });
       await catalogue.close();
     }
   }
@@ -116,4 +132,48 @@ export function fitIndexToSample(spec: BuildSpec, trainedOn: number): BuildSpec 
     },
     ...(spec.quality?.fixedNprobe !== undefined ? { quality: { ...spec.quality, fixedNprobe: Math.min(spec.quality.fixedNprobe, fitted) } } : {}),
   };
+}
+
+/** The embedded training sample of a build, checkpointed in the store (see processTrain). */
+interface TrainSample {
+  vectors: Float32Array;
+  count: number;
+  sampled: number;
+}
+
+/** `builds/<id>/train-sample.f32` (count × dim float32, little-endian) and its `.json` record. */
+export function trainSampleKeys(buildId: string): { data: string; info: string } {
+  return { data: buildKey(buildId, 'train-sample.f32'), info: buildKey(buildId, 'train-sample.json') };
+}
+
+async function writeTrainSample(store: ObjectStore, buildId: string, sample: TrainSample, dir: string): Promise<void> {
+  const keys = trainSampleKeys(buildId);
+  const file = path.join(dir, 'train-sample.f32');
+  await writeFile(file, Buffer.from(sample.vectors.buffer, sample.vectors.byteOffset, sample.vectors.byteLength));
+  await store.putFile(keys.data, file);
+  // The record last: its presence means the data object is complete (as shard stats do).
+  const info = { count: sample.count, sampled: sample.sampled, bytes: sample.vectors.byteLength, sha256: await sha256File(file) };
+  await store.put(keys.info, Buffer.from(JSON.stringify(info)), { contentType: 'application/json' });
+  await rm(file, { force: true });
+}
+
+/** The checkpointed sample, when one was written and is intact (size and sha256 as recorded). */
+async function readTrainSample(store: ObjectStore, buildId: string, dim: number, dir: string): Promise<TrainSample | undefined> {
+  const keys = trainSampleKeys(buildId);
+  if (!(await store.exists(keys.info))) return undefined;
+  const info = JSON.parse((await store.get(keys.info)).toString('utf8')) as { count: number; sampled: number; bytes: number; sha256: string };
+  if (!Number.isSafeInteger(info.count) || info.bytes !== info.count * dim * 4) return undefined;
+  const file = path.join(dir, 'train-sample.f32');
+  try {
+    await store.download(keys.data, file);
+    if ((await stat(file)).size !== info.bytes || (await sha256File(file)) !== info.sha256) return undefined;
+    const body = await readFile(file);
+    const vectors = new Float32Array(info.count * dim);
+    body.copy(Buffer.from(vectors.buffer));
+    return { vectors, count: info.count, sampled: info.sampled };
+  } catch {
+    return undefined; // unreadable: sample again
+  } finally {
+    await rm(file, { force: true });
+  }
 }
