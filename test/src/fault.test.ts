@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { Redis } from 'ioredis';
 import { prepareBuild, submitBuild, waitForBuild } from '@reindex/coordinator';
 import { writeCatalogue } from '@reindex/sample-catalogue';
 import type { ShardStats } from '@reindex/worker';
@@ -103,4 +104,51 @@ test('a worker process SIGKILLed during training, after its sample is checkpoint
   assert.equal(result.items, expected.accepted.length);
   const published = await readPublished(t, store);
   assert.deepEqual(compareIds(await allIds(published.index), expected.accepted.map(BigInt)), { duplicates: [], missing: [], extra: [] });
+});
+
+test('Redis coming back empty mid-shards is noticed: the coordinator resumes the build from the store and it publishes every item once', async (t) => {
+  const dir = await tempDir(t);
+  const redis = await privateRedis(t);
+  const catalogue = path.join(dir, 'catalogue.jsonl');
+  const items = 30_000;
+  await writeCatalogue(catalogue, { items, format: 'jsonl' });
+  const prepared = await prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl: `file://${path.join(dir, 'store')}`, shardCount: 4 }));
+  const { buildId } = prepared.spec;
+  const store = openStore(t, prepared.spec.storeUrl);
+  const queues = openQueues(t, redis.url);
+  await submitBuild(queues, store, prepared);
+  await startWorkers(t, redis.url, 2, { stalledIntervalMs: 1000, lockDurationMs: 5000 });
+  const resumedWith: string[] = [];
+  const waiting = waitForBuild(queues, buildId, 4, undefined, 100, { store, lostAfterMs: 2000, onResumed: (m) => resumedWith.push(m) });
+  waiting.catch(() => undefined);
+  await until('a shard in progress', async () => ((await queues.queues.shard.getActive()).length > 0 ? true : undefined), 120_000);
+  // What a restart without persistence leaves: an empty Redis (the same server, flushed).
+  const client = new Redis(redis.url);
+  defer(t, () => client.quit());
+  await client.flushall();
+  const result = await waiting;
+  assert.equal(resumedWith.length, 1, 'resumed once');
+  assert.match(resumedWith[0]!, /gone from Redis/);
+  const expected = expectedCatalogue(items);
+  assert.equal(result.items, expected.accepted.length);
+  const published = await readPublished(t, store);
+  assert.deepEqual(compareIds(await allIds(published.index), expected.accepted.map(BigInt)), { duplicates: [], missing: [], extra: [] });
+});
+
+test('without a store to resume from, lost queue state fails the wait with the resume command instead of hanging', async (t) => {
+  const dir = await tempDir(t);
+  const redis = await privateRedis(t);
+  const catalogue = path.join(dir, 'catalogue.jsonl');
+  await writeCatalogue(catalogue, { items: 2000, format: 'jsonl' });
+  const prepared = await prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl: `file://${path.join(dir, 'store')}`, shardCount: 2 }));
+  const store = openStore(t, prepared.spec.storeUrl);
+  const queues = openQueues(t, redis.url);
+  await submitBuild(queues, store, prepared);
+  const client = new Redis(redis.url);
+  defer(t, () => client.quit());
+  await client.flushall();
+  await assert.rejects(waitForBuild(queues, prepared.spec.buildId, 2, undefined, 100, { lostAfterMs: 500 }), (error: Error) => {
+    assert.match(error.message, new RegExp(`gone from Redis.*reindex --resume ${prepared.spec.buildId}`));
+    return true;
+  });
 });

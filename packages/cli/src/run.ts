@@ -135,7 +135,9 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
       workers.push(await startWorker({ redisUrl, workerId: `local-${process.pid}-${i}`, s3: config.s3, intraOpThreads }));
     }
     if (args.workers === 0) display.log('reindex: --workers 0: waiting for remote workers (reindex-worker) to take the jobs');
-    const result: PublishResult = await waitForBuild(queues, buildId, shardCount, (p) => display.update(p));
+    const result: PublishResult = await waitForBuild(queues, buildId, shardCount, (p) => display.update(p), undefined, {
+      store, onResumed: (message) => display.log(`reindex: ${message}`),
+    });
     display.clear();
     const seconds = (Date.now() - started) / 1000;
     const stageSeconds: Record<string, number> = { plan: planMs / 1000 };

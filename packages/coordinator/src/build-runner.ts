@@ -49,17 +49,35 @@ async function explainFailure(queues: BuildQueues, job: Job): Promise<{ stage: s
  * fails for good (throws BuildFailedError naming the stage, shard and error). Polls job
  * states, which survive any process: several watchers, or none, change nothing.
  */
+/** What {@link waitForBuild} does when the build's jobs vanish from Redis. */
+export interface LostQueueOptions {
+  /** The build's store: with it, the build is resumed from the store once (as `--resume` does). */
+  store?: ObjectStore;
+  /** How long every job of the build may be missing before it counts as lost. Default 15 s. */
+  lostAfterMs?: number;
+  /** Told when the build is resumed after its jobs were lost. */
+  onResumed?: (message: string) => void;
+}
+
+export const DEFAULT_LOST_AFTER_MS = 15_000;
+
 export async function waitForBuild(
   queues: BuildQueues,
   buildId: string,
   shardsTotal: number,
   onProgress: (p: BuildProgress) => void = () => undefined,
   pollMs = 500,
+  lost: LostQueueOptions = {},
 ): Promise<PublishResult> {
   const started = Date.now();
   let finishedItems = 0;
   let finishedRejected = 0;
   let lastValuesAt = 0;
+  // Redis restarted empty (no persistence, a fresh replica): every job of the build is gone
+  // and nothing would ever finish it. Noticed within lostAfterMs, resumed once from the store.
+  let missingSince: number | undefined;
+  let resumed = false;
+  const lostAfterMs = lost.lostAfterMs ?? DEFAULT_LOST_AFTER_MS;
   for (;;) {
     const train = await queues.queues.train.getJob(jobIdFor(buildId, 'train'));
     const trainState = await stateOf(train);
@@ -71,6 +89,22 @@ export async function waitForBuild(
     const merge = await queues.queues.merge.getJob(jobIdFor(buildId, 'merge'));
     const [publishState, mergeState] = await Promise.all([stateOf(publish), stateOf(merge)]);
     if (publishState === 'completed' && publish) return publish.returnvalue as PublishResult;
+    if (!train && !merge && !publish) {
+      missingSince ??= Date.now();
+      if (Date.now() - missingSince >= lostAfterMs) {
+        const what = `the jobs of build ${buildId} are gone from Redis (restarted without persistence, or failed over to an empty replica)`;
+        if (!lost.store || resumed) {
+          throw new BuildFailedError(buildId, 'queue', `${what}; run \`reindex --resume ${buildId}\` to continue it from the store (finished shards are reused)`);
+        }
+        resumed = true;
+        missingSince = undefined;
+        await resumeBuild(queues, lost.store, buildId);
+        lost.onResumed?.(`${what}: resumed from the store (finished shards are reused)`);
+        continue;
+      }
+    } else {
+      missingSince = undefined;
+    }
     for (const [job, state, queue] of [[merge, mergeState, queues.queues.merge], [publish, publishState, queues.queues.publish]] as const) {
       if (state === 'failed' && job) {
         // The job was read before its state: it may have failed in between, so read it again
