@@ -26,11 +26,18 @@ export interface WorkerOptions {
   /** Local scratch directory for downloaded and built index files. Default: the OS temp dir. */
   scratchDir?: string;
   /**
-   * How long a job's lock lives without renewal (BullMQ `lockDuration`). A worker that dies
-   * loses its job to another after about this long. Default 30,000 ms.
+   * How long a job's lock lives without renewal (BullMQ `lockDuration`; BullMQ renews it every
+   * half of it). A worker that dies hard (SIGKILL, a lost node) loses its job to another once the
+   * lock has lapsed and a stalled-job check has run: at most lockDurationMs + stalledIntervalMs.
+   * Default 15,000 ms: safe because no job blocks its worker's event loop (faiss, onnxruntime
+   * and parsing of large inputs run off it), so renewals are never late.
    */
   lockDurationMs: number;
-  /** How often BullMQ looks for stalled jobs (`stalledInterval`). Default 30,000 ms. */
+  /**
+   * How often each worker runs BullMQ's stalled-job check (`stalledInterval`). Default 10,000 ms.
+   * Cost, per worker: one small Lua script per interval, plus one lock renewal per active job
+   * every lockDurationMs / 2 (the README's Operations section puts it against recovery time).
+   */
   stalledIntervalMs: number;
   /** BullMQ key prefix. Default `reindex`. */
   prefix: string;
@@ -48,8 +55,8 @@ export const DEFAULT_WORKER_OPTIONS = Object.freeze({
   concurrency: 1,
   device: 'cpu',
   batchSize: 256,
-  lockDurationMs: 30_000,
-  stalledIntervalMs: 30_000,
+  lockDurationMs: 15_000,
+  stalledIntervalMs: 10_000,
   prefix: 'reindex',
 } satisfies Omit<WorkerOptions, 'redisUrl'>);
 
