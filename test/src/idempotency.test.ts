@@ -75,3 +75,35 @@ test('submitting the same build again, before, during and after it runs, does no
   const expected = expectedCatalogue(ITEMS);
   assert.deepEqual(compareIds(await allIds(published.index), expected.accepted.map(BigInt)), { duplicates: [], missing: [], extra: [] });
 });
+
+test('merge and publish run again after their jobs were lost reuse the verified merge and the measured quality report', async (t) => {
+  const dir = await tempDir(t);
+  const redis = await privateRedis(t);
+  const catalogue = path.join(dir, 'catalogue.jsonl');
+  await writeCatalogue(catalogue, { items: 4000, format: 'jsonl' });
+  const prepared = await prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl: `file://${path.join(dir, 'store')}`, shardCount: 2 }));
+  const { buildId } = prepared.spec;
+  const store = openStore(t, prepared.spec.storeUrl);
+  const queues = openQueues(t, redis.url);
+  await submitBuild(queues, store, prepared);
+  await startWorkers(t, redis.url, 2);
+  const first = await waitForBuild(queues, buildId, 2, undefined, 100);
+  const firstMerge = (await queues.queues.merge.getJob(jobIdFor(buildId, 'merge')))!.returnvalue as { mergeMs: number; files: unknown };
+  const firstQuality = JSON.parse((await store.get(`builds/${buildId}/quality.json`)).toString()) as { report: { measureMs: number } };
+
+  // The flow's jobs are lost (as after a worker died mid-publish and an operator re-ran it):
+  // the train job finds its trained index and only re-adds the fan-out.
+  await (await queues.queues.publish.getJob(jobIdFor(buildId, 'publish')))!.remove({ removeChildren: true });
+  await (await queues.queues.train.getJob(jobIdFor(buildId, 'train')))!.remove();
+  await queues.enqueueTrain({ buildId, storeUrl: prepared.spec.storeUrl });
+  const second = await waitForBuild(queues, buildId, 2, undefined, 100);
+  const secondMerge = (await queues.queues.merge.getJob(jobIdFor(buildId, 'merge')))!.returnvalue as { mergeMs: number; files: unknown };
+  assert.equal(secondMerge.mergeMs, firstMerge.mergeMs, 'the merge record was reused, not merged again');
+  assert.deepEqual(secondMerge.files, firstMerge.files);
+  const secondQuality = JSON.parse((await store.get(`builds/${buildId}/quality.json`)).toString()) as { report: { measureMs: number } };
+  assert.equal(secondQuality.report.measureMs, firstQuality.report.measureMs, 'the quality report was reused, not measured again');
+  assert.equal(second.version, first.version);
+  const published = await readPublished(t, store);
+  const expected = expectedCatalogue(4000);
+  assert.deepEqual(compareIds(await allIds(published.index), expected.accepted.map(BigInt)), { duplicates: [], missing: [], extra: [] });
+});

@@ -8,6 +8,7 @@ import {
 import { FaissIndex, mergeOnDisk } from '@reindex/faiss';
 import { parseJobData } from '@reindex/queue';
 import { readBuildSpec, type BuildSpec } from '../build-spec.js';
+import { verifyVersionFiles } from '../versions.js';
 import type { WorkerContext } from '../context.js';
 import { ShardIdCursor, findCrossShardDuplicates, resolveCrossShard, type CrossShardResolution } from '../item-ids.js';
 import { RejectionTally, type RejectedRow, type ShardStats } from '../shard-stats.js';
@@ -52,6 +53,31 @@ export function rejectionsKey(buildId: string): string {
   return buildKey(buildId, 'rejections.json');
 }
 
+/** `builds/<id>/merge.json`: the merge's result, written after every version file is uploaded. */
+export function mergeRecordKey(buildId: string): string {
+  return buildKey(buildId, 'merge.json');
+}
+
+interface MergeRecord {
+  result: MergeResult;
+  /** sha256 of every shard's sub-index it merged, in shard order: a redone shard voids the record. */
+  shardIndexes: string[];
+}
+
+/** A merge an earlier attempt finished from these same sub-indexes, when every file it names checks out. */
+async function finishedMerge(store: ObjectStore, spec: BuildSpec, stats: readonly ShardStats[]): Promise<MergeResult | undefined> {
+  const key = mergeRecordKey(spec.buildId);
+  if (!(await store.exists(key))) return undefined;
+  const { result, shardIndexes } = JSON.parse((await store.get(key)).toString('utf8')) as MergeRecord;
+  if (JSON.stringify(shardIndexes) !== JSON.stringify(stats.map((s) => s.index.sha256))) return undefined;
+  try {
+    await verifyVersionFiles(store, { name: spec.name, version: spec.version, files: result.files });
+  } catch {
+    return undefined; // a file is missing or differs: merge again
+  }
+  return result;
+}
+
 /** The published index file names (contract: readers find the data file beside the index). */
 export const INDEX_FILE = 'index.faiss';
 export const DATA_FILE = 'index.ivfdata';
@@ -67,6 +93,9 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
   const store = ctx.store(data.storeUrl);
   const spec = await readBuildSpec(store, data.buildId);
   const stats = Object.values(await job.getChildrenValues<ShardStats>()).sort((a, b) => a.shard - b.shard);
+  // An attempt after a worker died once the version's files were uploaded: verified, reused.
+  const finished = await finishedMerge(store, spec, stats);
+  if (finished) return finished;
   const started = Date.now();
   const dir = await ctx.scratch(`${data.buildId}-merge-${job.attemptsMade}`);
   try {
@@ -160,7 +189,7 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
     }
     const report: RejectionReport = { buildId: data.buildId, rejected, rejectedByReason, examples: examples.map(({ at: _at, ...r }) => r) };
     await store.put(rejectionsKey(data.buildId), Buffer.from(JSON.stringify(report, null, 2)), { contentType: 'application/json' });
-    return {
+    const result: MergeResult = {
       ntotal, items, rejected, rejectedByReason, shards: stats.length, mode, files,
       ...(crossShard.rejected.count > 0 ? { crossShardRejections: crossShard.rejected.examples } : {}),
       ...(removedIds ? { removedIds } : {}),
@@ -169,6 +198,10 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
       shardsFinishedAt: stats.map((s) => s.finishedAt).sort().at(-1) ?? new Date().toISOString(),
       mergeMs: Date.now() - started,
     };
+    // Written last: its presence means every file above is uploaded (as shard stats do).
+    const record: MergeRecord = { result, shardIndexes: stats.map((s) => s.index.sha256) };
+    await store.put(mergeRecordKey(data.buildId), Buffer.from(JSON.stringify(record)), { contentType: 'application/json' });
+    return result;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -4,7 +4,7 @@ import { jobIdFor, parseJobData } from '@reindex/queue';
 import type { BuildQueues } from '../build-queues.js';
 import { readBuildSpec } from '../build-spec.js';
 import type { WorkerContext } from '../context.js';
-import { buildManifest, currentLatest, evaluateGate, gateFailureMessage, publishManifest, writeQualityRecord, type GateVerdict } from '../gate.js';
+import { buildManifest, currentLatest, evaluateGate, gateFailureMessage, publishManifest, qualityRecordKey, readQualityRecord, writeQualityRecord, type GateVerdict } from '../gate.js';
 import { measureQuality } from '../quality-report.js';
 import type { MergeResult } from './merge.js';
 import type { TrainResult } from './train.js';
@@ -49,12 +49,18 @@ export async function processPublish(job: Job, ctx: WorkerContext, queues: Build
     merge: merge.mergeMs,
   };
 
-  const dir = await ctx.scratch(`${data.buildId}-quality-${job.attemptsMade}`);
-  let report;
-  try {
-    report = await measureQuality(store, spec, merge, dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+  // An attempt after a worker died once the quality stage had measured this merge: the report
+  // is reused (the sweep takes minutes at scale), the gate judged again.
+  const earlier = await store.exists(qualityRecordKey(spec.buildId)) ? await readQualityRecord(store, spec.buildId).catch(() => undefined) : undefined;
+  let report = earlier && JSON.stringify(earlier.merge.files) === JSON.stringify(merge.files) ? earlier.report : undefined;
+  const reused = report !== undefined;
+  if (!report) {
+    const dir = await ctx.scratch(`${data.buildId}-quality-${job.attemptsMade}`);
+    try {
+      report = await measureQuality(store, spec, merge, dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
   stageTimings.quality = report.measureMs;
   const gate = evaluateGate({ quality: spec.quality, report, items: merge.items, rejected: merge.rejected, ...await currentLatest(store, spec.name).then((previous) => (previous ? { previous } : {})) });
@@ -64,7 +70,7 @@ export async function processPublish(job: Job, ctx: WorkerContext, queues: Build
 
   const publishStarted = Date.now();
   const manifest = buildManifest(spec, record, !gate.passed);
-  manifest.stageTimings.publish = publishStarted - started - report.measureMs;
+  manifest.stageTimings.publish = publishStarted - started - (reused ? 0 : report.measureMs);
   const { manifestKey, deletedVersions } = await publishManifest(store, manifest, spec.keepVersions);
   return {
     version: spec.version, manifestKey, ntotal: merge.ntotal, items: merge.items, rejected: merge.rejected, rejectedByReason: merge.rejectedByReason, deletedVersions,
