@@ -2,8 +2,8 @@
  * `pnpm run test:faults`: builds under a worker killed every 15–30 s (issue #12's goal), against
  * real worker processes (SIGKILL, then a replacement), a real redis-server and a file store.
  * Every build must publish exactly once, with every item exactly once. Minutes long, so not in
- * the default suite; CI can run it nightly. Options (env): FAULT_BUILDS (default 3),
- * FAULT_ITEMS (default 60000), FAULT_WORKERS (default 3), FAULT_KILL_MIN_S / FAULT_KILL_MAX_S
+ * the default suite; CI can run it nightly. Options (env): FAULT_BUILDS (default 5),
+ * FAULT_ITEMS (default 300000), FAULT_WORKERS (default 3), FAULT_KILL_MIN_S / FAULT_KILL_MAX_S
  * (default 15 / 30).
  */
 import assert from 'node:assert/strict';
@@ -17,8 +17,8 @@ import { allIds, compareIds, configFor, defer, expectedCatalogue, openQueues, op
 
 const WORKER_SCRIPT = fileURLToPath(new URL('../fixtures/worker-process.js', import.meta.url));
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
-const BUILDS = env('FAULT_BUILDS', 3);
-const ITEMS = env('FAULT_ITEMS', 60_000);
+const BUILDS = env('FAULT_BUILDS', 5);
+const ITEMS = env('FAULT_ITEMS', 300_000);
 const WORKERS = env('FAULT_WORKERS', 3);
 const KILL_MIN_MS = env('FAULT_KILL_MIN_S', 15) * 1000;
 const KILL_MAX_MS = env('FAULT_KILL_MAX_S', 30) * 1000;
