@@ -6,7 +6,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { BuildFailedError, prepareBuild, submitBuild, waitForBuild } from '@reindex/coordinator';
 import { buildReferenceBundle, loadBundle } from '@reindex/item-tower';
 import { ObjectStoreError } from '@reindex/core';
-import { startS3TestServer } from '@reindex/core/testing';
+import { startS3FaultProxy, startS3TestServer } from '@reindex/core/testing';
 import { writeCatalogue } from '@reindex/sample-catalogue';
 import {
   allIds, assertFilesMatch, compareIds, configFor, defer, expectedCatalogue, openQueues, openStore, privateRedis, readPublished, runBuild, startWorkers, tempDir,
@@ -109,4 +109,29 @@ test('an unreachable S3 endpoint for the store fails the submission with the end
   });
   const counts = await queues.queues.train.getJobCounts();
   assert.equal(Object.values(counts).reduce((a, b) => a + b, 0), 0, 'no job was enqueued');
+});
+
+test('behind a store that throttles, errors and resets 30% of requests (before and after acting), a build publishes every item once and every file verifies', async (t) => {
+  const dir = await tempDir(t);
+  const s3 = await startS3TestServer([BUCKET]);
+  defer(t, () => s3.stop());
+  const proxy = await startS3FaultProxy(s3.endpoint, { slowDown: 0.1, internalError: 0.1, resetBefore: 0.05, resetAfter: 0.05 }, 7);
+  defer(t, () => proxy.stop());
+  const faulty = { ...s3.s3Options, endpoint: proxy.endpoint };
+  const redis = await privateRedis(t);
+  const items = 3000;
+  const local = path.join(dir, 'catalogue.jsonl');
+  await writeCatalogue(local, { items, format: 'jsonl' });
+  const storeUrl = `s3://${BUCKET}/faulty`;
+  const { prepared, result } = await runBuild(t, redis.url, { catalogueUrl: local, storeUrl, shardCount: 3, s3: faulty });
+  assert.ok(proxy.counts.slowDown + proxy.counts.internalError + proxy.counts.resetBefore + proxy.counts.resetAfter > 0, `faults were injected: ${JSON.stringify(proxy.counts)}`);
+  // Read back around the proxy: what the serving fleet would download.
+  const store = openStore(t, storeUrl, s3.s3Options);
+  const published = await readPublished(t, store);
+  assert.equal(published.manifest.buildId, prepared.spec.buildId);
+  assert.deepEqual(assertFilesMatch(published), []);
+  const expected = expectedCatalogue(items);
+  assert.equal(result.items, expected.accepted.length);
+  assert.deepEqual(compareIds(await allIds(published.index), expected.accepted.map(BigInt)), { duplicates: [], missing: [], extra: [] });
+  t.diagnostic(`requests through the proxy: ${JSON.stringify(proxy.counts)}`);
 });

@@ -45,6 +45,7 @@ export class S3ObjectStore implements ObjectStore {
       region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
       forcePathStyle: this.options.forcePathStyle,
       maxAttempts: this.options.maxAttempts,
+      retryMode: this.options.retryMode,
       // Bounded connect/idle timeouts so an unreachable endpoint fails in seconds instead of hanging.
       requestHandler: {
         connectionTimeout: this.options.connectTimeoutMs,

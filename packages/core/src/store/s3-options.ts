@@ -27,8 +27,17 @@ export interface S3Options {
   uploadConcurrency?: number;
   /** Keys per ListObjectsV2 page (S3 caps it at 1000). Default 1000. */
   listPageSize?: number;
-  /** Attempts per request including the first (SDK retry with backoff). Default 3. */
+  /**
+   * Attempts per request including the first (the SDK's retry with backoff: 5xx, throttling such
+   * as `SlowDown`, connection resets, timeouts). Default 5.
+   */
   maxAttempts?: number;
+  /**
+   * The SDK's retry strategy: `adaptive` (default) also slows this client down when S3 throttles
+   * it (a token bucket fed by `SlowDown` answers), so a fleet backs off instead of retrying into
+   * the throttle; `standard` retries with backoff only.
+   */
+  retryMode?: 'standard' | 'adaptive';
   /** TCP connect timeout per attempt. Default 5000 ms: an unreachable endpoint fails fast. */
   connectTimeoutMs?: number;
   /** Socket idle timeout per attempt. Default 120000 ms. */
@@ -48,7 +57,8 @@ export const DEFAULT_S3_OPTIONS = {
   multipartThresholdBytes: 64 * 1024 * 1024,
   uploadConcurrency: 4,
   listPageSize: 1000,
-  maxAttempts: 3,
+  maxAttempts: 5,
+  retryMode: 'adaptive',
   connectTimeoutMs: 5000,
   requestTimeoutMs: 120_000,
   requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -72,6 +82,9 @@ export function validateS3Options(options: S3Options, path = 's3.'): string[] {
   positiveInt('maxAttempts');
   positiveInt('connectTimeoutMs');
   positiveInt('requestTimeoutMs');
+  if (options.retryMode !== undefined && options.retryMode !== 'standard' && options.retryMode !== 'adaptive') {
+    problems.push(`${path}retryMode must be "standard" or "adaptive", got ${JSON.stringify(options.retryMode)}`);
+  }
   if (options.listPageSize !== undefined && options.listPageSize > 1000) {
     problems.push(`${path}listPageSize must be <= 1000 (the S3 limit), got ${options.listPageSize}`);
   }
