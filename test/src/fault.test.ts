@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import { prepareBuild, submitBuild, waitForBuild } from '@reindex/coordinator';
+import { BuildFailedError, prepareBuild, resumeBuild, submitBuild, waitForBuild } from '@reindex/coordinator';
 import { writeCatalogue } from '@reindex/sample-catalogue';
 import type { ShardStats } from '@reindex/worker';
 import { allIds, compareIds, configFor, defer, expectedCatalogue, openQueues, openStore, privateRedis, readPublished, startWorkers, tempDir, until } from './harness.js';
@@ -151,4 +152,43 @@ test('without a store to resume from, lost queue state fails the wait with the r
     assert.match(error.message, new RegExp(`gone from Redis.*reindex --resume ${prepared.spec.buildId}`));
     return true;
   });
+});
+
+test('a file store that fills up mid-build fails the build once with that reason (no retries), and resume publishes once space is freed', async (t) => {
+  const dir = await tempDir(t);
+  const mountPoint = path.join(dir, 'small-store');
+  await mkdir(mountPoint);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=160k', 'tmpfs', mountPoint], { stdio: 'ignore' });
+  } catch {
+    t.skip('cannot mount a tmpfs here (not root, or no CAP_SYS_ADMIN)');
+    return;
+  }
+  defer(t, () => execFileSync('umount', [mountPoint]));
+  const redis = await privateRedis(t);
+  const catalogue = path.join(dir, 'catalogue.jsonl');
+  const items = 4000;
+  await writeCatalogue(catalogue, { items, format: 'jsonl' });
+  const storeUrl = `file://${mountPoint}`;
+  const prepared = await prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl, shardCount: 2 }));
+  const { buildId } = prepared.spec;
+  const store = openStore(t, storeUrl);
+  const queues = openQueues(t, redis.url);
+  await submitBuild(queues, store, prepared);
+  await startWorkers(t, redis.url, 2);
+  await assert.rejects(waitForBuild(queues, buildId, 2, undefined, 100), (error: Error) => {
+    assert.ok(error instanceof BuildFailedError, `${error.name}: ${error.message}`);
+    assert.match(error.message, /no space left on the store/);
+    assert.match(error.message, /failed after 1 attempt: .*not retried/);
+    return true;
+  });
+  assert.equal(await store.exists('indexes/catalogue/LATEST'), false, 'nothing was published');
+  // The operator frees space (here: a bigger file system), then resumes.
+  execFileSync('mount', ['-o', 'remount,size=64m', mountPoint]);
+  await resumeBuild(queues, store, buildId);
+  const result = await waitForBuild(queues, buildId, 2, undefined, 100);
+  const expected = expectedCatalogue(items);
+  assert.equal(result.items, expected.accepted.length);
+  const published = await readPublished(t, store);
+  assert.deepEqual(compareIds(await allIds(published.index), expected.accepted.map(BigInt)), { duplicates: [], missing: [], extra: [] });
 });

@@ -49,6 +49,7 @@ export type ObjectStoreErrorCode =
   | 'INVALID_KEY'
   | 'INVALID_URL'
   | 'INVALID_RANGE'
+  | 'STORE_FULL'
   | 'STORE_IO';
 
 /** An object store operation failed; the message names the store URL and key. */

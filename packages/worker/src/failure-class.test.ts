@@ -56,6 +56,7 @@ describe('classifyFailure', () => {
       new PlanError('CATALOGUE_CHANGED', 'items.parquet changed'),
       new IdMapError('ID_INVALID', 'bad id'),
       new ObjectStoreError('PERMISSION_DENIED', 'denied'),
+      new ObjectStoreError('STORE_FULL', 'no space left on the store'),
       new BundleError('BUNDLE_INVALID', 'item.onnx is not ONNX'),
       new EmbeddingValidationError('NaN for item 7', [7n]),
       Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' }),

@@ -249,6 +249,10 @@ export class FileObjectStore implements ObjectStore {
     if (isCode(cause, 'ENOENT') || isCode(cause, 'ENOTDIR') || isCode(cause, 'EISDIR')) {
       return new ObjectStoreError('OBJECT_NOT_FOUND', `object not found: ${where}`, { cause });
     }
+    if (isCode(cause, 'ENOSPC') || isCode(cause, 'EDQUOT')) {
+      // A full store stays full for every attempt and every worker: an operator frees space.
+      return new ObjectStoreError('STORE_FULL', `no space left on the store for ${where}: free space (or raise the quota), then resume the build`, { cause });
+    }
     if (isCode(cause, 'EACCES') || isCode(cause, 'EPERM') || isCode(cause, 'EROFS')) {
       return new ObjectStoreError('PERMISSION_DENIED', `permission denied: ${where}`, { cause });
     }
