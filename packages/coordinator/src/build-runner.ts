@@ -88,7 +88,12 @@ export async function waitForBuild(
     const publish = await queues.queues.publish.getJob(jobIdFor(buildId, 'publish'));
     const merge = await queues.queues.merge.getJob(jobIdFor(buildId, 'merge'));
     const [publishState, mergeState] = await Promise.all([stateOf(publish), stateOf(merge)]);
-    if (publishState === 'completed' && publish) return publish.returnvalue as PublishResult;
+    if (publishState === 'completed' && publish) {
+      // The job was read before its state: it may have completed in between, so read it again
+      // for its return value (the copy read earlier still holds null).
+      const done = (await queues.queues.publish.getJob(publish.id!)) ?? publish;
+      if (done.returnvalue) return done.returnvalue as PublishResult;
+    }
     if (!train && !merge && !publish) {
       missingSince ??= Date.now();
       if (Date.now() - missingSince >= lostAfterMs) {
