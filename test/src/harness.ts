@@ -3,6 +3,7 @@
  * reference model bundle, running a build with in-process workers, and reading back what was
  * published exactly as a serving host would (LATEST → manifest → index file).
  */
+import assert from 'node:assert/strict';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { once } from 'node:events';
@@ -235,6 +236,13 @@ export async function allIds(index: FaissIndex): Promise<bigint[]> {
   query[0] = 1;
   const { labels } = await index.search(query, index.ntotal, { nprobe: nlist });
   return [...labels].filter((id) => id !== -1n);
+}
+
+/** Reads the store's LATEST version and checks it holds exactly `ids`, each once. */
+export async function assertPublishedOnce(t: TestContext, store: ObjectStore, ids: readonly number[]): Promise<Published> {
+  const published = await readPublished(t, store);
+  assert.deepEqual(compareIds(await allIds(published.index), ids.map(BigInt)), { duplicates: [], missing: [], extra: [] });
+  return published;
 }
 
 /** Ids present more than once, and expected ids absent / unexpected ids present. */

@@ -27,6 +27,18 @@ async function shardedBuild() {
   return { x, ids, trained, parts, whole };
 }
 
+/** Writes the trained index and the parts as files, as a build's merge stage finds them. */
+async function writeBuild(dir: string, trained: FaissIndex, parts: FaissIndex[]) {
+  const trainedPath = path.join(dir, 'trained.index');
+  await trained.write(trainedPath);
+  const partPaths = await Promise.all(parts.map(async (p, i) => {
+    const file = path.join(dir, `shard-${i}.index`);
+    await p.write(file);
+    return file;
+  }));
+  return { trainedPath, partPaths };
+}
+
 /** The set of ids an index holds, found by searching every vector with every list probed. */
 async function sameResults(a: FaissIndex, b: FaissIndex, queries: Float32Array) {
   const ra = await a.search(queries, 10, { nprobe: 32 });
@@ -53,13 +65,7 @@ test('clones of one trained index merge in memory into the index a single add bu
 test('on-disk merge keeps every id, memory-maps the parts, and reads back from a moved directory', async () => {
   await withTempDir(async (dir) => {
     const { x, ids, trained, parts, whole } = await shardedBuild();
-    const trainedPath = path.join(dir, 'trained.index');
-    await trained.write(trainedPath);
-    const partPaths = await Promise.all(parts.map(async (p, i) => {
-      const file = path.join(dir, `shard-${i}.index`);
-      await p.write(file);
-      return file;
-    }));
+    const { trainedPath, partPaths } = await writeBuild(dir, trained, parts);
     const outIndexPath = path.join(dir, 'build', 'merged.index');
     const dataPath = path.join(dir, 'build', 'merged.ivfdata');
     await mkdir(path.dirname(outIndexPath));
@@ -98,13 +104,7 @@ test('on-disk merge keeps every id, memory-maps the parts, and reads back from a
 test('an on-disk merge onto a full disk fails with ENOSPC, and a truncated data file is refused at read: clean errors, no SIGBUS', async (t) => {
   await withTempDir(async (dir) => {
     const { trained, parts } = await shardedBuild();
-    const trainedPath = path.join(dir, 'trained.index');
-    await trained.write(trainedPath);
-    const partPaths = await Promise.all(parts.map(async (p, i) => {
-      const file = path.join(dir, `shard-${i}.index`);
-      await p.write(file);
-      return file;
-    }));
+    const { trainedPath, partPaths } = await writeBuild(dir, trained, parts);
     // Truncated data file: merge for real, then cut the data file short.
     const outIndexPath = path.join(dir, 'merged.index');
     const dataPath = path.join(dir, 'merged.ivfdata');
