@@ -1,22 +1,39 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import { BuildFailedError, prepareBuild, resumeBuild, submitBuild, waitForBuild } from '@reindex/coordinator';
 import { writeCatalogue } from '@reindex/sample-catalogue';
+import type { S3Options } from '@reindex/core';
+import { startS3FaultProxy, startS3TestServer } from '@reindex/core/testing';
 import type { ShardStats } from '@reindex/worker';
-import { allIds, assertPublishedOnce, compareIds, configFor, defer, expectedCatalogue, openQueues, openStore, privateRedis, readPublished, startWorkers, tempDir, until } from './harness.js';
+import { allIds, assertFilesMatch, assertPublishedOnce, compareIds, configFor, defer, expectedCatalogue, openQueues, openStore, privateRedis, readPublished, startWorkers, tempDir, until } from './harness.js';
 
 const ITEMS = 60_000;
 const SHARDS = 2;
 const WORKER_SCRIPT = fileURLToPath(new URL('./fixtures/worker-process.js', import.meta.url));
 
 interface ShardProgress { items: number; estimatedRows: number; workerId: string; done?: boolean }
+
+/** A worker in a process of its own (so it can be SIGKILLed), once it printed `ready`. */
+async function startWorkerProcess(t: TestContext, redisUrl: string, workerId: string, s3?: S3Options): Promise<{ child: ChildProcess; exited: Promise<unknown[]> }> {
+  const child = spawn(process.execPath, [WORKER_SCRIPT, redisUrl, workerId, ...(s3 ? [JSON.stringify(s3)] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  const exited = once(child, 'exit');
+  defer(t, () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
+  const [firstLine] = await Promise.race([
+    once(createInterface({ input: child.stdout! }), 'line') as Promise<[string]>,
+    exited.then(() => { throw new Error(`worker process ${workerId} exited before it was ready: ${stderr}`); }),
+  ]);
+  assert.equal(firstLine, 'ready');
+  return { child, exited };
+}
 
 test('a worker process SIGKILLed in the middle of a shard loses it to another worker; every item is published exactly once', async (t) => {
   const dir = await tempDir(t);
@@ -31,16 +48,7 @@ test('a worker process SIGKILLed in the middle of a shard loses it to another wo
 
   // The only worker at first: a separate process, which trains and takes the first shard.
   const victimId = `victim-${process.pid}`;
-  const victim = spawn(process.execPath, [WORKER_SCRIPT, redis.url, victimId], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let victimStderr = '';
-  victim.stderr.on('data', (chunk: Buffer) => { victimStderr += chunk.toString(); });
-  const exited = once(victim, 'exit');
-  defer(t, () => { if (victim.exitCode === null && victim.signalCode === null) victim.kill('SIGKILL'); });
-  const [firstLine] = await Promise.race([
-    once(createInterface({ input: victim.stdout }), 'line') as Promise<[string]>,
-    exited.then(() => { throw new Error(`worker process exited before it was ready: ${victimStderr}`); }),
-  ]);
-  assert.equal(firstLine, 'ready');
+  const { child: victim, exited } = await startWorkerProcess(t, redis.url, victimId);
 
   const { job, progress } = await until('a shard in progress in the worker process', async () => {
     for (const active of await queues.queues.shard.getActive()) {
@@ -89,8 +97,7 @@ test('a worker process SIGKILLed during training, after its sample is checkpoint
   const queues = openQueues(t, redis.url);
   await submitBuild(queues, store, prepared);
 
-  const victim = spawn(process.execPath, [WORKER_SCRIPT, redis.url, `train-victim-${process.pid}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  defer(t, () => { if (victim.exitCode === null && victim.signalCode === null) victim.kill('SIGKILL'); });
+  const { child: victim } = await startWorkerProcess(t, redis.url, `train-victim-${process.pid}`);
   await until('the embedded training sample to be checkpointed', async () => ((await store.exists(`builds/${buildId}/train-sample.json`)) ? true : undefined), 120_000, 20);
   assert.equal(await store.exists(`builds/${buildId}/trained.index`), false, 'killed before the trained index was uploaded');
   victim.kill('SIGKILL');
@@ -188,4 +195,99 @@ test('a file store that fills up mid-build fails the build once with that reason
   const expected = expectedCatalogue(items);
   assert.equal(result.items, expected.accepted.length);
   await assertPublishedOnce(t, store, expected.accepted);
+});
+
+test('a file store that turns read-only mid-build fails the build once with that reason (no retries), and resume publishes once it is writable again', async (t) => {
+  const dir = await tempDir(t);
+  const mountPoint = path.join(dir, 'ro-store');
+  await mkdir(mountPoint);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', mountPoint], { stdio: 'ignore' });
+  } catch {
+    t.skip('cannot mount a tmpfs here (not root, or no CAP_SYS_ADMIN)');
+    return;
+  }
+  defer(t, () => execFileSync('umount', [mountPoint]));
+  const redis = await privateRedis(t);
+  const catalogue = path.join(dir, 'catalogue.jsonl');
+  const items = 30_000;
+  await writeCatalogue(catalogue, { items, format: 'jsonl' });
+  const storeUrl = `file://${mountPoint}`;
+  const prepared = await prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl, shardCount: 2 }));
+  const { buildId } = prepared.spec;
+  const store = openStore(t, storeUrl);
+  const queues = openQueues(t, redis.url);
+  await submitBuild(queues, store, prepared);
+  await startWorkers(t, redis.url, 2);
+  const failed = waitForBuild(queues, buildId, 2, undefined, 100);
+  failed.catch(() => undefined);
+  await until('a shard in progress', async () => ((await queues.queues.shard.getActive()).length > 0 ? true : undefined), 120_000, 20);
+  execFileSync('mount', ['-o', 'remount,ro', mountPoint]);
+  await assert.rejects(failed, (error: Error) => {
+    assert.ok(error instanceof BuildFailedError, `${error.name}: ${error.message}`);
+    assert.match(error.message, /read-only/);
+    assert.match(error.message, /failed after 1 attempt: .*not retried/);
+    return true;
+  });
+  assert.equal(await store.exists('indexes/catalogue/LATEST'), false, 'nothing was published');
+  execFileSync('mount', ['-o', 'remount,rw', mountPoint]);
+  await resumeBuild(queues, store, buildId);
+  const result = await waitForBuild(queues, buildId, 2, undefined, 100);
+  const expected = expectedCatalogue(items);
+  assert.equal(result.items, expected.accepted.length);
+  await assertPublishedOnce(t, store, expected.accepted);
+});
+
+test('workers SIGKILLed during merge uploads and again during publish, before LATEST moves, behind a faulty S3: LATEST never names an incomplete version, and the retries publish every item once', async (t) => {
+  const dir = await tempDir(t);
+  const s3 = await startS3TestServer(['reindex-faults']);
+  defer(t, () => s3.stop());
+  // Kills are triggered by the uploads themselves: the first write of a version file (merge)
+  // and the write of the manifest (publish), each while the request is in flight.
+  let onWrite: ((path: string) => void) | undefined;
+  const proxy = await startS3FaultProxy(s3.endpoint, { slowDown: 0.03, internalError: 0.03, resetAfter: 0.02, truncatedBody: 0.03, slowBody: 0.03 }, 11, {
+    onRequest: (method, requestPath) => { if (method !== 'GET' && method !== 'HEAD') onWrite?.(requestPath); },
+  });
+  defer(t, () => proxy.stop());
+  const faulty = { ...s3.s3Options, endpoint: proxy.endpoint };
+  const redis = await privateRedis(t);
+  const catalogue = path.join(dir, 'catalogue.jsonl');
+  const items = 6000;
+  await writeCatalogue(catalogue, { items, format: 'jsonl' });
+  const storeUrl = 's3://reindex-faults/kills';
+  const prepared = await prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl, shardCount: 2, s3: faulty }));
+  const { buildId } = prepared.spec;
+  const store = openStore(t, storeUrl, s3.s3Options);
+  const queues = openQueues(t, redis.url);
+  await submitBuild(queues, store, prepared);
+
+  const killWhen = async (id: string, matches: (path: string) => boolean): Promise<void> => {
+    const { child, exited } = await startWorkerProcess(t, redis.url, id, faulty);
+    const killed = new Promise<string>((resolve) => {
+      onWrite = (requestPath) => {
+        if (!matches(requestPath)) return;
+        onWrite = undefined;
+        child.kill('SIGKILL');
+        resolve(requestPath);
+      };
+    });
+    const at = await killed;
+    await exited;
+    t.diagnostic(`${id} killed while writing ${at}`);
+    assert.equal(await store.exists('indexes/catalogue/LATEST'), false, `LATEST not written when ${id} died`);
+  };
+  const versionFile = (p: string) => p.includes('/kills/indexes/catalogue/') && !p.includes('manifest.json') && !p.includes('LATEST');
+  await killWhen(`merge-victim-${process.pid}`, versionFile);
+  await killWhen(`publish-victim-${process.pid}`, (p) => p.includes('/kills/indexes/catalogue/') && p.includes('manifest.json'));
+  await startWorkers(t, redis.url, 1, { stalledIntervalMs: 1000, lockDurationMs: 10_000, s3: faulty });
+  const result = await waitForBuild(queues, buildId, 2, undefined, 200);
+  for (const stage of ['merge', 'publish'] as const) {
+    const job = await (queues.queues[stage]).getJob(`${buildId}-${stage}`);
+    assert.ok((job?.stalledCounter ?? 0) >= 1, `the killed ${stage} job was detected as stalled`);
+  }
+  const expected = expectedCatalogue(items);
+  assert.equal(result.items, expected.accepted.length);
+  const published = await assertPublishedOnce(t, store, expected.accepted);
+  assert.deepEqual(assertFilesMatch(published), []);
+  t.diagnostic(`requests through the proxy: ${JSON.stringify(proxy.counts)}`);
 });

@@ -111,11 +111,11 @@ test('an unreachable S3 endpoint for the store fails the submission with the end
   assert.equal(Object.values(counts).reduce((a, b) => a + b, 0), 0, 'no job was enqueued');
 });
 
-test('behind a store that throttles, errors and resets 30% of requests (before and after acting), a build publishes every item once and every file verifies', async (t) => {
+test('behind a store that throttles, errors, resets (before and after acting), cuts and stalls bodies on 40% of requests, a build publishes every item once and every file verifies', async (t) => {
   const dir = await tempDir(t);
   const s3 = await startS3TestServer([BUCKET]);
   defer(t, () => s3.stop());
-  const proxy = await startS3FaultProxy(s3.endpoint, { slowDown: 0.1, internalError: 0.1, resetBefore: 0.05, resetAfter: 0.05 }, 7);
+  const proxy = await startS3FaultProxy(s3.endpoint, { slowDown: 0.1, internalError: 0.1, resetBefore: 0.05, resetAfter: 0.05, truncatedBody: 0.05, slowBody: 0.05 }, 7);
   defer(t, () => proxy.stop());
   const faulty = { ...s3.s3Options, endpoint: proxy.endpoint };
   const redis = await privateRedis(t);
@@ -124,7 +124,9 @@ test('behind a store that throttles, errors and resets 30% of requests (before a
   await writeCatalogue(local, { items, format: 'jsonl' });
   const storeUrl = `s3://${BUCKET}/faulty`;
   const { prepared, result } = await runBuild(t, redis.url, { catalogueUrl: local, storeUrl, shardCount: 3, s3: faulty });
-  assert.ok(proxy.counts.slowDown + proxy.counts.internalError + proxy.counts.resetBefore + proxy.counts.resetAfter > 0, `faults were injected: ${JSON.stringify(proxy.counts)}`);
+  for (const kind of ['slowDown', 'internalError', 'resetBefore', 'resetAfter', 'truncatedBody', 'slowBody'] as const) {
+    assert.ok(proxy.counts[kind] > 0, `${kind} faults were injected: ${JSON.stringify(proxy.counts)}`);
+  }
   // Read back around the proxy: what the serving fleet would download.
   const store = openStore(t, storeUrl, s3.s3Options);
   const published = await readPublished(t, store);

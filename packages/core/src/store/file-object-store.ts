@@ -253,7 +253,10 @@ export class FileObjectStore implements ObjectStore {
       // A full store stays full for every attempt and every worker: an operator frees space.
       return new ObjectStoreError('STORE_FULL', `no space left on the store for ${where}: free space (or raise the quota), then resume the build`, { cause });
     }
-    if (isCode(cause, 'EACCES') || isCode(cause, 'EPERM') || isCode(cause, 'EROFS')) {
+    if (isCode(cause, 'EROFS')) {
+      return new ObjectStoreError('PERMISSION_DENIED', `the store's file system is read-only (${where}): remount it writable, then resume the build`, { cause });
+    }
+    if (isCode(cause, 'EACCES') || isCode(cause, 'EPERM')) {
       return new ObjectStoreError('PERMISSION_DENIED', `permission denied: ${where}`, { cause });
     }
     const reason = cause instanceof Error ? cause.message : String(cause);

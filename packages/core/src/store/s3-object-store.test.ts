@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ObjectStoreError } from '../errors.js';
+import { startS3FaultProxy } from '../testing/s3-fault-proxy.js';
 import { startS3TestServer, type S3TestServer } from '../testing/s3-test-server.js';
 import { objectStoreContract } from './object-store-contract.js';
 import { openObjectStore } from './open-object-store.js';
@@ -71,6 +72,37 @@ describe('S3ObjectStore specifics', () => {
     await store.download('index/big.index', copy);
     assert.equal(await sha256File(copy), sha256Buffer(data));
     await store.close();
+  });
+
+  it('reads a body again when it is cut off or stalls past the request timeout, and gives up after maxAttempts', async () => {
+    const data = randomBytes(256 * 1024);
+    const direct = openObjectStore(`s3://${BUCKET}/bodies`, { s3: s3.s3Options });
+    await direct.put('blob', data);
+    for (const [fault, extra] of [['truncatedBody', {}], ['slowBody', { requestTimeoutMs: 300 }]] as const) {
+      // Every other request fails on average; five attempts read the whole object.
+      const proxy = await startS3FaultProxy(s3.endpoint, { [fault]: 0.5 }, 3, { slowBodyPauseMs: 1500 });
+      const store = openObjectStore(`s3://${BUCKET}/bodies`, { s3: { ...s3.s3Options, ...extra, endpoint: proxy.endpoint, maxAttempts: 8 } });
+      for (let i = 0; i < 6; i++) assert.equal(sha256Buffer(await store.get('blob')), sha256Buffer(data), `${fault}: read ${i} is whole`);
+      assert.deepEqual(await store.getRange('blob', 1000, 200_999), data.subarray(1000, 201_000));
+      const copy = join(localDir, `${fault}.bin`);
+      await store.download('blob', copy);
+      assert.equal(await sha256File(copy), sha256Buffer(data));
+      assert.ok(proxy.counts[fault] > 0, `${fault} faults were injected: ${JSON.stringify(proxy.counts)}`);
+      await store.close();
+      await proxy.stop();
+    }
+    // Every body cut: the error names the object and the short read, after the attempts.
+    const broken = await startS3FaultProxy(s3.endpoint, { truncatedBody: 1 });
+    const store = openObjectStore(`s3://${BUCKET}/bodies`, { s3: { ...s3.s3Options, endpoint: broken.endpoint, maxAttempts: 3 } });
+    await assert.rejects(store.get('blob'), (error: Error) => {
+      assert.ok(error instanceof ObjectStoreError, `${error.name}: ${error.message}`);
+      assert.match(error.message, /bodies\/blob/);
+      return true;
+    });
+    assert.equal(broken.counts.truncatedBody, 3, 'one request per attempt');
+    await store.close();
+    await broken.stop();
+    await direct.close();
   });
 
   it('paginates listings', async () => {

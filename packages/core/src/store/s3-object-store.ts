@@ -92,11 +92,11 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async get(key: string): Promise<Buffer> {
-    return this.collect(key, await this.getStream(key));
+    return this.readBody(key, () => this.getStream(key), (stream) => collect(stream));
   }
 
   async getRange(key: string, start: number, endInclusive: number): Promise<Buffer> {
-    return this.collect(key, await this.getStream(key, { start, endInclusive }));
+    return this.readBody(key, () => this.getStream(key, { start, endInclusive }), (stream) => collect(stream));
   }
 
   async getStream(key: string, range?: ByteRange): Promise<Readable> {
@@ -141,12 +141,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async download(key: string, localPath: string): Promise<void> {
-    const stream = await this.getStream(key);
-    try {
-      await replaceFileAtomically(localPath, (tmp) => pipelineAsync(stream, createWriteStream(tmp)));
-    } catch (cause) {
-      throw this.mapError(cause, key);
-    }
+    await this.readBody(key, () => this.getStream(key), (stream) => replaceFileAtomically(localPath, (tmp) => pipelineAsync(stream, createWriteStream(tmp))));
   }
 
   async head(key: string): Promise<ObjectHead | null> {
@@ -252,14 +247,25 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  private async collect(key: string, stream: Readable): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    try {
-      for await (const chunk of stream) chunks.push(chunk as Buffer);
-    } catch (cause) {
-      throw this.mapError(cause, key);
+  /**
+   * Opens a GET and consumes its body, again from the start when the body breaks off (a cut
+   * connection, a stall past the request timeout, fewer bytes than announced): the SDK's retries
+   * end when the headers arrive, so a body that fails later is retried here, with the same
+   * attempt budget and a growing pause. Errors before the body (already retried by the SDK) and
+   * errors of the consumer itself pass through at once.
+   */
+  private async readBody<T>(key: string, open: () => Promise<Readable>, consume: (stream: Readable) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const stream = await open();
+      try {
+        return await consume(stream);
+      } catch (cause) {
+        const error = this.mapError(cause, key);
+        if (attempt >= this.options.maxAttempts || !isBodyBreak(cause, error)) throw error;
+        stream.destroy();
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** (attempt - 1), 2000)));
+      }
     }
-    return Buffer.concat(chunks);
   }
 
   private fullKey(key: string): string {
@@ -307,6 +313,22 @@ export class S3ObjectStore implements ObjectStore {
   }
 }
 
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Response bodies that ended with fewer bytes than their Content-Length announced. */
+const shortBodies = new WeakSet<Error>();
+
+/** A body that broke off in transit (worth reading again), as opposed to a local failure. */
+function isBodyBreak(cause: unknown, mapped: ObjectStoreError): boolean {
+  if (shortBodies.has(mapped)) return true;
+  const code = (cause as { code?: string }).code;
+  return mapped.code === 'ENDPOINT_UNREACHABLE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (cause as Error).message === 'aborted';
+}
+
 /** Passes through only bytes start..endInclusive of the stream it is piped from. */
 function byteWindow(start: number, endInclusive: number): Transform {
   let offset = 0;
@@ -336,11 +358,10 @@ function checkedLength(body: Readable, expected: number, where: string): Readabl
       done(null, chunk);
     },
     flush(done) {
-      done(
-        seen === expected
-          ? null
-          : new ObjectStoreError('STORE_IO', `response for ${where} ended after ${seen} of ${expected} bytes (connection cut or object replaced mid-read)`),
-      );
+      if (seen === expected) return done(null);
+      const error = new ObjectStoreError('STORE_IO', `response for ${where} ended after ${seen} of ${expected} bytes (connection cut or object replaced mid-read)`);
+      shortBodies.add(error);
+      done(error);
     },
   });
   return pipeline(body, check, () => undefined);

@@ -11,7 +11,26 @@ export interface S3FaultRates {
   resetBefore?: number;
   /** Connection reset after the server executed the request, before the client got the answer. */
   resetAfter?: number;
+  /**
+   * A response body cut off halfway (headers announce the whole length, then the connection
+   * closes). Applies to answers that carry a body of 2 bytes or more (GETs); others pass.
+   */
+  truncatedBody?: number;
+  /** A response body that stalls halfway for `slowBodyPauseMs` before the rest follows. */
+  slowBody?: number;
 }
+
+export interface S3FaultProxyOptions {
+  /** How long a slow body stalls. Default 300 ms. */
+  slowBodyPauseMs?: number;
+  /**
+   * Called for every request before any fault is applied (e.g. to kill a process the moment it
+   * starts uploading a given key). `path` is the request path, query string included.
+   */
+  onRequest?: (method: string, path: string) => void;
+}
+
+const FAULT_KINDS = ['slowDown', 'internalError', 'resetBefore', 'resetAfter', 'truncatedBody', 'slowBody'] as const;
 
 export interface S3FaultProxy {
   /** `http://127.0.0.1:<port>`: use it as the S3 endpoint. */
@@ -23,10 +42,12 @@ export interface S3FaultProxy {
 
 /**
  * An HTTP proxy in front of an S3-protocol server (s3rver in tests) that fails a share of the
- * requests the ways S3 and networks do: throttling, internal errors, and connections reset
- * before or after the server acted. Deterministic for a seed, so a failing run can be replayed.
+ * requests the ways S3 and networks do: throttling, internal errors, connections reset before or
+ * after the server acted, bodies cut short or stalled mid-way. Deterministic for a seed, so a
+ * failing run can be replayed.
  */
-export async function startS3FaultProxy(target: string, rates: S3FaultRates, seed = 1): Promise<S3FaultProxy> {
+export async function startS3FaultProxy(target: string, rates: S3FaultRates, seed = 1, options: S3FaultProxyOptions = {}): Promise<S3FaultProxy> {
+  const slowBodyPauseMs = options.slowBodyPauseMs ?? 300;
   const upstream = new URL(target);
   let state = seed >>> 0 || 1;
   const random = () => {
@@ -35,10 +56,10 @@ export async function startS3FaultProxy(target: string, rates: S3FaultRates, see
     state ^= state << 5;
     return (state >>> 0) / 2 ** 32;
   };
-  const counts = { requests: 0, slowDown: 0, internalError: 0, resetBefore: 0, resetAfter: 0 };
+  const counts = { requests: 0, slowDown: 0, internalError: 0, resetBefore: 0, resetAfter: 0, truncatedBody: 0, slowBody: 0 };
   const pick = (): keyof S3FaultRates | undefined => {
     let r = random();
-    for (const kind of ['slowDown', 'internalError', 'resetBefore', 'resetAfter'] as const) {
+    for (const kind of FAULT_KINDS) {
       const rate = rates[kind] ?? 0;
       if (r < rate) return kind;
       r -= rate;
@@ -47,8 +68,10 @@ export async function startS3FaultProxy(target: string, rates: S3FaultRates, see
   };
   const server = http.createServer((req, res) => {
     counts.requests++;
+    options.onRequest?.(req.method ?? 'GET', req.url ?? '/');
     const fault = pick();
-    if (fault) counts[fault]++;
+    // Body faults are counted when a body was there to spoil; the others always apply.
+    if (fault && fault !== 'truncatedBody' && fault !== 'slowBody') counts[fault]++;
     const error = (status: number, code: string, message: string) => {
       req.resume();
       res.writeHead(status, { 'content-type': 'application/xml' });
@@ -69,6 +92,12 @@ export async function startS3FaultProxy(target: string, rates: S3FaultRates, see
           return;
         }
         res.writeHead(answer.statusCode ?? 502, answer.headers);
+        const length = Number(answer.headers['content-length'] ?? 0);
+        if ((fault === 'truncatedBody' || fault === 'slowBody') && length >= 2) {
+          counts[fault]++;
+          void spoilBody(answer, res, length, fault === 'truncatedBody' ? 'cut' : slowBodyPauseMs);
+          return;
+        }
         answer.pipe(res);
       },
     );
@@ -76,6 +105,7 @@ export async function startS3FaultProxy(target: string, rates: S3FaultRates, see
     req.pipe(forward);
   });
   server.keepAliveTimeout = 1000;
+  server.on('clientError', (_error, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -89,4 +119,33 @@ export async function startS3FaultProxy(target: string, rates: S3FaultRates, see
       server.close(() => resolve());
     }),
   };
+}
+
+/**
+ * Sends the first half of `answer`'s body, then either cuts the connection (`'cut'`) or waits the
+ * given milliseconds and sends the rest.
+ */
+async function spoilBody(answer: http.IncomingMessage, res: http.ServerResponse, length: number, after: 'cut' | number): Promise<void> {
+  const half = Math.floor(length / 2);
+  let sent = 0;
+  try {
+    for await (const chunk of answer as AsyncIterable<Buffer>) {
+      if (sent < half && sent + chunk.length >= half) {
+        res.write(chunk.subarray(0, half - sent));
+        if (after === 'cut') {
+          res.socket?.destroy();
+          answer.destroy();
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, after));
+        res.write(chunk.subarray(half - sent));
+      } else {
+        res.write(chunk);
+      }
+      sent += chunk.length;
+    }
+    res.end();
+  } catch {
+    res.socket?.destroy();
+  }
 }
