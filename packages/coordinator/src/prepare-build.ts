@@ -1,6 +1,6 @@
 import {
   PlanError, SYNTHETIC_FIELDS, indexParamsForConfig, isSyntheticUrl, openCatalogue, parseSyntheticUrl, planShards, versionIdFor,
-  formatLocation, type Catalogue, type CatalogueRow, type ItemIdKind, type ReindexConfig, type ShardPlan,
+  formatLocation, mapLimit, type Catalogue, type ParquetColumnShape, type CatalogueRow, type ItemIdKind, type ReindexConfig, type ShardPlan,
 } from '@reindex/core';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -37,6 +37,7 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
   let ids: { kind: ItemIdKind; source: string };
   try {
     plan = await planShards(catalogue, config.shardCount);
+    await checkCatalogueFiles(config, catalogue);
     const probe = await probeRows(catalogue, plan);
     ids = buildIdKind(config, probe);
     await checkMappedFields(config, bundle, probe);
@@ -113,6 +114,60 @@ function checkFactory(factory: string, dim: number, metric: Metric): void {
   } finally {
     index.close().catch(() => undefined);
   }
+}
+
+/** Files whose heads are read at once at plan time. */
+const FILE_CHECK_CONCURRENCY = 8;
+
+/**
+ * Checks every file before any job exists, so an unreadable catalogue fails here with the file
+ * named instead of at the train stage: each Parquet footer's codecs (read with the footers) and
+ * the mapped id and title (or vector) columns with a type they can be read as; then the first
+ * rows are decoded, for every JSONL file (one ranged read each) and for the first Parquet file
+ * of each distinct schema and codec set. Decoding every Parquet file would fetch its first row
+ * group's column chunks (tens of MB each): at thousands of files, the catalogue again.
+ */
+async function checkCatalogueFiles(config: ReindexConfig, catalogue: Catalogue): Promise<void> {
+  const { files } = await catalogue.describe();
+  const fields = config.catalogue.fields;
+  const required: Array<[MappedField, string]> = [['id', fields.id], fields.embedding !== undefined ? ['embedding', fields.embedding] : ['title', fields.title]];
+  const decoded = new Set<string>();
+  await mapLimit(files, FILE_CHECK_CONCURRENCY, async (file) => {
+    if (file.format === 'synthetic') return;
+    if (file.format === 'parquet') {
+      const columns = await catalogue.parquetColumns(file);
+      for (const [logical, name] of required) {
+        const column = columns.get(name);
+        const where = `Parquet file ${catalogue.store.url}/${file.file}`;
+        if (column === undefined) {
+          const names = [...columns.keys()];
+          throw new PlanError('CATALOGUE_FIELDS_INVALID', `catalogue.fields.${logical} is "${name}", but ${where} has no such column; its columns: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', ...' : ''}`);
+        }
+        const problem = columnTypeProblem(logical, column);
+        if (problem !== undefined) throw new PlanError('CATALOGUE_FIELDS_INVALID', `catalogue.fields.${logical} is "${name}", but in ${where} it ${problem}`);
+      }
+      const signature = JSON.stringify([...columns]);
+      if (decoded.has(signature)) return;
+      decoded.add(signature);
+    }
+    await catalogue.readFileHead(file, 1);
+  });
+}
+
+type MappedField = 'id' | 'title' | 'embedding';
+
+/** Why a Parquet column cannot hold the mapped field (every row would be rejected), or undefined. */
+function columnTypeProblem(field: MappedField, column: ParquetColumnShape): string | undefined {
+  const type = `${column.list ? 'LIST<' : ''}${column.logicalType ?? column.physicalType}${column.list ? '>' : ''}`;
+  if (field === 'embedding') {
+    return column.list && !column.nested && (column.physicalType === 'FLOAT' || column.physicalType === 'DOUBLE')
+      ? undefined
+      : `is ${column.nested ? 'a struct or map' : type}, not a list of FLOAT or DOUBLE (LIST<FLOAT>, FIXED_SIZE_LIST<FLOAT>)`;
+  }
+  if (column.list || column.nested) return `is ${column.nested ? 'a struct or map' : type}, not a single value per row`;
+  if (column.physicalType === 'BOOLEAN' || column.physicalType === 'INT96') return `is ${column.physicalType}, which cannot be read as ${field === 'id' ? 'an id' : 'text'}`;
+  if (column.physicalType === 'FIXED_LEN_BYTE_ARRAY' && column.logicalType !== 'DECIMAL' && column.logicalType !== 'UUID') return `is raw fixed-length bytes, which cannot be read as ${field === 'id' ? 'an id' : 'text'}`;
+  return undefined;
 }
 
 /** Rows read at plan time from the first shards: the id kind and the mapped fields are checked on them. */

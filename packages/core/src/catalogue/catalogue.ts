@@ -20,8 +20,8 @@ import {
   type ReadOptions,
   type RowBatch,
 } from './catalogue-types.js';
-import { readJsonlGz, readJsonlRange } from './jsonl-reader.js';
-import { readParquetMetadata, readParquetRows, readParquetRowsAt, rowGroupRows } from './parquet-reader.js';
+import { checkUnchanged, readJsonlGz, readJsonlRange } from './jsonl-reader.js';
+import { parquetColumns, readParquetMetadata, readParquetRows, readParquetRowsAt, rowGroupRows, type ParquetColumnShape } from './parquet-reader.js';
 import type { RowRangePart, ShardSpec } from './shard-spec.js';
 import { SYNTHETIC_ROWS_PER_GROUP, SyntheticVectors, isSyntheticUrl, parseSyntheticUrl } from './synthetic.js';
 
@@ -75,6 +75,49 @@ export class Catalogue {
     return footer;
   }
 
+  /** The top-level columns of one Parquet file, from its (cached) footer. */
+  async parquetColumns(file: CatalogueFileInfo): Promise<Map<string, ParquetColumnShape>> {
+    return parquetColumns(await this.parquetMetadata(file.file, file.bytes));
+  }
+
+  /**
+   * The first rows of one file (at most `rows`; a JSONL file's lines that start in its first
+   * 64 KiB), decoded as the shards will decode them: a codec, a compression or an encoding that
+   * cannot be read fails here with the file named.
+   */
+  async readFileHead(file: CatalogueFileInfo, rows: number): Promise<RowBatch> {
+    const head: RowBatch = { rows: [], rejections: [] };
+    const batches = file.format === 'parquet'
+      ? readParquetRows(this.store, file.file, file.bytes, await this.parquetMetadata(file.file, file.bytes), 0, Math.min(rows, file.rows ?? rows), { batchSize: rows })
+      : file.format === 'jsonl.gz'
+        ? readJsonlGz(this.store, file.file, file.bytes, rows)
+        : file.format === 'jsonl'
+          ? readJsonlRange(this.store, file.file, file.bytes, 0, Math.min(file.bytes, FILE_HEAD_BYTES), rows)
+          : undefined;
+    if (batches === undefined) return head;
+    try {
+      for await (const batch of batches) {
+        head.rows.push(...batch.rows);
+        head.rejections.push(...batch.rejections);
+        if (head.rows.length + head.rejections.length >= rows) break;
+      }
+    } finally {
+      await batches.return(undefined);
+    }
+    head.rows.splice(rows);
+    return head;
+  }
+
+  /**
+   * The footer of a file a plan was made for, after checking the file still has the planned
+   * size: a file rewritten since (grown, shrunk) is CATALOGUE_CHANGED, not a footer read at a
+   * stale offset that looks like corruption.
+   */
+  private async plannedParquetMetadata(file: string, fileBytes: number): Promise<FileMetaData> {
+    await checkUnchanged(this.store, file, fileBytes);
+    return this.parquetMetadata(file, fileBytes);
+  }
+
   /** Streams the rows of one shard of a plan made for this catalogue, in plan order. */
   async *readShard(shard: ShardSpec, options: ReadOptions = {}): AsyncGenerator<RowBatch> {
     const { batchSize, columns } = { ...DEFAULT_READ_OPTIONS, ...options };
@@ -90,7 +133,7 @@ export class Catalogue {
           yield* readJsonlGz(this.store, part.file, part.fileBytes, batchSize);
           break;
         case 'parquet-rows': {
-          const metadata = await this.parquetMetadata(part.file, part.fileBytes);
+          const metadata = await this.plannedParquetMetadata(part.file, part.fileBytes);
           yield* readParquetRows(this.store, part.file, part.fileBytes, metadata, part.rowStart, part.rowEnd, {
             batchSize,
             ...(columns === undefined ? {} : { columns }),
@@ -115,7 +158,7 @@ export class Catalogue {
       const generator = this.syntheticRows();
       return rows.map((row) => generator.rows(part.file, row, row + 1)[0]!);
     }
-    const metadata = await this.parquetMetadata(part.file, part.fileBytes);
+    const metadata = await this.plannedParquetMetadata(part.file, part.fileBytes);
     const found = await readParquetRowsAt(this.store, part.file, part.fileBytes, metadata, rows, columns);
     return found.map(({ row, value }) => ({ location: { file: part.file, row }, value }));
   }
@@ -175,6 +218,9 @@ export class Catalogue {
     return description;
   }
 }
+
+/** How much of a JSONL file {@link Catalogue.readFileHead} reads. */
+const FILE_HEAD_BYTES = 64 * 1024;
 
 /**
  * Opens a catalogue: a local file or directory (plain path or file:// URL), `s3://bucket/key`

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData, type ParquetParsers } from 'hyparquet';
+import { parquetMetadataAsync, parquetReadObjects, parquetSchema, type AsyncBuffer, type CompressionCodec, type FileMetaData, type ParquetParsers, type SchemaTree } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
 import { CatalogueError, ReindexError } from '../errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { Batcher } from './batcher.js';
@@ -16,6 +17,78 @@ const STRICT_PARSERS = {
   stringFromBytes: (bytes: Uint8Array | undefined): string | InvalidUtf8 | undefined =>
     bytes && (isUtf8(bytes) ? UTF8.decode(bytes) : new InvalidUtf8(bytes)),
 } as unknown as Partial<ParquetParsers>;
+
+/**
+ * Codecs whose pages reindex decompresses: hyparquet's own snappy plus hyparquet-compressors
+ * (gzip, zstd, brotli, lz4 in Hadoop framing, lz4_raw). LZO, deprecated by Parquet, is not read.
+ */
+export const PARQUET_CODECS_READ: readonly CompressionCodec[] = ['UNCOMPRESSED', 'SNAPPY', 'GZIP', 'ZSTD', 'BROTLI', 'LZ4', 'LZ4_RAW'];
+
+/** Options every page decode gets: strict UTF-8 and every codec's decompressor. */
+const READ_OPTIONS = { parsers: STRICT_PARSERS, compressors };
+
+/**
+ * Refuses a file with a column chunk in a codec reindex cannot decompress, naming the file, the
+ * column and the codec: found from the footer alone, so at plan time and before any page is read.
+ */
+export function checkParquetCodecs(store: ObjectStore, file: string, metadata: FileMetaData): void {
+  for (const group of metadata.row_groups) {
+    for (const chunk of group.columns) {
+      const codec = chunk.meta_data?.codec;
+      if (codec !== undefined && !PARQUET_CODECS_READ.includes(codec)) {
+        throw new CatalogueError(
+          'PARQUET_CODEC_UNSUPPORTED',
+          `Parquet file ${store.url}/${file}: column "${chunk.meta_data!.path_in_schema.join('.')}" is compressed with ${codec}; reindex reads ${PARQUET_CODECS_READ.join(', ')} (rewrite the file with one of them)`,
+        );
+      }
+    }
+  }
+}
+
+/** What a top-level Parquet column holds, as far as field mapping cares. */
+export interface ParquetColumnShape {
+  /** The leaf's physical type (for a list: its elements'). */
+  physicalType: string;
+  /** STRING/UTF8, DECIMAL, ... when annotated. */
+  logicalType?: string;
+  /** A LIST (or a repeated field): one value per element. */
+  list: boolean;
+  /** A group of several fields (a struct or a map): no single value. */
+  nested: boolean;
+  /** Codecs of its column chunks, sorted. */
+  codecs: string[];
+}
+
+/** The top-level columns of a file, by name. */
+export function parquetColumns(metadata: FileMetaData): Map<string, ParquetColumnShape> {
+  const columns = new Map<string, ParquetColumnShape>();
+  const codecs = new Map<string, Set<string>>();
+  for (const group of metadata.row_groups) {
+    for (const chunk of group.columns) {
+      const top = chunk.meta_data?.path_in_schema[0];
+      if (top !== undefined) codecs.set(top, (codecs.get(top) ?? new Set()).add(chunk.meta_data!.codec));
+    }
+  }
+  for (const top of parquetSchema(metadata).children) {
+    let node: SchemaTree = top;
+    let list = top.element.repetition_type === 'REPEATED';
+    // LIST<T> is group(LIST) > repeated group > element (or the legacy two-level form).
+    while (node.children.length === 1) {
+      if (node.element.converted_type === 'LIST' || node.element.logical_type?.type === 'LIST' || node.element.repetition_type === 'REPEATED') list = true;
+      node = node.children[0]!;
+      if (node.element.repetition_type === 'REPEATED') list = true;
+    }
+    const logical = node.element.logical_type?.type ?? node.element.converted_type;
+    columns.set(top.element.name, {
+      physicalType: node.element.type ?? 'GROUP',
+      ...(logical !== undefined ? { logicalType: logical } : {}),
+      list,
+      nested: node.children.length > 1,
+      codecs: [...(codecs.get(top.element.name) ?? [])].sort(),
+    });
+  }
+  return columns;
+}
 
 /** Why a row read with STRICT_PARSERS cannot be used as it is (a column of invalid UTF-8), or undefined. */
 function invalidUtf8Reason(value: Record<string, unknown>): string | undefined {
@@ -44,11 +117,14 @@ export function storeAsyncBuffer(store: ObjectStore, file: string, byteLength: n
 
 /** Footer of a Parquet file; a truncated or non-Parquet file is a CatalogueError naming it. */
 export async function readParquetMetadata(store: ObjectStore, file: string, fileBytes: number): Promise<FileMetaData> {
+  let metadata: FileMetaData;
   try {
-    return await parquetMetadataAsync(storeAsyncBuffer(store, file, fileBytes));
+    metadata = await parquetMetadataAsync(storeAsyncBuffer(store, file, fileBytes));
   } catch (cause) {
     throw parquetError(store, file, cause);
   }
+  checkParquetCodecs(store, file, metadata);
+  return metadata;
 }
 
 /** Rows per row group, in file order. */
@@ -69,7 +145,6 @@ export async function* readParquetRows(
   rowEnd: number,
   options: { batchSize: number; columns?: string[] },
 ): AsyncGenerator<RowBatch> {
-  await checkUnchanged(store, file, fileBytes);
   const buffer = storeAsyncBuffer(store, file, fileBytes);
   const batcher = new Batcher(options.batchSize);
   let groupStart = 0;
@@ -85,7 +160,7 @@ export async function* readParquetRows(
           metadata,
           rowStart: from,
           rowEnd: to,
-          parsers: STRICT_PARSERS,
+          ...READ_OPTIONS,
           ...(options.columns === undefined ? {} : { columns: options.columns }),
         });
       } catch (cause) {
@@ -131,7 +206,7 @@ export async function readParquetRowsAt(
       const to = wanted[wanted.length - 1]! + 1;
       let rows: Record<string, unknown>[];
       try {
-        rows = await parquetReadObjects({ file: buffer, metadata, rowStart: from, rowEnd: to, parsers: STRICT_PARSERS, ...(columns === undefined ? {} : { columns }) });
+        rows = await parquetReadObjects({ file: buffer, metadata, rowStart: from, rowEnd: to, ...READ_OPTIONS, ...(columns === undefined ? {} : { columns }) });
       } catch (cause) {
         throw parquetError(store, file, cause, `rows ${from}..${to - 1}`);
       }
