@@ -8,29 +8,7 @@ import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { parseManifest } from '@reindex/core';
 import { writeCatalogue } from '@reindex/sample-catalogue';
-import { REPO_ROOT, SMALL_FACTORY, SMALL_TRAIN_SAMPLE, defer, expectedCatalogue, privateRedis, referenceModel, tempDir } from './harness.js';
-
-const CLI = path.join(REPO_ROOT, 'packages/cli/dist/main.js');
-
-interface CliResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
-
-/** Runs the reindex CLI to completion; a CLI that hangs is killed and reported as such. */
-function runCli(args: string[], timeoutMs = 90_000): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (signal === 'SIGKILL') reject(new Error(`reindex ${args.join(' ')} did not finish within ${timeoutMs} ms; stderr:\n${stderr}`));
-      else resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
+import { CLI, REPO_ROOT, SMALL_FACTORY, SMALL_TRAIN_SAMPLE, defer, runCli, expectedCatalogue, privateRedis, referenceModel, tempDir } from './harness.js';
 
 /** Keys of this Redis that belong to reindex jobs (anything BullMQ wrote under the prefix). */
 async function reindexKeys(t: Parameters<typeof privateRedis>[0], url: string): Promise<string[]> {

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createWriteStream } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import os from 'node:os';
@@ -121,25 +122,25 @@ export interface BuildSetup {
   factory?: string;
   trainSampleSize?: number;
   s3?: S3Options;
-  /** Model bundle: a directory or an object-store prefix. Default: the reference bundle. */
-  modelDir?: string;
+  /** Model bundle: a directory or an object-store prefix; null for none (own vectors). Default: the reference bundle. */
+  modelDir?: string | null;
   /** More configuration, merged over the rest (e.g. `catalogue.fields`). */
   config?: ReindexConfigInput;
 }
 
 /** The effective configuration for a test build (defaults + the test's overrides, validated). */
-export async function configFor(setup: BuildSetup): Promise<ReindexConfig & { catalogue: { url: string }; modelDir: string }> {
+export async function configFor(setup: BuildSetup): Promise<ReindexConfig & { catalogue: { url: string }; modelDir?: string }> {
   const overrides: ReindexConfigInput = {
     name: setup.name ?? 'catalogue',
     shardCount: setup.shardCount,
     catalogue: { url: setup.catalogueUrl },
     store: { url: setup.storeUrl },
     index: { factory: setup.factory ?? SMALL_FACTORY, trainSampleSize: setup.trainSampleSize ?? SMALL_TRAIN_SAMPLE },
-    modelDir: setup.modelDir ?? (await referenceModel()),
+    ...(setup.modelDir === null ? {} : { modelDir: setup.modelDir ?? (await referenceModel()) }),
     ...(setup.s3 ? { s3: setup.s3 as ReindexConfigInput['s3'] } : {}),
   };
   const config = await loadConfig(undefined, deepMerge(overrides, setup.config));
-  return config as ReindexConfig & { catalogue: { url: string }; modelDir: string };
+  return config as ReindexConfig & { catalogue: { url: string }; modelDir?: string };
 }
 
 /** Starts `count` in-process workers, closed (forcibly) after the test. */
@@ -273,4 +274,26 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
+}
+
+export const CLI = path.join(REPO_ROOT, 'packages/cli/dist/main.js');
+
+export interface CliResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+
+/** Runs the reindex CLI to completion; a CLI that hangs is killed and reported as such. */
+export function runCli(args: string[], timeoutMs = 90_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (signal === 'SIGKILL') reject(new Error(`reindex ${args.join(' ')} did not finish within ${timeoutMs} ms; stderr:\n${stderr}`));
+      else resolve({ code, signal, stdout, stderr });
+    });
+  });
 }

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { SyntheticVectors, parseSyntheticUrl, syntheticUrl, SYNTHETIC_DEFAULTS } from '@reindex/core';
+import { prepareBuild } from '@reindex/coordinator';
+import { SyntheticVectors, createPrng, parseSyntheticUrl, syntheticUrl, SYNTHETIC_DEFAULTS } from '@reindex/core';
+import { arrowParquetBuffer } from '@reindex/core/testing';
 import { queriesInfoKey, type QueryFileInfo, type ShardStats } from '@reindex/worker';
-import { allIds, compareIds, privateRedis, readPublished, runBuild, tempDir } from './harness.js';
+import { allIds, compareIds, configFor, privateRedis, readPublished, runBuild, runCli, tempDir } from './harness.js';
 
 const dim = 128;
 
@@ -99,4 +102,83 @@ with open(${JSON.stringify(file)}, "w") as f:
   const hit = await published.index.search(Float32Array.from(v, (x) => x / norm), 1, { nprobe: 16 });
   assert.equal(hit.labels[0], 0n);
   assert.ok(Math.abs(hit.distances[0]! - 1) < 1e-5, `inner product ${hit.distances[0]}`);
+});
+
+test('a Parquet catalogue of its own vectors (FIXED_SIZE_LIST<FLOAT>, written by arrow-rs) builds without a model: dim from the data, bad rows counted, quality from a query file, search by --vector', async (t) => {
+  const dir = await tempDir(t);
+  const dim = 24;
+  const items = 4000;
+  const random = createPrng(5);
+  const vectors = Array.from({ length: items }, () => Array.from({ length: dim }, () => random() * 2 - 1));
+  // Rows 10 and 20 are too short, row 30 holds NaN, row 40 is all zeros (cannot be normalised).
+  const stored: Array<number[] | null> = vectors.map((v, i) => (i === 10 || i === 20 ? v.slice(0, dim - 1) : i === 30 ? v.map((x, j) => (j === 3 ? Number.NaN : x)) : i === 40 ? v.map(() => 0) : v));
+  const bad = new Set([10, 20, 30, 40]);
+  // Arrow's FixedSizeList holds one length: the short rows go in a LIST<FLOAT> file of their own.
+  const fixed = Array.from({ length: items }, (_, i) => i).filter((i) => i !== 10 && i !== 20);
+  await mkdir(path.join(dir, 'vectors'));
+  await writeFile(path.join(dir, 'vectors', 'part-0.parquet'), arrowParquetBuffer({
+    sku: { type: 'utf8', values: fixed.map((i) => `v-${i}`) },
+    vec: { type: 'float32-fixed-list', size: dim, values: fixed.map((i) => stored[i]!) },
+  }, { codec: 'ZSTD', rowGroupRows: 1000 }));
+  await writeFile(path.join(dir, 'vectors', 'part-1.parquet'), arrowParquetBuffer({
+    sku: { type: 'utf8', values: ['v-10', 'v-20'] },
+    vec: { type: 'float32-list', values: [stored[10]!, stored[20]!] },
+  }, { codec: 'GZIP' }));
+  // The shop's own queries: vectors near items 100..149 (their own vectors, slightly moved).
+  const queriesFile = path.join(dir, 'queries.jsonl');
+  await writeFile(queriesFile, Array.from({ length: 50 }, (_, q) => JSON.stringify({ vector: vectors[100 + q]!.map((x) => x + 0.01) })).join('\n') + '\n');
+  const redis = await privateRedis(t);
+  const storeUrl = `file://${path.join(dir, 'store')}`;
+  const { result, store, prepared } = await runBuild(t, redis.url, {
+    catalogueUrl: path.join(dir, 'vectors'), storeUrl, shardCount: 2, factory: 'IVF16,Flat', modelDir: null,
+    config: { catalogue: { fields: { id: 'sku', embedding: 'vec' }, normalizeEmbeddings: true }, index: { quality: { queriesUrl: queriesFile, targetRecallAt10: 0.5 } } },
+  });
+  assert.deepEqual(prepared.spec.model, { dir: null, contentHash: null, dim });
+  assert.equal(result.items, items - bad.size);
+  assert.equal(result.rejected, bad.size);
+  const published = await readPublished(t, store);
+  assert.equal(published.manifest.dim, dim);
+  assert.equal(published.manifest.modelBundleHash, null);
+  const skus = new Set((await allIds(published.index)).map((id) => published.idMap!.lookup(id)));
+  assert.equal(skus.size, items - bad.size);
+  for (const i of bad) assert.equal(skus.has(`v-${i}`), false, `row ${i} is rejected`);
+  const info = JSON.parse((await store.get(queriesInfoKey(prepared.spec.buildId))).toString()) as QueryFileInfo;
+  assert.equal(info.source, 'query-file');
+  assert.equal(info.count, 50);
+  assert.equal((published.manifest.quality as { querySource?: string }).querySource, 'query-file');
+
+  // Search by vector through the CLI: item 123's own vector finds it first, score ~1 (normalised).
+  const search = await runCli(['search', '--vector', JSON.stringify(vectors[123]), '--k', '3', '--nprobe', '16', '--store', storeUrl, '--json']);
+  assert.equal(search.code, 0, search.stderr);
+  const hits = JSON.parse(search.stdout.trim().split('\n').pop()!) as Array<{ id: string; score: number }>;
+  assert.equal(hits[0]!.id, 'v-123');
+  assert.ok(Math.abs(hits[0]!.score - 1) < 1e-4, `score ${hits[0]!.score}`);
+  const text = await runCli(['search', 'red shirt', '--store', storeUrl]);
+  assert.notEqual(text.code, 0);
+  assert.match(text.stderr, /built from the catalogue's own vectors without a model bundle: search it with --vector/);
+  const wrongDim = await runCli(['search', '--vector', '[1, 2, 3]', '--store', storeUrl]);
+  assert.notEqual(wrongDim.code, 0);
+  assert.match(wrongDim.stderr, new RegExp(`the query vector has 3 numbers, the index has dim ${dim}`));
+});
+
+test('a query file is validated at plan time: bad lines named by line number, text queries refused without a query tower', async (t) => {
+  const dir = await tempDir(t);
+  const catalogueUrl = syntheticUrl({ ...SYNTHETIC_DEFAULTS, items: 2000, dim: 8, modes: 8 });
+  const storeUrl = `file://${path.join(dir, 'store')}`;
+  const cases: Array<[string, RegExp]> = [
+    [`{"vector": [1,2,3,4,5,6,7,8]}\n{"vector": [1,2]}\n\n{"vector": [1,2,3,4,5,6,7,"x"]}\n{"vektor": []}\n`, /3 invalid line\(s\) in query file .*q\.jsonl: .*q\.jsonl:2: "vector" has 2 numbers, the index has dim 8; .*q\.jsonl:4: "vector"\[7\] is "x", not a finite float32; .*q\.jsonl:5: unknown key "vektor"/],
+    [`{"query": "red shirt"}\n`, /q\.jsonl:1 is a text query, but the build has no model bundle/],
+  ];
+  for (const [body, message] of cases) {
+    const file = path.join(dir, 'q.jsonl');
+    await writeFile(file, body);
+    await assert.rejects(prepareBuild(await configFor({
+      catalogueUrl, storeUrl, shardCount: 2, modelDir: null,
+      config: { catalogue: { fields: { embedding: 'embedding' } }, index: { quality: { queriesUrl: file } } },
+    })), (error: Error) => {
+      assert.equal((error as { code?: string }).code, 'QUERIES_INVALID', error.message);
+      assert.match(error.message, message);
+      return true;
+    });
+  }
 });

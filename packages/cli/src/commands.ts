@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { DEFAULT_SCALE_RATES_FILE, EMBEDDED_DEFAULTS, planCapacity, readScaleRates } from '@reindex/coordinator';
 import { DEFAULT_CONFIG, indexParamsForConfig, loadConfig, openObjectStore, type ObjectStore, type S3Options } from '@reindex/core';
@@ -89,13 +90,16 @@ export async function planCommand(argv: string[]): Promise<number> {
 }
 
 export async function searchCommand(argv: string[]): Promise<number> {
-  const usage = 'reindex search "<query text>" [--k 10] [--nprobe N] [--version V] [--model DIR] [--store URL] [--name NAME] [--json]';
-  const { values, positionals } = parse(argv, { k: { type: 'string' }, nprobe: { type: 'string' }, version: { type: 'string' }, model: { type: 'string' } }, usage);
+  const usage = 'reindex search "<query text>" | --vector FILE|JSON [--k 10] [--nprobe N] [--version V] [--model DIR] [--store URL] [--name NAME] [--json]';
+  const { values, positionals } = parse(argv, { k: { type: 'string' }, nprobe: { type: 'string' }, version: { type: 'string' }, model: { type: 'string' }, vector: { type: 'string' } }, usage);
   const text = positionals.join(' ').trim();
-  if (!text) throw new CliError(`a query text is required\nusage: ${usage}`);
+  const vectorArg = values.vector as string | undefined;
+  if (vectorArg !== undefined && text !== '') throw new CliError(`give a query text or --vector, not both\nusage: ${usage}`);
+  if (vectorArg === undefined && !text) throw new CliError(`a query text (or --vector) is required\nusage: ${usage}`);
+  const query = vectorArg !== undefined ? { vector: await readQueryVector(vectorArg) } : { text };
   const { store, name, s3 } = await openStore(values);
   try {
-    const hits = await searchIndex(store, text, {
+    const hits = await searchIndex(store, query, {
       name, s3, k: positiveInt('k', values.k as string | undefined, 10),
       ...(values.nprobe ? { nprobe: positiveInt('nprobe', values.nprobe as string, 1) } : {}),
       ...(values.version ? { version: values.version as string } : {}), ...(values.model ? { modelDir: values.model as string } : {}),
@@ -106,6 +110,33 @@ export async function searchCommand(argv: string[]): Promise<number> {
     await store.close();
   }
   return 0;
+}
+
+/**
+ * `--vector`: a JSON array of numbers, given inline (`[0.1, ...]`) or as a file holding one
+ * (or a `{"vector": [...]}` object, a line of a query file).
+ */
+async function readQueryVector(arg: string): Promise<Float32Array> {
+  const inline = arg.trimStart().startsWith('[');
+  let text = arg;
+  if (!inline) {
+    try {
+      text = await readFile(arg, 'utf8');
+    } catch (cause) {
+      throw new CliError(`--vector ${arg}: not a JSON array and not a readable file (${(cause as Error).message})`);
+    }
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new CliError(`--vector ${inline ? '' : `${arg} `}is not valid JSON`);
+  }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) value = (value as { vector?: unknown }).vector;
+  if (!Array.isArray(value) || value.length === 0 || !value.every((x) => typeof x === 'number')) {
+    throw new CliError(`--vector ${inline ? '' : `${arg} `}must be a non-empty JSON array of numbers (or {"vector": [...]})`);
+  }
+  return Float32Array.from(value as number[]);
 }
 
 export async function statusCommand(argv: string[]): Promise<number> {

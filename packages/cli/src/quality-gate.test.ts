@@ -50,7 +50,7 @@ test('the quality gate: a good build publishes with its report, a capped nprobe 
       // Search returns each probed item for its own title first.
       const rows = (await readFile(catalogue, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { id: number; title: string });
       for (const row of [rows[7]!, rows[1234]!, rows[2999]!]) {
-        const hits = await searchIndex(store, row.title, { name: 'catalogue', k: 5 });
+        const hits = await searchIndex(store, { text: row.title }, { name: 'catalogue', k: 5 });
         assert.equal(hits[0]?.id, String(row.id), `"${row.title}" finds item ${row.id} first: ${JSON.stringify(hits)}`);
       }
 

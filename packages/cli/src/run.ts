@@ -50,7 +50,8 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
   const config = await loadConfig(args.config, overrides);
   const storeUrl = storeUrlOf(args.store ?? (config.store.url === 'var/store' ? EMBEDDED_DEFAULTS.storeUrl : config.store.url));
   const catalogueUrl = config.catalogue.url ?? (await ensureSampleCatalogue((l) => display.log(l)));
-  const modelDir = config.modelDir ?? (await ensureReferenceModel((l) => display.log(l)));
+  // A catalogue of its own vectors needs no model (its dim comes from the data) unless one is given.
+  const modelDir = config.modelDir ?? (config.catalogue.fields.embedding !== undefined ? undefined : await ensureReferenceModel((l) => display.log(l)));
 
   let redis: EmbeddedRedis | undefined;
   let workers: RunningWorker[] = [];
@@ -101,7 +102,7 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
       version = (await readBuildSpec(store, buildId)).version;
       display.log(`reindex: resuming build ${buildId} (${shardCount} shards)`);
     } else {
-      const prepared = await prepareBuild({ ...config, catalogue: { ...config.catalogue, url: catalogueUrl }, modelDir, store: { url: storeUrl }, force: args.force === true });
+      const prepared = await prepareBuild({ ...config, catalogue: { ...config.catalogue, url: catalogueUrl }, ...(modelDir !== undefined ? { modelDir } : {}), store: { url: storeUrl }, force: args.force === true });
       ({ buildId, version } = prepared.spec);
       await lock?.recordBuild(buildId);
       shardCount = prepared.plan.shardCount;

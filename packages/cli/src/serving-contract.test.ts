@@ -70,7 +70,7 @@ for (const [mode, budget] of [['in memory', 1 << 30], ['on disk', 65_536]] as co
 
       // Our own reader path (search) agrees on the same version.
       const s = openObjectStore(`file://${store}`);
-      const hits = await searchIndex(s, 'cotton shirt', { name: 'catalogue', k: 5 });
+      const hits = await searchIndex(s, { text: 'cotton shirt' }, { name: 'catalogue', k: 5 });
       await s.close();
       assert.equal(hits.length, 5);
     } finally {

@@ -1,6 +1,6 @@
 import {
   PlanError, SYNTHETIC_FIELDS, indexParamsForConfig, isSyntheticUrl, openCatalogue, parseSyntheticUrl, planShards, versionIdFor,
-  formatLocation, mapLimit, type Catalogue, type ParquetColumnShape, type CatalogueRow, type ItemIdKind, type ReindexConfig, type ShardPlan,
+  formatLocation, mapLimit, readObjectAt, type Catalogue, type ParquetColumnShape, type CatalogueRow, type ItemIdKind, type ReindexConfig, type ShardPlan,
 } from '@reindex/core';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -8,7 +8,7 @@ import path from 'node:path';
 import { FaissIndex, type Metric } from '@reindex/faiss';
 import { FeatureBatch, Featurizer, PrecomputedEmbedder, type ModelBundle, type Rejection } from '@reindex/item-tower';
 import { newBuildId } from '@reindex/queue';
-import { decideIdKind, isBundleUrl, openModelBundle, type BuildSpec } from '@reindex/worker';
+import { decideIdKind, isBundleUrl, openModelBundle, parseQueryFile, textQueryProblem, type BuildSpec } from '@reindex/worker';
 
 export interface PreparedBuild {
   spec: BuildSpec;
@@ -26,25 +26,32 @@ const QUALITY_SEED = 20240917;
  * parameters from the item count and memory budget (or the configured factory string), and
  * the model bundle, validated before any job exists.
  */
-export async function prepareBuild(config: ReindexConfig & { catalogue: { url: string }; modelDir: string; force?: boolean }, now = new Date()): Promise<PreparedBuild> {
+export async function prepareBuild(config: ReindexConfig & { catalogue: { url: string }; modelDir?: string; force?: boolean }, now = new Date()): Promise<PreparedBuild> {
   const started = Date.now();
+  const ownVectors = config.catalogue.fields.embedding !== undefined;
+  if (config.modelDir === undefined && !ownVectors) {
+    throw new PlanError('MODEL_REQUIRED', 'a model bundle (modelDir, --model) is needed to embed the catalogue, unless catalogue.fields.embedding names a column of vectors it already has');
+  }
   // A bundle in an object store is fetched to read and hash it; workers fetch their own copy.
-  const bundleCache = isBundleUrl(config.modelDir) ? await mkdtemp(path.join(os.tmpdir(), 'reindex-bundle-')) : undefined;
-  const bundle = await openModelBundle(config.modelDir, { ...(bundleCache ? { cacheDir: bundleCache } : {}), s3: config.s3 })
-    .finally(() => (bundleCache ? rm(bundleCache, { recursive: true, force: true }) : undefined));
+  const bundleCache = config.modelDir !== undefined && isBundleUrl(config.modelDir) ? await mkdtemp(path.join(os.tmpdir(), 'reindex-bundle-')) : undefined;
+  const bundle = config.modelDir === undefined
+    ? undefined
+    : await openModelBundle(config.modelDir, { ...(bundleCache ? { cacheDir: bundleCache } : {}), s3: config.s3 })
+      .finally(() => (bundleCache ? rm(bundleCache, { recursive: true, force: true }) : undefined));
   const catalogue = await openCatalogue(config.catalogue.url, { s3: config.s3 });
   let plan: ShardPlan;
   let ids: { kind: ItemIdKind; source: string };
+  let dim: number;
   try {
     plan = await planShards(catalogue, config.shardCount);
     await checkCatalogueFiles(config, catalogue);
     const probe = await probeRows(catalogue, plan);
     ids = buildIdKind(config, probe);
-    await checkMappedFields(config, bundle, probe);
+    dim = vectorDim(config, bundle, probe);
+    await checkMappedFields(config, dim, bundle, probe);
   } finally {
     await catalogue.close();
   }
-  const dim = bundle.manifest.dim;
   if (isSyntheticUrl(config.catalogue.url)) {
     const synthetic = parseSyntheticUrl(config.catalogue.url);
     if (synthetic.dim !== dim) {
@@ -54,6 +61,7 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
       throw new PlanError('CATALOGUE_FIELDS_INVALID', `a synthetic catalogue's rows are { id, embedding }: set catalogue.fields.embedding to "${SYNTHETIC_FIELDS.embedding}" (it is ${JSON.stringify(config.catalogue.fields.embedding)})`);
     }
   }
+  const queriesSha256 = config.index.quality.queriesUrl === undefined ? undefined : await checkQueryFile(config, config.index.quality.queriesUrl, dim, bundle);
   const rows = plan.totals.estimatedRows;
   const chosen = indexParamsForConfig(config.index, rows, dim);
   const { servingMemoryBytes, builderMemoryBytes } = config.index;
@@ -73,7 +81,7 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
       url: config.catalogue.url, fields: config.catalogue.fields, normalizeEmbeddings: config.catalogue.normalizeEmbeddings,
       idKind: ids.kind, idKindSource: ids.source, duplicateIds: config.catalogue.duplicateIds,
     },
-    model: { dir: bundleCache ? config.modelDir : bundle.dir, contentHash: bundle.contentHash, dim },
+    model: bundle ? { dir: bundleCache ? config.modelDir! : bundle.dir, contentHash: bundle.contentHash, dim } : { dir: null, contentHash: null, dim },
     index: {
       ...chosen,
       metric: config.index.metric,
@@ -88,6 +96,7 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
       ...config.index.quality,
       seed: QUALITY_SEED,
       ...(config.index.nprobe !== undefined ? { fixedNprobe: config.index.nprobe } : {}),
+      ...(queriesSha256 !== undefined ? { queriesSha256 } : {}),
     },
     force: config.force === true,
   };
@@ -203,11 +212,48 @@ function buildIdKind(config: ReindexConfig, probe: { rows: CatalogueRow[] }): { 
 }
 
 /**
+ * The dim of the build's vectors: the bundle's; or, for a catalogue of its own vectors planned
+ * without a bundle, the length of the first probed row's vector (rows of another length are
+ * then counted rejections). With both, the first vector must have the bundle's dim.
+ */
+function vectorDim(config: ReindexConfig & { catalogue: { url: string } }, bundle: ModelBundle | undefined, probe: { rows: CatalogueRow[] }): number {
+  const field = config.catalogue.fields.embedding;
+  if (isSyntheticUrl(config.catalogue.url) && !bundle) return parseSyntheticUrl(config.catalogue.url).dim;
+  const first = field === undefined ? undefined : probe.rows.find((r) => Array.isArray(r.value[field]) || ArrayBuffer.isView(r.value[field]));
+  const firstDim = first === undefined ? undefined : (first.value[field!] as ArrayLike<unknown>).length;
+  if (bundle) {
+    if (firstDim !== undefined && firstDim !== bundle.manifest.dim) {
+      throw new PlanError('CATALOGUE_DIM_MISMATCH', `catalogue.fields.embedding "${field}" holds vectors of dim ${firstDim} (${formatLocation(first!.location)}), the model bundle ${bundle.dir} has dim ${bundle.manifest.dim}`);
+    }
+    return bundle.manifest.dim;
+  }
+  if (firstDim === undefined || firstDim === 0) {
+    throw new PlanError('CATALOGUE_FIELDS_INVALID', `catalogue.fields.embedding is "${field}", but none of the first ${probe.rows.length} rows holds a non-empty list of numbers there, so the vectors' dim is unknown`);
+  }
+  return firstDim;
+}
+
+/** Validates `index.quality.queriesUrl` at plan time; returns its sha256 (workers check it). */
+async function checkQueryFile(config: ReindexConfig, url: string, dim: number, bundle: ModelBundle | undefined): Promise<string> {
+  let bytes: Buffer;
+  try {
+    bytes = await readObjectAt(url, { s3: config.s3 });
+  } catch (cause) {
+    throw new PlanError('QUERIES_INVALID', `index.quality.queriesUrl ${url} cannot be read: ${(cause as Error).message}`, { cause });
+  }
+  const parsed = parseQueryFile(bytes, url, { dim, normalize: config.catalogue.normalizeEmbeddings });
+  const text = parsed.entries.find((e) => 'text' in e);
+  const problem = text === undefined ? undefined : textQueryProblem(bundle);
+  if (problem !== undefined) throw new PlanError('QUERIES_INVALID', `${url}:${text!.line} is a text query, but ${problem}`);
+  return parsed.sha256;
+}
+
+/**
  * Checks the mapped fields on the probed rows, so a wrong mapping fails at plan time with the
  * field named instead of after an hour of embedding: the title (or the vector column) must be
  * present in some row, and not every row may be rejected for the same field.
  */
-async function checkMappedFields(config: ReindexConfig, bundle: ModelBundle, probe: { rows: CatalogueRow[] }): Promise<void> {
+async function checkMappedFields(config: ReindexConfig, dim: number, bundle: ModelBundle | undefined, probe: { rows: CatalogueRow[] }): Promise<void> {
   const { rows } = probe;
   if (rows.length === 0) return;
   const fields = config.catalogue.fields;
@@ -224,9 +270,9 @@ async function checkMappedFields(config: ReindexConfig, bundle: ModelBundle, pro
   // The ids are checked by the shards (kind, duplicates); the embedder sees a placeholder.
   const records = rows.map((r) => ({ ...r.value, [fields.id]: 0 }));
   const embedder = fields.embedding !== undefined
-    ? new PrecomputedEmbedder({ dim: bundle.manifest.dim, idField: fields.id, embeddingField: fields.embedding, normalize: config.catalogue.normalizeEmbeddings })
+    ? new PrecomputedEmbedder({ dim, idField: fields.id, embeddingField: fields.embedding, normalize: config.catalogue.normalizeEmbeddings })
     : undefined;
-  const featurizer = embedder ? undefined : new Featurizer(bundle.manifest.item.features, { ...fields });
+  const featurizer = embedder ? undefined : new Featurizer(bundle!.manifest.item.features, { ...fields });
   const rejections = embedder
     ? (await embedder.embed(records)).rejections
     : records.map((record) => featurizer!.featurizeOne(record)).filter((r): r is Rejection => !(r instanceof FeatureBatch));

@@ -20,7 +20,12 @@ export interface BuildSpec {
    * builds: integers); `duplicateIds` the policy (absent: reject).
    */
   catalogue: { url: string; fields: FieldMapping; normalizeEmbeddings?: boolean; idKind?: ItemIdKind; idKindSource?: string; duplicateIds?: DuplicateIdPolicy };
-  model: { dir: string; contentHash: string; dim: number };
+  /**
+   * The model bundle (`dir` as planned: a local directory or an object-store prefix) and the
+   * vectors' dim. `dir` and `contentHash` are null for a catalogue that carries its own vectors
+   * and was planned without a bundle: then `dim` came from the data.
+   */
+  model: { dir: string | null; contentHash: string | null; dim: number };
   index: IndexParams & {
     metric: 'ip' | 'l2'; nprobe: number; servingMemoryBytes: number; builderMemoryBytes: number; trainSeed: number;
     /** Set by the train job when the real sample could not train the planned lists (see fitIndexToSample). */
@@ -39,6 +44,8 @@ export interface QualitySpec extends QualityConfig {
   seed: number;
   /** nprobe fixed by configuration (`index.nprobe`): still swept, but the gate judges this one. */
   fixedNprobe?: number;
+  /** sha256 of `queriesUrl`'s bytes when the build was planned. */
+  queriesSha256?: string;
 }
 
 export function buildSpecKey(buildId: string): string {

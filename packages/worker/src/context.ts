@@ -37,11 +37,13 @@ export class WorkerContext {
    * directory as it is, an object-store prefix downloaded once per process.
    */
   modelBundle(spec: Pick<BuildSpec, 'model'>): Promise<ModelBundle> {
+    const { dir, contentHash } = spec.model;
+    if (dir === null || contentHash === null) return Promise.reject(new Error('this build has no model bundle (its vectors come from the catalogue)'));
     const key = `${spec.model.dir}\0${spec.model.contentHash}`;
     let bundle = this.#bundles.get(key);
     if (!bundle) {
       bundle = this.scratch('models').then((cacheDir) =>
-        openModelBundle(spec.model.dir, { cacheDir, expectedHash: spec.model.contentHash, ...(this.options.s3 ? { s3: this.options.s3 } : {}) }));
+        openModelBundle(dir, { cacheDir, expectedHash: contentHash, ...(this.options.s3 ? { s3: this.options.s3 } : {}) }));
       bundle.catch(() => this.#bundles.delete(key));
       this.#bundles.set(key, bundle);
     }

@@ -14,6 +14,7 @@ export { createLogger, logJobEvents, type Logger } from './log.js';
 export { type QualitySpec } from './build-spec.js';
 export { ExactTopK, TRUTH_K, chooseNprobe, parseTruth, recallOf, serializeTruth, sweepNprobe, sweepValues, type NprobeChoice, type SweepOptions, type SweepRow, type TopK } from './quality.js';
 export { prepareQualityQueries, queriesInfoKey, queriesKey, readQualityQueries, type QueryFileInfo, type QuerySource } from './quality-queries.js';
+export { parseQueryFile, textQueryProblem, type ParsedQueryFile, type QueryFileEntry } from './query-file.js';
 export { DEFINITIONS as QUALITY_DEFINITIONS, measureQuality, type QualityReport } from './quality-report.js';
 export {
   QualityGateError, buildManifest, currentLatest, evaluateGate, gateFailureMessage, publishBuild, publishManifest, qualityRecordKey, readQualityRecord,

@@ -47,6 +47,7 @@ const configSchema = z.strictObject({
       targetRecallAt10: fraction,
       latencyBudgetMs: z.number({ error: 'must be a positive number of milliseconds' }).positive({ error: 'must be a positive number of milliseconds' }),
       maxNprobe: positiveInt('a positive integer').optional(),
+      queriesUrl: nonEmpty.optional(),
       maxItemDropFraction: fraction,
       maxRejectedFraction: fraction,
     }),
@@ -163,5 +164,6 @@ function resolveRelativePaths(input: ReindexConfigInput, baseDir: string): Reind
   if (isPlainObject(out.catalogue) && out.catalogue.url !== undefined) out.catalogue.url = local(out.catalogue.url);
   if (isPlainObject(out.store) && out.store.url !== undefined) out.store.url = local(out.store.url);
   if (out.modelDir !== undefined) out.modelDir = local(out.modelDir);
+  if (isPlainObject(out.index) && isPlainObject(out.index.quality) && out.index.quality.queriesUrl !== undefined) out.index.quality.queriesUrl = local(out.index.quality.queriesUrl);
   return out as ReindexConfigInput;
 }

@@ -99,6 +99,13 @@ export interface QualityConfig {
    * more lists caps it here; too small a cap fails the recall gate.
    */
   maxNprobe?: number;
+  /**
+   * A JSON-lines file of the shop's own queries (local path or s3:// URL) to measure with instead
+   * of held-out items: one `{"vector": [numbers]}` (dim numbers; scaled to unit length when
+   * `catalogue.normalizeEmbeddings`) or `{"query": "text"}` (encoded by the bundle's query tower,
+   * which must fuse linearly) per line. Validated at plan time. Default: absent (held-out items).
+   */
+  queriesUrl?: string;
   /** Gate: the item count may drop at most this fraction against the current LATEST. Default 0.1. */
   maxItemDropFraction: number;
   /** Gate: rejected rows may be at most this fraction of the catalogue rows read. Default 0.05. */

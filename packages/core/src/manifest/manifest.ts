@@ -20,7 +20,7 @@ const manifestSchema = z
     nprobe: z.number().int().positive(),
     ntotal: count,
     files: z.array(z.looseObject({ path: relativePath, bytes: count, sha256: sha256Hex })).min(1, { error: 'must list at least the index file' }),
-    modelBundleHash: z.string().min(1),
+    modelBundleHash: z.string().min(1).nullable(),
     catalogue: z.looseObject({ source: z.string().min(1), items: count, rejected: count }),
     stageTimings: z.record(z.string(), z.number().nonnegative()),
     quality: z.record(z.string(), z.unknown()),
@@ -59,8 +59,11 @@ export interface Manifest {
   ntotal: number;
   /** Every file of the version, paths relative to the version directory. */
   files: ManifestFile[];
-  /** Content hash of the model bundle that produced the vectors. */
-  modelBundleHash: string;
+  /**
+   * Content hash of the model bundle that produced the vectors; null when the catalogue carried
+   * its own vectors and the build had no bundle (queries must then be vectors of the same space).
+   */
+  modelBundleHash: string | null;
   catalogue: { source: string; items: number; rejected: number };
   /** Milliseconds per stage (`plan`, `train`, `shards`, `merge`, `quality`, `publish`). */
   stageTimings: Record<string, number>;

@@ -1,4 +1,4 @@
-import { isAbsolute, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ObjectStoreError } from '../errors.js';
 import { FileObjectStore } from './file-object-store.js';
@@ -57,4 +57,22 @@ export function openObjectStore(url: string, options: OpenObjectStoreOptions = {
   const location = parseStoreUrl(url, options.cwd);
   if (location.scheme === 'file') return new FileObjectStore(location.path);
   return new S3ObjectStore(location.bucket, location.prefix, options.s3);
+}
+
+/**
+ * The bytes of the one object a URL names (a local file, `file:///…` or `s3://bucket/key`), for
+ * small side inputs such as query files. A missing object is OBJECT_NOT_FOUND naming the URL.
+ */
+export async function readObjectAt(url: string, options: OpenObjectStoreOptions = {}): Promise<Buffer> {
+  const location = parseStoreUrl(url, options.cwd);
+  const key = location.scheme === 'file' ? basename(location.path) : location.prefix.split('/').pop() ?? '';
+  if (key === '') throw new ObjectStoreError('INVALID_URL', `${url} names a bucket or directory, not a file`);
+  const store = location.scheme === 'file'
+    ? new FileObjectStore(dirname(location.path))
+    : new S3ObjectStore(location.bucket, location.prefix.split('/').slice(0, -1).join('/'), options.s3);
+  try {
+    return await store.get(key);
+  } finally {
+    await store.close();
+  }
 }

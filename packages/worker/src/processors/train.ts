@@ -73,7 +73,7 @@ export async function processTrain(job: Job, ctx: WorkerContext, queues: BuildQu
       // Before the trained index: a retry that finds the trained index finds the queries too,
       // and one that finds the queries keeps them.
       const queries = (await readQualityQueries(store, data.buildId))?.info
-        ?? await prepareQualityQueries(store, spec, plan, catalogue, await ctx.modelBundle(spec), () => ctx.embedder(spec));
+        ?? await prepareQualityQueries(store, spec, plan, catalogue, spec.model.dir === null ? undefined : await ctx.modelBundle(spec), () => ctx.embedder(spec), ctx.options.s3 ? { s3: ctx.options.s3 } : {});
       await job.updateProgress({ stage: 'train', step: 'k-means', sampled, embedded: count, qualityQueries: queries?.count ?? 0 });
       const index = FaissIndex.fromFactory(spec.model.dim, spec.index.factory, spec.index.metric);
       try {
