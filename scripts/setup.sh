@@ -10,12 +10,13 @@ sudo_cmd=()
 if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
 
 # System packages: toolchain for the native addon and faiss, BLAS, Redis for the queues,
-# python3-faiss as an independent faiss reader in tests, Chromium for the dashboard's browser test.
+# python3-faiss as an independent faiss reader in tests, python3-torch for the PyTorch export
+# recipe's test (a real torch.onnx.export), Chromium for the dashboard's browser test.
 packages=(
   g++ make cmake python3 dpkg-dev cpio
   libopenblas-dev liblapack-dev
   redis-server
-  python3-faiss python3-numpy
+  python3-faiss python3-numpy python3-torch
   chromium
 )
 missing=()

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { copyFile, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, cp, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { BuildFailedError, prepareBuild, submitBuild, waitForBuild } from '@reindex/coordinator';
 import { CatalogueError } from '@reindex/core';
 import { writeCatalogue } from '@reindex/sample-catalogue';
 import { listVersions, type ShardStats } from '@reindex/worker';
-import { allIds, compareIds, configFor, expectedCatalogue, openQueues, openStore, privateRedis, readPublished, runBuild, startWorkers, tempDir, writeMappedJsonl } from './harness.js';
+import { allIds, compareIds, configFor, expectedCatalogue, openQueues, openStore, privateRedis, readPublished, referenceModel, runBuild, startWorkers, tempDir, writeMappedJsonl } from './harness.js';
 
 test('malformed JSONL lines are rejected with their location and the build still publishes everything else', async (t) => {
   const dir = await tempDir(t);
@@ -136,4 +136,30 @@ test('a catalogue whose row estimate is far off (one huge line) trains fewer lis
   assert.match(adjusted!.reason, new RegExp(`nlist ${plannedNlist} -> 16`));
   assert.equal(published.index.describe().nlist, 16, 'the published index has the fitted lists');
   assert.match(published.manifest.factory, /^IVF16(_HNSW32)?,PQ\d+$/);
+});
+
+test('a model bundle that does not match its ONNX files, or whose bundle.json has an unknown key, fails at plan time (dry runs too) without any job', async (t) => {
+  const dir = await tempDir(t);
+  const catalogue = path.join(dir, 'items.jsonl');
+  await writeCatalogue(catalogue, { items: 300, format: 'jsonl' });
+  const storeUrl = `file://${path.join(dir, 'store')}`;
+  const reference = await referenceModel();
+  const edits: Array<[string, (manifest: Record<string, any>) => void, string, RegExp]> = [
+    ['renamed-input', (m) => { m.item.features[0].input = 'title_tokens'; }, 'BUNDLE_MODEL_MISMATCH', /model\.onnx does not match bundle\.json: .*title_tokens/],
+    ['wrong-dim', (m) => { m.dim = 32; }, 'BUNDLE_MODEL_MISMATCH', /model\.onnx does not match bundle\.json: .*embedding/],
+    ['query-dtype', (m) => { m.query.input.dtype = 'int32'; }, 'BUNDLE_MODEL_MISMATCH', /query\.onnx does not match bundle\.json: .*query_ids/],
+    ['unknown-key', (m) => { m.normalised = true; m.query.fusion.weight = [1]; }, 'BUNDLE_INVALID', /bundle\.json is invalid: normalised is not a known key .*; query\.fusion\.weight is not a known key/],
+  ];
+  for (const [name, edit, code, message] of edits) {
+    const bundle = path.join(dir, name);
+    await cp(reference, bundle, { recursive: true });
+    const manifest = JSON.parse(await readFile(path.join(bundle, 'bundle.json'), 'utf8')) as Record<string, any>;
+    edit(manifest);
+    await writeFile(path.join(bundle, 'bundle.json'), JSON.stringify(manifest));
+    await assert.rejects(prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl, shardCount: 2, modelDir: bundle })), (error: Error) => {
+      assert.equal((error as { code?: string }).code, code, `${name}: ${error.message}`);
+      assert.match(error.message, message, name);
+      return true;
+    });
+  }
 });

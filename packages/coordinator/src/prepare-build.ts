@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { FaissIndex, type Metric } from '@reindex/faiss';
-import { FeatureBatch, Featurizer, PrecomputedEmbedder, type ModelBundle, type Rejection } from '@reindex/item-tower';
+import { FeatureBatch, Featurizer, PrecomputedEmbedder, checkBundleModels, type ModelBundle, type Rejection } from '@reindex/item-tower';
 import { newBuildId } from '@reindex/queue';
 import { decideIdKind, isBundleUrl, openModelBundle, parseQueryFile, textQueryProblem, type BuildSpec } from '@reindex/worker';
 
@@ -15,6 +15,9 @@ export interface PreparedBuild {
   plan: ShardPlan;
   planMs: number;
 }
+
+/** Probed rows the item tower embeds at plan time (a run of the model, not a measurement). */
+const BUNDLE_CHECK_ROWS = 8;
 
 /** Seed of the training sample: fixed, so a rebuild of the same catalogue trains on the same rows. */
 const TRAIN_SEED = 20230430;
@@ -34,23 +37,34 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
   }
   // A bundle in an object store is fetched to read and hash it; workers fetch their own copy.
   const bundleCache = config.modelDir !== undefined && isBundleUrl(config.modelDir) ? await mkdtemp(path.join(os.tmpdir(), 'reindex-bundle-')) : undefined;
-  const bundle = config.modelDir === undefined
-    ? undefined
-    : await openModelBundle(config.modelDir, { ...(bundleCache ? { cacheDir: bundleCache } : {}), s3: config.s3 })
-      .finally(() => (bundleCache ? rm(bundleCache, { recursive: true, force: true }) : undefined));
-  const catalogue = await openCatalogue(config.catalogue.url, { s3: config.s3 });
+  let bundle: ModelBundle | undefined;
   let plan: ShardPlan;
   let ids: { kind: ItemIdKind; source: string };
   let dim: number;
   try {
-    plan = await planShards(catalogue, config.shardCount);
-    await checkCatalogueFiles(config, catalogue);
-    const probe = await probeRows(catalogue, plan);
-    ids = buildIdKind(config, probe);
-    dim = vectorDim(config, bundle, probe);
-    await checkMappedFields(config, dim, bundle, probe);
+    bundle = config.modelDir === undefined ? undefined : await openModelBundle(config.modelDir, { ...(bundleCache ? { cacheDir: bundleCache } : {}), s3: config.s3 });
+    const catalogue = await openCatalogue(config.catalogue.url, { s3: config.s3 });
+    try {
+      plan = await planShards(catalogue, config.shardCount);
+      await checkCatalogueFiles(config, catalogue);
+      const probe = await probeRows(catalogue, plan);
+      ids = buildIdKind(config, probe);
+      dim = vectorDim(config, bundle, probe);
+      await checkMappedFields(config, dim, bundle, probe);
+      // The ONNX files are loaded and run once here (also for --dry-run), so a bundle that does
+      // not match its bundle.json fails before any job, not in every worker.
+      if (bundle) {
+        const fields = config.catalogue.fields;
+        await checkBundleModels(bundle, {
+          itemTower: !ownVectors, fieldMapping: { ...fields },
+          records: probe.rows.slice(0, BUNDLE_CHECK_ROWS).map((r) => ({ ...r.value, [fields.id]: 0 })),
+        });
+      }
+    } finally {
+      await catalogue.close();
+    }
   } finally {
-    await catalogue.close();
+    if (bundleCache) await rm(bundleCache, { recursive: true, force: true });
   }
   if (isSyntheticUrl(config.catalogue.url)) {
     const synthetic = parseSyntheticUrl(config.catalogue.url);

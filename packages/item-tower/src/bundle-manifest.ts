@@ -3,7 +3,7 @@
  * touching the ONNX files; `model-io.ts` checks the ONNX files against it.
  */
 import type { FeatureSpec, IdDtype, TextTokenization } from './feature-spec.js';
-import { checkFeatureSpecs, checkTokenization } from './feature-spec.js';
+import { QUERY_INPUT_KEYS, checkFeatureSpecs, checkTokenization, unknownKeys } from './feature-spec.js';
 
 /** How the H per-head scores of a query are fused into one (post-fusion). */
 export type FusionRule =
@@ -55,6 +55,8 @@ export function checkBundleManifest(value: unknown): string[] {
   if (typeof value !== 'object' || value === null) return ['bundle.json must hold a JSON object'];
   const m = value as Record<string, unknown>;
   const problems: string[] = [];
+  // A misspelt key ("normalised", "heads " ...) would otherwise be ignored without a word.
+  problems.push(...unknownKeys(m, ['formatVersion', 'name', 'version', 'dim', 'metric', 'normalized', 'item', 'query', 'metadata'], ''));
   if (m.formatVersion !== 1) problems.push(`formatVersion must be 1 (got ${JSON.stringify(m.formatVersion)})`);
   for (const key of ['name', 'version'] as const) {
     if (typeof m[key] !== 'string' || m[key] === '') problems.push(`${key} must be a non-empty string`);
@@ -66,6 +68,7 @@ export function checkBundleManifest(value: unknown): string[] {
   if (typeof item !== 'object' || item === null) {
     problems.push('item must be an object');
   } else {
+    problems.push(...unknownKeys(item, ['model', 'output', 'features'], 'item'));
     checkFileName(item.model, 'item.model', problems);
     if (typeof item.output !== 'string' || item.output === '') problems.push('item.output must be a non-empty string');
     problems.push(...checkFeatureSpecs(item.features, 'item.features'));
@@ -75,6 +78,7 @@ export function checkBundleManifest(value: unknown): string[] {
     if (typeof q !== 'object' || q === null) {
       problems.push('query must be an object when present');
     } else {
+      problems.push(...unknownKeys(q, ['model', 'output', 'heads', 'fusion', 'input'], 'query'));
       checkFileName(q.model, 'query.model', problems);
       if (typeof q.output !== 'string' || q.output === '') problems.push('query.output must be a non-empty string');
       const heads = q.heads;
@@ -84,6 +88,7 @@ export function checkBundleManifest(value: unknown): string[] {
       if (typeof input !== 'object' || input === null) {
         problems.push('query.input must be an object');
       } else {
+        problems.push(...unknownKeys(input, QUERY_INPUT_KEYS, 'query.input'));
         for (const key of ['input', 'maskInput']) {
           if (typeof input[key] !== 'string' || input[key] === '') problems.push(`query.input.${key} must be a non-empty string`);
         }
@@ -98,6 +103,8 @@ export function checkBundleManifest(value: unknown): string[] {
 function checkFusion(value: unknown, heads: number): string[] {
   const f = value as Record<string, unknown> | undefined;
   if (typeof f !== 'object' || f === null) return ['query.fusion must be an object'];
+  const keys = unknownKeys(f, f.kind === 'weighted' ? ['kind', 'weights'] : ['kind'], 'query.fusion');
+  if (keys.length > 0) return keys;
   if (f.kind === 'mean' || f.kind === 'max') return [];
   if (f.kind === 'weighted') {
     const w = f.weights;

@@ -104,6 +104,8 @@ export function checkFeatureSpecs(value: unknown, where: string): string[] {
     if (typeof f.field !== 'string' || f.field === '') problems.push(`${at}.field must be a non-empty string`);
     claimInput('input');
     if (f.dtype !== 'int64' && f.dtype !== 'int32') problems.push(`${at}.dtype must be "int64" or "int32"`);
+    const allowed = FEATURE_KEYS[f.kind as string];
+    if (allowed) problems.push(...unknownKeys(f, allowed, at));
     switch (f.kind) {
       case 'text':
         claimInput('maskInput');
@@ -129,6 +131,22 @@ export function checkFeatureSpecs(value: unknown, where: string): string[] {
     }
   });
   return problems;
+}
+
+const TOKENIZATION_KEYS = ['buckets', 'seed', 'maxLength', 'charNgramSizes', 'cjkBigrams'];
+const COMMON_FEATURE_KEYS = ['kind', 'field', 'input', 'dtype'];
+/** The keys each kind of feature may have: any other is a typo that would silently do nothing. */
+const FEATURE_KEYS: Record<string, readonly string[]> = {
+  text: [...COMMON_FEATURE_KEYS, 'maskInput', ...TOKENIZATION_KEYS],
+  categorical: [...COMMON_FEATURE_KEYS, 'buckets', 'seed', 'pathSeparator', 'maxDepth'],
+  numeric: [...COMMON_FEATURE_KEYS, 'boundaries'],
+};
+/** Keys of the query tower's input object. */
+export const QUERY_INPUT_KEYS: readonly string[] = ['input', 'maskInput', 'dtype', ...TOKENIZATION_KEYS];
+
+/** One problem per key of `value` not in `allowed`, naming it at `at`. */
+export function unknownKeys(value: Record<string, unknown>, allowed: readonly string[], at: string): string[] {
+  return Object.keys(value).filter((k) => !allowed.includes(k)).map((k) => `${at === '' ? '' : `${at}.`}${k} is not a known key (known: ${allowed.join(', ')})`);
 }
 
 /** Checks the tokenization fields of a text feature or of the query tower's input. */

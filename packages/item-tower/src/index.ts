@@ -14,3 +14,4 @@ export * from './item-embedder.js';
 export * from './query-encoder.js';
 export * from './fusion.js';
 export * from './precomputed-embedder.js';
+export * from './bundle-check.js';
