@@ -43,6 +43,22 @@ test('reindex --dry-run --json prints the plan and enqueues nothing', async (t) 
   assert.deepEqual(await readdir(store).catch(() => []), [], 'nothing in the store');
 });
 
+test('after pnpm\'s --, a failing run with --json ends stdout with a JSON object naming the code, and exits non-zero', async (t) => {
+  const redis = await privateRedis(t);
+  const { dir, common } = await setup(t, 50);
+  const objects = path.join(dir, 'objects.jsonl');
+  await writeFile(objects, Array.from({ length: 20 }, (_, i) => JSON.stringify({ id: i, title: { en: `t${i}` } })).join('\n'));
+  const out = await runCli(['--', ...common, '--catalogue', objects, '--shard-count', '2', '--redis', redis.url, '--dry-run', '--json']);
+  assert.equal(out.code, 1, out.stderr);
+  const failure = JSON.parse(out.stdout.trim().split('\n').at(-1)!) as { ok: boolean; code: string; message: string };
+  assert.equal(failure.ok, false);
+  assert.equal(failure.code, 'CATALOGUE_FIELDS_INVALID');
+  assert.match(failure.message, /for field "title"/);
+  const usage = await runCli(['--', 'status', '--bogus', '--json']);
+  assert.equal(usage.code, 2);
+  assert.equal((JSON.parse(usage.stdout.trim().split('\n').at(-1)!) as { code: string }).code, 'USAGE');
+});
+
 test('bad --shard-count values fail with the flag named and a non-zero exit, before any job', async (t) => {
   const redis = await privateRedis(t);
   const { common } = await setup(t, 50);

@@ -7,15 +7,14 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runBuild, type RunSummary } from '@reindex/cli';
 import { EMBEDDED_DEFAULTS, REPO_ROOT, ensureReferenceModel, ensureSampleCatalogue, prepareBuild } from '@reindex/coordinator';
-import { DEFAULT_CONFIG, openObjectStore } from '@reindex/core';
+import { DEFAULT_CONFIG, openObjectStore, commandLineArgs } from '@reindex/core';
 import { startEmbeddedRedis } from '@reindex/queue';
 import { writeCatalogue } from '@reindex/sample-catalogue';
 import { BuildQueues, writeBuildSpec } from '@reindex/worker';
 import { machineLine, writeBenchSection } from './report.js';
 
 const { values } = parseArgs({
-  // `pnpm run bench:x -- --flag` hands the `--` through: drop it.
-  args: process.argv.slice(2).filter((a) => a !== '--'),
+  args: commandLineArgs(),
   options: {
     'large-items': { type: 'string', default: '1000000' },
     'plan-shards': { type: 'string', default: '10000' },

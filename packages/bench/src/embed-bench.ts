@@ -12,10 +12,10 @@ import { Featurizer, ItemEmbedder, buildReferenceBundle, loadBundle, onnxSession
 import type { FeatureBatch, ModelBundle, Rejection } from '@reindex/item-tower';
 import { CatalogueGenerator } from '@reindex/sample-catalogue';
 import { machineLine, writeBenchSection } from './report.js';
+import { commandLineArgs } from '@reindex/core';
 
 const { values } = parseArgs({
-  // `pnpm run bench:x -- --flag` hands the `--` through: drop it.
-  args: process.argv.slice(2).filter((a) => a !== '--'),
+  args: commandLineArgs(),
   options: {
     items: { type: 'string', default: '100000' },
     threads: { type: 'string', default: '1,2' },

@@ -16,10 +16,10 @@ import { REPO_ROOT } from '@reindex/coordinator';
 import { compareOnEmbeddings, embeddingSection } from './faiss-embeddings.js';
 import { gaussianVectors, recallAtK } from './random.js';
 import { machineLine, writeBenchSection } from './report.js';
+import { commandLineArgs } from '@reindex/core';
 
 const { values } = parseArgs({
-  // `pnpm run bench:x -- --flag` hands the `--` through: drop it.
-  args: process.argv.slice(2).filter((a) => a !== '--'),
+  args: commandLineArgs(),
   options: {
     n: { type: 'string', default: '100000' },
     train: { type: 'string', default: '65536' },

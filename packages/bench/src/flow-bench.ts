@@ -9,9 +9,10 @@ import { DEFAULT_SCALE_RATES_FILE } from '@reindex/coordinator';
 import { BuildQueues } from '@reindex/worker';
 import { mergeScaleRates } from './rates.js';
 import { machineLine, writeBenchSection } from './report.js';
+import { commandLineArgs } from '@reindex/core';
 
 const { values } = parseArgs({
-  args: process.argv.slice(2).filter((a) => a !== '--'),
+  args: commandLineArgs(),
   options: {
     shards: { type: 'string', default: '10000,100000' },
     concurrency: { type: 'string', default: '64' },

@@ -12,9 +12,10 @@ import { mergeScaleRates } from './rates.js';
 import { gb, measureBuild } from './build-measure.js';
 import { writeCatalogue } from '@reindex/sample-catalogue';
 import { machineLine, writeBenchSection } from './report.js';
+import { commandLineArgs } from '@reindex/core';
 
 const { values } = parseArgs({
-  args: process.argv.slice(2).filter((a) => a !== '--'),
+  args: commandLineArgs(),
   options: {
     items: { type: 'string', default: '10000000' },
     shards: { type: 'string', default: '64' },

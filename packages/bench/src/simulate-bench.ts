@@ -9,12 +9,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { REPO_ROOT } from '@reindex/coordinator';
-import { SYNTHETIC_DEFAULTS, SYNTHETIC_FIELDS, syntheticUrl } from '@reindex/core';
+import { SYNTHETIC_DEFAULTS, SYNTHETIC_FIELDS, syntheticUrl, commandLineArgs } from '@reindex/core';
 import { gb, measureBuild, type BuildMeasurement } from './build-measure.js';
 import { machineLine, writeBenchSection } from './report.js';
 
 const { values } = parseArgs({
-  args: process.argv.slice(2).filter((a) => a !== '--'),
+  args: commandLineArgs(),
   options: {
     sizes: { type: 'string', default: '1000000,10000000,100000000' },
     /** Items per shard (the shard count follows the size). */

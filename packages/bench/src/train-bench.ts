@@ -6,9 +6,10 @@ import { parseArgs } from 'node:util';
 import { FaissIndex, type TrainOptions } from '@reindex/faiss';
 import { machineLine, writeBenchSection } from './report.js';
 import { mixtureVectors } from './random.js';
+import { commandLineArgs } from '@reindex/core';
 
 const { values } = parseArgs({
-  args: process.argv.slice(2).filter((a) => a !== '--'),
+  args: commandLineArgs(),
   options: {
     items: { type: 'string', default: '1000000' },
     'no-write': { type: 'boolean', default: false },

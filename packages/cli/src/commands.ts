@@ -181,8 +181,12 @@ export async function gcCommand(argv: string[]): Promise<number> {
   const config = await loadConfig(values.config as string | undefined);
   const { store, name } = await openStore(values);
   try {
-    const deleted = await collectGarbage(store, name, positiveInt('keep', values.keep as string | undefined, config.keepVersions));
-    out(values.json ? JSON.stringify({ deleted }) : `deleted ${deleted.length} version(s)${deleted.length ? `: ${deleted.join(', ')}` : ''}`);
+    const gc = await collectGarbage(store, name, positiveInt('keep', values.keep as string | undefined, config.keepVersions));
+    out(values.json ? JSON.stringify(gc) : [
+      `deleted ${gc.deleted.length} version(s)${gc.deleted.length ? `: ${gc.deleted.join(', ')}` : ''}`,
+      `pruned the intermediates of ${gc.prunedBuilds.length} build(s) (${(gc.prunedBytes / 1e6).toFixed(1)} MB)${gc.prunedBuilds.length ? `: ${gc.prunedBuilds.join(', ')}` : ''}`,
+      `removed ${gc.cacheRemoved.length} version(s) from the local search cache`,
+    ].join('\n'));
   } finally {
     await store.close();
   }

@@ -17,11 +17,7 @@ export class ProgressDisplay {
   }
 
   update(p: BuildProgress): void {
-    const seconds = p.elapsedMs / 1000;
-    const rate = seconds > 0 ? p.items / seconds : 0;
-    const estimatedTotal = p.shardsDone > 0 ? (p.items / Math.max(p.shardsDone + p.shardsActive * 0.5, 1)) * p.shardsTotal : 0;
-    const eta = rate > 0 && estimatedTotal > p.items ? (estimatedTotal - p.items) / rate : undefined;
-    const line = `[${p.stage}] shards ${p.shardsDone}/${p.shardsTotal} (${p.shardsActive} running) · ${p.items.toLocaleString('en')} items · ${p.rejected} rejected · ${Math.round(rate).toLocaleString('en')} items/s${eta !== undefined ? ` · ETA ${Math.ceil(eta)} s` : ''} · ${seconds.toFixed(0)} s`;
+    const line = progressLine(p);
     if (this.#tty) {
       this.out.write(`\r\x1b[K${line}`);
       this.#lastLine = line;
@@ -38,4 +34,32 @@ export class ProgressDisplay {
       this.#lastLine = '';
     }
   }
+}
+
+/**
+ * One progress line. Training says what it does (sampling n/N, k-means); the shard stage's
+ * rate and ETA count only the items embedded by this run since the stage started (reused shards
+ * are shown apart, not as speed); the publish job's two steps are labelled quality and publish.
+ */
+export function progressLine(p: BuildProgress): string {
+  const seconds = p.elapsedMs / 1000;
+  const total = `${seconds.toFixed(0)} s`;
+  if (p.stage === 'train') {
+    const t = p.train;
+    if (t?.step === 'k-means') return `[train] k-means on ${(t.embedded ?? 0).toLocaleString('en')} vectors${t.resumed ? ' (sample from a checkpoint)' : ''} · ${total}`;
+    if (t?.step === 'sample') {
+      const of = t.sampleSize !== undefined ? `/${t.sampleSize.toLocaleString('en')}` : '';
+      return `[train] sampling ${(t.sampled ?? 0).toLocaleString('en')}${of} rows · ${(t.embedded ?? 0).toLocaleString('en')} embedded${t.resumed ? ' (from a checkpoint)' : ''} · ${total}`;
+    }
+    return `[train] starting · ${total}`;
+  }
+  const doneNow = p.items - p.itemsReused;
+  const stageSeconds = (p.shardStageMs ?? 0) / 1000;
+  const rate = stageSeconds > 0 ? doneNow / stageSeconds : 0;
+  const shardsLeft = p.shardsTotal - p.shardsDone - p.shardsActive * 0.5;
+  const perShard = p.shardsDone > 0 ? p.items / Math.max(p.shardsDone + p.shardsActive * 0.5, 1) : 0;
+  const eta = p.stage === 'shards' && rate > 0 && perShard > 0 ? (shardsLeft * perShard) / rate : undefined;
+  const reused = p.itemsReused > 0 ? ` (${p.itemsReused.toLocaleString('en')} reused)` : '';
+  const stageNote = p.stage === 'quality' ? ' · measuring recall' : '';
+  return `[${p.stage}] shards ${p.shardsDone}/${p.shardsTotal} (${p.shardsActive} running) · ${p.items.toLocaleString('en')} items${reused} · ${p.rejected} rejected · ${Math.round(rate).toLocaleString('en')} items/s${eta !== undefined ? ` · ETA ${Math.ceil(eta)} s` : ''}${stageNote} · ${total}`;
 }

@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { REPO_ROOT } from '@reindex/coordinator';
 import { indexVersionPrefix, parseIdMap, type IdMapper, type Manifest, type ObjectStore } from '@reindex/core';
@@ -24,7 +24,13 @@ export async function resolveVersion(store: ObjectStore, name: string, version?:
  * Loads a published version the way a serving process does: downloads its files side by side
  * (a local cache, reused when sizes match), then reads `index.faiss` with standard faiss I/O.
  */
-export async function openPublishedIndex(store: ObjectStore, name: string, version: string, cacheDir = path.join(REPO_ROOT, 'var/cache')): Promise<PublishedIndex> {
+/**
+ * Where `reindex search` keeps downloaded versions (`<dir>/<name>/<version>/`); `reindex gc`
+ * removes versions the store no longer has, and a search keeps only the version it opened.
+ */
+export const SEARCH_CACHE_DIR = path.join(REPO_ROOT, 'var/cache');
+
+export async function openPublishedIndex(store: ObjectStore, name: string, version: string, cacheDir = SEARCH_CACHE_DIR): Promise<PublishedIndex> {
   const manifest = await readManifest(store, name, version);
   const dir = path.join(cacheDir, name, version);
   await mkdir(dir, { recursive: true });
@@ -33,6 +39,10 @@ export async function openPublishedIndex(store: ObjectStore, name: string, versi
     const local = path.join(dir, file.path);
     const size = await stat(local).then((s) => s.size, () => -1);
     if (size !== file.bytes) await store.download(`${prefix}${file.path}`, local);
+  }
+  // One version per index in the cache: the one searched last (others are a re-download away).
+  for (const other of await readdir(path.join(cacheDir, name))) {
+    if (other !== version) await rm(path.join(cacheDir, name, other), { recursive: true, force: true });
   }
   const index = await FaissIndex.read(path.join(dir, INDEX_FILE));
   const idMap = manifest.idMap ? parseIdMap(await readFile(path.join(dir, manifest.idMap)), manifest.idMap) : undefined;

@@ -1,7 +1,10 @@
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { ManifestError, manifestKey, type ObjectStore } from '@reindex/core';
 import {
-  applyRetention, listVersions, moveLatest, readBuildSpec, readLatest, readManifest, readPlan, readQualityRecord, verifyVersionFiles, VersionError,
+  applyRetention, listVersions, pruneBuilds, moveLatest, readBuildSpec, readLatest, readManifest, readPlan, readQualityRecord, verifyVersionFiles, VersionError,
 } from '@reindex/worker';
+import { SEARCH_CACHE_DIR } from './published-index.js';
 
 export interface VersionSummary {
   version: string;
@@ -114,7 +117,30 @@ export async function rollback(store: ObjectStore, name: string, to?: string): P
   return { from: latest?.version ?? null, to: target };
 }
 
-/** `reindex gc [--keep K]`: retention by hand (publish applies it after every build). */
-export async function collectGarbage(store: ObjectStore, name: string, keep: number): Promise<string[]> {
-  return applyRetention(store, name, keep);
+/** What `reindex gc` removed. */
+export interface GarbageCollected {
+  /** Versions deleted from the store (beyond `keep`, never LATEST). */
+  deleted: string[];
+  /** Builds whose intermediates (sub-indexes, samples, id files) were deleted; their JSON records stay. */
+  prunedBuilds: string[];
+  prunedBytes: number;
+  /** Versions removed from the local search cache (`var/cache/<name>/`): those no longer in the store. */
+  cacheRemoved: string[];
+}
+
+/**
+ * `reindex gc [--keep K]`: retention by hand. Publish applies the same after every build, except
+ * that it spares its own build's intermediates until the next publish.
+ */
+export async function collectGarbage(store: ObjectStore, name: string, keep: number, cacheDir = SEARCH_CACHE_DIR): Promise<GarbageCollected> {
+  const deleted = await applyRetention(store, name, keep);
+  const pruned = await pruneBuilds(store, name, keep);
+  const kept = new Set(await listVersions(store, name));
+  const cacheRemoved: string[] = [];
+  for (const version of await readdir(path.join(cacheDir, name)).catch(() => [] as string[])) {
+    if (kept.has(version)) continue;
+    await rm(path.join(cacheDir, name, version), { recursive: true, force: true });
+    cacheRemoved.push(version);
+  }
+  return { deleted, prunedBuilds: pruned.builds, prunedBytes: pruned.bytes, cacheRemoved };
 }

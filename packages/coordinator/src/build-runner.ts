@@ -7,21 +7,41 @@ import type { PreparedBuild } from './prepare-build.js';
 export class BuildFailedError extends Error {
   override readonly name = 'BuildFailedError';
   readonly code = 'BUILD_FAILED';
+  /** The failing job's own error code, when it failed permanently with one (e.g. `CATALOGUE_CHANGED`). */
+  readonly causeCode?: string;
   constructor(readonly buildId: string, readonly stage: string, message: string) {
     super(message);
+    const code = /\(([A-Z][A-Z0-9_]+); not retried/.exec(message)?.[1];
+    if (code !== undefined) this.causeCode = code;
   }
 }
 
 export interface BuildProgress {
   buildId: string;
-  stage: 'train' | 'shards' | 'merge' | 'publish' | 'done';
+  /** The stage running now (`quality` measures the merged index inside the publish job). */
+  stage: 'train' | 'shards' | 'merge' | 'quality' | 'publish' | 'done';
   shardsTotal: number;
   shardsDone: number;
   shardsActive: number;
   /** Items embedded and added so far (finished shards plus the progress of running ones). */
   items: number;
+  /** Of `items`, those of shards an earlier run finished and this one reused (not work done now). */
+  itemsReused: number;
   rejected: number;
   elapsedMs: number;
+  /** Since this watcher first saw the shard stage running (rates are over this, not the whole run). */
+  shardStageMs?: number;
+  /** What the train job reports: sampling (rows drawn / embedded of the sample size), or k-means. */
+  train?: TrainProgress;
+}
+
+export interface TrainProgress {
+  step: 'sample' | 'k-means';
+  sampled?: number;
+  embedded?: number;
+  sampleSize?: number;
+  /** The sample came from an earlier attempt's checkpoint. */
+  resumed?: boolean;
 }
 
 /** Writes the build's spec and plan to the store, then enqueues its train job (idempotent). */
@@ -72,6 +92,8 @@ export async function waitForBuild(
   const started = Date.now();
   let finishedItems = 0;
   let finishedRejected = 0;
+  let reusedItems = 0;
+  let shardStageStartedAt: number | undefined;
   let lastValuesAt = 0;
   // Redis restarted empty (no persistence, a fresh replica): every job of the build is gone
   // and nothing would ever finish it. Noticed within lostAfterMs, resumed once from the store.
@@ -120,6 +142,11 @@ export async function waitForBuild(
     }
 
     let stage: BuildProgress['stage'] = 'train';
+    let trainProgress: TrainProgress | undefined;
+    if (trainState === 'active' && train && typeof train.progress === 'object' && train.progress !== null) {
+      const p = train.progress as Partial<TrainProgress>;
+      if (p.step === 'sample' || p.step === 'k-means') trainProgress = p as TrainProgress;
+    }
     let shardsDone = 0;
     let shardsActive = 0;
     let activeItems = 0;
@@ -127,12 +154,15 @@ export async function waitForBuild(
     if (merge) {
       const counts = await merge.getDependenciesCount({ processed: true, unprocessed: true });
       shardsDone = counts.processed ?? 0;
-      stage = mergeState === 'waiting-children' ? 'shards' : publishState === 'waiting-children' ? 'merge' : 'publish';
+      const publishStep = (publish?.progress as { stage?: string } | undefined)?.stage;
+      stage = mergeState === 'waiting-children' ? 'shards' : publishState === 'waiting-children' ? 'merge' : publishStep === 'publish' ? 'publish' : 'quality';
+      shardStageStartedAt ??= Date.now();
       if (Date.now() - lastValuesAt > 2000 || shardsDone === shardsTotal) {
         lastValuesAt = Date.now();
         const values = Object.values(await merge.getChildrenValues<ShardStats>());
         finishedItems = values.reduce((s, v) => s + v.items, 0);
         finishedRejected = values.reduce((s, v) => s + v.rejected, 0);
+        reusedItems = values.reduce((s, v) => s + (v.reused ? v.items : 0), 0);
       }
       for (const job of await queues.queues.shard.getActive()) {
         if (!job.id?.startsWith(`${buildId}-shard-`)) continue;
@@ -144,7 +174,11 @@ export async function waitForBuild(
         }
       }
     }
-    onProgress({ buildId, stage, shardsTotal, shardsDone, shardsActive, items: finishedItems + activeItems, rejected: finishedRejected + activeRejected, elapsedMs: Date.now() - started });
+    onProgress({
+      buildId, stage, shardsTotal, shardsDone, shardsActive, items: finishedItems + activeItems, itemsReused: reusedItems, rejected: finishedRejected + activeRejected, elapsedMs: Date.now() - started,
+      ...(shardStageStartedAt !== undefined ? { shardStageMs: Date.now() - shardStageStartedAt } : {}),
+      ...(trainProgress ? { train: trainProgress } : {}),
+    });
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }

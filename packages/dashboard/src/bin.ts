@@ -8,7 +8,7 @@ import { RedisUnavailableError } from '@reindex/queue';
 import { createLogger } from '@reindex/worker';
 import { DEFAULT_DASHBOARD_OPTIONS, DashboardConfigError } from './options.js';
 import { startDashboard } from './server.js';
-import { emptyFlag, loadConfig } from '@reindex/core';
+import { emptyFlag, loadConfig, commandLineArgs } from '@reindex/core';
 
 const USAGE = 'usage: reindex-dashboard [--host 127.0.0.1] [--port 3000] [--redis URL (or REDIS_URL)] [--store URL (or REINDEX_STORE_URL)] [--config FILE (store.url from the reindex config)] [--token T (or REINDEX_DASHBOARD_TOKEN)] [--prefix reindex]';
 function fail(message: string): never {
@@ -18,6 +18,7 @@ function fail(message: string): never {
 let values: Record<string, string | boolean | undefined>;
 try {
   ({ values } = parseArgs({
+    args: commandLineArgs(),
     options: {
       host: { type: 'string' }, port: { type: 'string' }, redis: { type: 'string' }, store: { type: 'string' }, config: { type: 'string' },
       token: { type: 'string' }, prefix: { type: 'string' }, help: { type: 'boolean' },

@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { commandLineArgs } from '@reindex/core';
 import { buildReferenceBundle, REFERENCE_MODEL_DEFAULTS } from './reference-model.js';
 import { loadBundle } from './bundle.js';
 
@@ -16,6 +17,7 @@ export const DEFAULT_REFERENCE_BUNDLE_DIR = path.resolve(path.dirname(fileURLToP
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
+    args: commandLineArgs(),
     options: {
       out: { type: 'string', default: DEFAULT_REFERENCE_BUNDLE_DIR },
       seed: { type: 'string', default: String(REFERENCE_MODEL_DEFAULTS.seed) },

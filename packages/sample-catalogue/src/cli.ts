@@ -3,6 +3,7 @@
  * node dist/cli.js --items N --format jsonl|parquet --out FILE [--seed S] [--row-group-size R]
  */
 import { parseArgs } from 'node:util';
+import { commandLineArgs } from '@reindex/core';
 import { writeCatalogue, WRITE_CATALOGUE_DEFAULTS } from './writers.js';
 import { GENERATOR_DEFAULTS } from './generator.js';
 
@@ -10,6 +11,7 @@ const usage = 'usage: node dist/cli.js --items N --format jsonl|parquet --out FI
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
+    args: commandLineArgs(),
     options: {
       items: { type: 'string', default: String(WRITE_CATALOGUE_DEFAULTS.items) },
       format: { type: 'string', default: WRITE_CATALOGUE_DEFAULTS.format },

@@ -4,7 +4,7 @@
 //   [--lock-duration-ms N] [--stalled-interval-ms N] [--batch-size N] [--intra-op-threads N].
 //   Logs are JSON lines (pino) on stdout.
 import { parseArgs } from 'node:util';
-import { emptyFlag, loadConfig } from '@reindex/core';
+import { emptyFlag, loadConfig, commandLineArgs } from '@reindex/core';
 import { nativeTasksSettled } from '@reindex/faiss';
 import { assertRedisReachable, redactRedisUrl } from '@reindex/queue';
 import { createLogger } from './log.js';
@@ -19,6 +19,7 @@ function fail(message: string): never {
 function parseCommandLine() {
   try {
     return parseArgs({
+      args: commandLineArgs(),
       options: {
         redis: { type: 'string' },
         concurrency: { type: 'string' },

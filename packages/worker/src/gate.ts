@@ -2,7 +2,7 @@ import { DEFAULT_CONFIG, buildKey, type Manifest, type ObjectStore, type Quality
 import { readBuildSpec, type BuildSpec } from './build-spec.js';
 import type { MergeResult } from './processors/merge.js';
 import type { QualityReport } from './quality-report.js';
-import { applyRetention, moveLatest, readLatest, readManifest, writeManifest } from './versions.js';
+import { applyRetention, moveLatest, pruneBuilds, readLatest, readManifest, writeManifest } from './versions.js';
 
 export type GateCheckName = 'recall' | 'item-drop' | 'rejected-rows';
 
@@ -154,6 +154,7 @@ export async function publishManifest(store: ObjectStore, manifest: Manifest, ke
   const manifestKey = await writeManifest(store, manifest);
   await moveLatest(store, manifest.name, manifest.version);
   const deletedVersions = await applyRetention(store, manifest.name, keepVersions);
+  await pruneBuilds(store, manifest.name, keepVersions, { spareBuildId: manifest.buildId });
   return { manifestKey, deletedVersions };
 }
 

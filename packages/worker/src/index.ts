@@ -3,7 +3,7 @@ export { DEFAULT_WORKER_OPTIONS, JOB_ATTEMPTS, JOB_BACKOFF, defaultFaissThreads,
 export { BuildQueues } from './build-queues.js';
 export { isBundleUrl, openModelBundle, type OpenModelBundleOptions } from './model-bundle.js';
 export { readBuildSpec, readPlan, writeBuildSpec, buildSpecKey, type BuildSpec } from './build-spec.js';
-export { applyRetention, listVersions, moveLatest, readLatest, readManifest, verifyVersionFiles, writeManifest, VersionError } from './versions.js';
+export { applyRetention, listVersions, moveLatest, pruneBuilds, readLatest, readManifest, verifyVersionFiles, writeManifest, VersionError, type PrunedBuilds } from './versions.js';
 export { DATA_FILE, ID_MAP_FILE, INDEX_FILE, type MergeResult } from './processors/merge.js';
 export type { PublishResult } from './processors/publish.js';
 export type { TrainResult } from './processors/train.js';

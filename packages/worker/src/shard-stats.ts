@@ -14,6 +14,11 @@ export interface RejectedRow {
 /** `builds/<buildId>/shards/<i>.json`: written last, so its presence marks a finished shard. */
 export interface ShardStats {
   shard: number;
+  /**
+   * Set on the job's return value (never in the stats file) when this run found the shard
+   * finished by an earlier one and reused it: the stats are that run's.
+   */
+  reused?: boolean;
   items: number;
   rejected: number;
   rejectedByReason: Record<string, number>;

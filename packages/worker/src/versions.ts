@@ -1,7 +1,8 @@
 import {
   indexPrefix, indexVersionPrefix, latestKey, manifestKey, parseLatestPointer, parseManifest, sha256Stream, validateManifest,
-  type LatestPointer, type Manifest, type ObjectStore,
+  type LatestPointer, type ListedObject, type Manifest, type ObjectStore,
 } from '@reindex/core';
+import { readBuildSpec } from './build-spec.js';
 
 export class VersionError extends Error {
   override readonly name = 'VersionError';
@@ -98,4 +99,49 @@ export async function applyRetention(store: ObjectStore, name: string, keep: num
     deleted.push(version);
   }
   return deleted;
+}
+
+/** What {@link pruneBuilds} removed. */
+export interface PrunedBuilds {
+  /** Builds whose intermediates were deleted. */
+  builds: string[];
+  /** Objects deleted and their bytes. */
+  objects: number;
+  bytes: number;
+}
+
+/**
+ * Retention of build intermediates (`builds/<id>/`): the sub-indexes, id files, training sample,
+ * trained index and query vectors (every object that is not a `.json` record) of a build of
+ * `name` that is published, or that is not among the `keep` newest unpublished ones, are
+ * deleted; the small JSON records (spec, plan, shard stats, quality, rejections) stay as the
+ * build's history. `spareBuildId` (the build publishing now: a re-run of its jobs, e.g. after
+ * a worker died between LATEST and the job's completion, reuses them) is left whole until the
+ * next publish. The newest `keep` unpublished builds that hold intermediates keep them, so `--resume` of a
+ * failed build still reuses its finished shards. A published build is never resumed.
+ */
+export async function pruneBuilds(store: ObjectStore, name: string, keep: number, options: { spareBuildId?: string } = {}): Promise<PrunedBuilds> {
+  const byBuild = new Map<string, ListedObject[]>();
+  for (const object of await store.listObjects('builds/')) {
+    const id = object.key.split('/')[1];
+    if (id) byBuild.set(id, [...(byBuild.get(id) ?? []), object]);
+  }
+  const pruned: PrunedBuilds = { builds: [], objects: 0, bytes: 0 };
+  let unpublished = 0;
+  // Build ids start with their UTC start time: newest first.
+  for (const [buildId, objects] of [...byBuild].sort((a, b) => (a[0] < b[0] ? 1 : -1))) {
+    const bulky = objects.filter((o) => !o.key.endsWith('.json'));
+    if (bulky.length === 0 || buildId === options.spareBuildId) continue;
+    const spec = await readBuildSpec(store, buildId).catch(() => undefined);
+    if (!spec || spec.name !== name) continue;
+    const published = await store.exists(manifestKey(name, spec.version));
+    if (!published && ++unpublished <= Math.max(keep, 1)) continue;
+    for (const object of bulky) {
+      await store.delete(object.key);
+      pruned.objects++;
+      pruned.bytes += object.size;
+    }
+    pruned.builds.push(buildId);
+  }
+  return pruned;
 }

@@ -48,7 +48,10 @@ export async function startWorker(input: Partial<WorkerOptions> & { redisUrl: st
         // burning its attempts and minutes of the night on reading the same bad bytes again.
         if (classifyFailure(error) === 'permanent' && !(error instanceof UnrecoverableError)) {
           const message = error instanceof Error ? error.message : String(error);
-          throw new UnrecoverableError(error instanceof JobDataError ? message : `${message} (not retried: fix the input, then retry the job)`);
+          // The code travels in the reason (BullMQ keeps only the message), for `--json` and the dashboard.
+          const code = (error as { code?: unknown }).code;
+          const tag = typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code) ? `${code}; ` : '';
+          throw new UnrecoverableError(error instanceof JobDataError ? message : `${message} (${tag}not retried: fix the input, then retry the job)`);
         }
         throw error;
       }

@@ -9,3 +9,12 @@ export function emptyFlag(values: Record<string, string | boolean | Array<string
   }
   return undefined;
 }
+
+/**
+ * A binary's arguments without the `--` that `pnpm run <script> -- --flag` passes through
+ * first (pnpm forwards it verbatim, and node's parseArgs would treat every flag after it as a
+ * positional). Only a leading `--` is dropped: later ones keep their meaning.
+ */
+export function commandLineArgs(argv: readonly string[] = process.argv.slice(2)): string[] {
+  return argv[0] === '--' ? argv.slice(1) : [...argv];
+}

@@ -54,6 +54,7 @@ export async function processPublish(job: Job, ctx: WorkerContext, queues: Build
   const earlier = await store.exists(qualityRecordKey(spec.buildId)) ? await readQualityRecord(store, spec.buildId).catch(() => undefined) : undefined;
   let report = earlier && JSON.stringify(earlier.merge.files) === JSON.stringify(merge.files) ? earlier.report : undefined;
   const reused = report !== undefined;
+  await job.updateProgress({ stage: 'quality', reused });
   if (!report) {
     const dir = await ctx.scratch(`${data.buildId}-quality-${job.attemptsMade}`);
     try {
@@ -68,6 +69,7 @@ export async function processPublish(job: Job, ctx: WorkerContext, queues: Build
   await writeQualityRecord(store, record);
   if (!gate.passed && !spec.force) throw new UnrecoverableError(gateFailureMessage(spec.buildId, gate));
 
+  await job.updateProgress({ stage: 'publish' });
   const publishStarted = Date.now();
   const manifest = buildManifest(spec, record, !gate.passed);
   manifest.stageTimings.publish = publishStarted - started - (reused ? 0 : report.measureMs);

@@ -26,7 +26,8 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
   const data = parseJobData('shard', job.data);
   const store = ctx.store(data.storeUrl);
   const finished = await finishedShard(store, data.buildId, data.shard);
-  if (finished) return finished;
+  // The stats file keeps the first run's account; the job's value says it was reused.
+  if (finished) return { ...finished, reused: true };
 
   const { spec, plan } = await ctx.build(store, data.buildId);
   const shardSpec = plan.shards[data.shard];
