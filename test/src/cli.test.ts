@@ -120,8 +120,12 @@ test('a coordinator killed after planning is resumed at once: reindex --resume t
   const items = 3000;
   const { store, common } = await setup(t, items);
   const redis = await privateRedis(t);
-  // --workers 0: the first coordinator plans and submits, then waits for workers that never come.
-  const first = spawn(process.execPath, [CLI, ...common, '--shard-count', '2', '--workers', '0', '--redis', redis.url], { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT });
+  // workers 0 in the config file (no --workers flag: the file's value is honoured): the first
+  // coordinator plans and submits, then waits for workers that never come.
+  const remoteOnly = path.join(path.dirname(store), 'remote-only.json');
+  await writeFile(remoteOnly, JSON.stringify({ workers: 0, index: { trainSampleSize: SMALL_TRAIN_SAMPLE } }));
+  const firstArgs = [...common.slice(0, common.indexOf('--config')), '--config', remoteOnly];
+  const first = spawn(process.execPath, [CLI, ...firstArgs, '--shard-count', '2', '--redis', redis.url], { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT });
   defer(t, () => { if (first.exitCode === null && first.signalCode === null) first.kill('SIGKILL'); });
   let firstErr = '';
   first.stderr.on('data', (c: Buffer) => { firstErr += c.toString(); });

@@ -11,7 +11,7 @@ import { DEFAULT_CONFIG, openObjectStore, commandLineArgs } from '@reindex/core'
 import { startEmbeddedRedis } from '@reindex/queue';
 import { writeCatalogue } from '@reindex/sample-catalogue';
 import { BuildQueues, writeBuildSpec } from '@reindex/worker';
-import { machineLine, writeBenchSection } from './report.js';
+import { machineLine, writeBenchSection, intOption } from './report.js';
 
 const { values } = parseArgs({
   args: commandLineArgs(),
@@ -21,8 +21,8 @@ const { values } = parseArgs({
     'no-write': { type: 'boolean', default: false },
   },
 });
-const largeItems = Number(values['large-items']);
-const planShardCount = Number(values['plan-shards']);
+const largeItems = intOption('large-items', values['large-items']);
+const planShardCount = intOption('plan-shards', values['plan-shards']);
 const workDir = path.join(REPO_ROOT, 'var/bench');
 const quiet = { log: () => undefined, update: () => undefined, clear: () => undefined } as never;
 

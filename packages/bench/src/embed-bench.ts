@@ -11,7 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { Featurizer, ItemEmbedder, buildReferenceBundle, loadBundle, onnxSessionOptions } from '@reindex/item-tower';
 import type { FeatureBatch, ModelBundle, Rejection } from '@reindex/item-tower';
 import { CatalogueGenerator } from '@reindex/sample-catalogue';
-import { machineLine, writeBenchSection } from './report.js';
+import { machineLine, writeBenchSection, intOption } from './report.js';
 import { commandLineArgs } from '@reindex/core';
 
 const { values } = parseArgs({
@@ -25,11 +25,11 @@ const { values } = parseArgs({
     'no-write': { type: 'boolean', default: false },
   },
 });
-const itemCount = Number(values.items);
+const itemCount = intOption('items', values.items);
 const cores = os.availableParallelism();
 const threadCounts = values.threads.split(',').map(Number).filter((t) => t >= 1 && t <= cores);
 const batchSizes = values['batch-sizes'].split(',').map(Number);
-const repeats = Number(values.repeats);
+const repeats = intOption('repeats', values.repeats);
 
 type Feeds = Record<string, ort.Tensor>;
 

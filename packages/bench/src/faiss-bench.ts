@@ -15,7 +15,7 @@ import { DEFAULT_TRAIN_OPTIONS, FaissIndex, faissSimd, getDistanceBlasThreshold,
 import { REPO_ROOT } from '@reindex/coordinator';
 import { compareOnEmbeddings, embeddingSection } from './faiss-embeddings.js';
 import { gaussianVectors, recallAtK } from './random.js';
-import { machineLine, writeBenchSection } from './report.js';
+import { machineLine, writeBenchSection, intOption } from './report.js';
 import { commandLineArgs } from '@reindex/core';
 
 const { values } = parseArgs({
@@ -33,10 +33,10 @@ const { values } = parseArgs({
     'no-write': { type: 'boolean', default: false },
   },
 });
-const n = Number(values.n);
-const nTrain = Number(values.train);
-const nq = Number(values.queries);
-const dim = Number(values.dim);
+const n = intOption('n', values.n);
+const nTrain = intOption('train', values.train);
+const nq = intOption('queries', values.queries);
+const dim = intOption('dim', values.dim);
 const k = 10;
 const nprobe = 16;
 
@@ -100,8 +100,7 @@ const data = new Set(values.data.split(','));
 for (const d of data) if (d !== 'random' && d !== 'embeddings') throw new Error(`--data takes random and/or embeddings, got ${values.data}`);
 
 if (data.has('embeddings')) {
-  const items = Number(values.items);
-  if (!Number.isSafeInteger(items) || items < 10_000) throw new Error(`--items must be an integer ≥ 10000, got ${values.items}`);
+  const items = intOption('items', values.items, 10_000);
   const comparison = await compareOnEmbeddings({ items, queries: nq, cacheDir: path.join(REPO_ROOT, 'var/bench/faiss'), skipLance: values.skip.includes('lance') });
   const command = `pnpm run bench:faiss -- --data embeddings${items === 1_000_000 ? '' : ` --items ${items}`}`;
   const section = embeddingSection(comparison, `## faiss binding vs LanceDB on item-tower embeddings (\`${command}\`)

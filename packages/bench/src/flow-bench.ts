@@ -8,7 +8,7 @@ import { QUEUE_NAMES, createRedis, jobIdFor, newBuildId, redisOptionsFromUrl, st
 import { DEFAULT_SCALE_RATES_FILE } from '@reindex/coordinator';
 import { BuildQueues } from '@reindex/worker';
 import { mergeScaleRates } from './rates.js';
-import { machineLine, writeBenchSection } from './report.js';
+import { machineLine, writeBenchSection, intOption } from './report.js';
 import { commandLineArgs } from '@reindex/core';
 
 const { values } = parseArgs({
@@ -20,7 +20,7 @@ const { values } = parseArgs({
   },
 });
 const shardCounts = values.shards.split(',').map(Number);
-const concurrency = Number(values.concurrency);
+const concurrency = intOption('concurrency', values.concurrency);
 for (const n of [...shardCounts, concurrency]) if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--shards and --concurrency take positive integers, got ${n}`);
 
 /** A shard's return value about the size of a real ShardStats (its keys, a few numbers and paths). */

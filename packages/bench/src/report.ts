@@ -2,6 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseIntegerFlag } from '@reindex/core';
 
 /** docs/benchmarks.md at the repository root, whatever the working directory. */
 export const benchmarksFile = path.resolve(
@@ -36,4 +37,14 @@ export async function writeBenchSection(key: string, markdown: string): Promise<
     : `${doc.trimEnd()}\n\n${block}\n`;
   await mkdir(path.dirname(benchmarksFile), { recursive: true });
   await writeFile(benchmarksFile, doc);
+}
+
+/** An integer option of a bench script, through the grammar every reindex binary uses (`1e6` works). */
+export function intOption(name: string, raw: string | boolean | undefined, min = 1): number {
+  const n = parseIntegerFlag(name, String(raw), { min });
+  if (typeof n !== 'number') {
+    process.stderr.write(`${n.problem}\n`);
+    process.exit(2);
+  }
+  return n;
 }

@@ -11,7 +11,7 @@ import { DEFAULT_SCALE_RATES_FILE, REPO_ROOT } from '@reindex/coordinator';
 import { mergeScaleRates } from './rates.js';
 import { gb, measureBuild } from './build-measure.js';
 import { writeCatalogue } from '@reindex/sample-catalogue';
-import { machineLine, writeBenchSection } from './report.js';
+import { machineLine, writeBenchSection, intOption } from './report.js';
 import { commandLineArgs } from '@reindex/core';
 
 const { values } = parseArgs({
@@ -22,8 +22,8 @@ const { values } = parseArgs({
     'no-write': { type: 'boolean', default: false },
   },
 });
-const items = Number(values.items);
-const shardCount = Number(values.shards);
+const items = intOption('items', values.items);
+const shardCount = intOption('shards', values.shards);
 if (!Number.isSafeInteger(items) || items < 1) throw new Error(`--items must be a positive integer, got ${values.items}`);
 if (!Number.isSafeInteger(shardCount) || shardCount < 1) throw new Error(`--shards must be a positive integer, got ${values.shards}`);
 const workDir = path.join(REPO_ROOT, 'var/bench');

@@ -11,7 +11,7 @@ import { parseArgs, promisify } from 'node:util';
 import { REPO_ROOT } from '@reindex/coordinator';
 import { SYNTHETIC_DEFAULTS, SYNTHETIC_FIELDS, syntheticUrl, commandLineArgs } from '@reindex/core';
 import { gb, measureBuild, type BuildMeasurement } from './build-measure.js';
-import { machineLine, writeBenchSection } from './report.js';
+import { machineLine, writeBenchSection, intOption } from './report.js';
 
 const { values } = parseArgs({
   args: commandLineArgs(),
@@ -23,7 +23,7 @@ const { values } = parseArgs({
     'no-write': { type: 'boolean', default: false },
   },
 });
-const shardItems = Number(values['shard-items']);
+const shardItems = intOption('shard-items', values['shard-items']);
 if (!Number.isSafeInteger(shardItems) || shardItems < 1) throw new Error(`--shard-items must be a positive integer, got ${values['shard-items']}`);
 const workers = os.availableParallelism();
 const shardsFor = (items: number) => Math.max(16, Math.ceil(items / shardItems));
@@ -31,7 +31,7 @@ const catalogueFor = (items: number) => syntheticUrl({ items, dim: SYNTHETIC_DEF
 
 if (values.child !== undefined) {
   // One size, in this process: print the measurement as the last line.
-  const items = Number(values.child);
+  const items = intOption('child', values.child);
   const m = await measureBuild({
     catalogue: catalogueFor(items), shardCount: shardsFor(items), workers, workDir: path.join(REPO_ROOT, 'var/bench/simulate'),
     config: { catalogue: { fields: { embedding: SYNTHETIC_FIELDS.embedding } } },

@@ -4,7 +4,7 @@
 // mixture of 128-d vectors. Writes its section of docs/benchmarks.md.
 import { parseArgs } from 'node:util';
 import { FaissIndex, type TrainOptions } from '@reindex/faiss';
-import { machineLine, writeBenchSection } from './report.js';
+import { machineLine, writeBenchSection, intOption } from './report.js';
 import { mixtureVectors } from './random.js';
 import { commandLineArgs } from '@reindex/core';
 
@@ -15,7 +15,7 @@ const { values } = parseArgs({
     'no-write': { type: 'boolean', default: false },
   },
 });
-const n = Number(values.items);
+const n = intOption('items', values.items);
 const dim = 128;
 const modes = 500;
 const spread = 0.5;

@@ -7,7 +7,8 @@ import { printable } from './commands.js';
 test('run flags parse into typed options with documented defaults', () => {
   const args = parseRunArgs(['--shard-count', '64', '--catalogue', 's3://b/p', '--workers', '0', '--index-factory', 'IVF4096,PQ32', '--json']);
   assert.deepEqual(args, { shardCount: 64, catalogue: 's3://b/p', workers: 0, indexFactory: 'IVF4096,PQ32', json: true, dryRun: false });
-  assert.equal(parseRunArgs(['--shard-count', '8']).workers, os.availableParallelism());
+  // Absent unless given: the config file's `workers` then decides (else one per core).
+  assert.equal(parseRunArgs(['--shard-count', '8']).workers, undefined);
   assert.equal(parseRunArgs(['--shard-count', '8', '--force']).force, true);
 });
 

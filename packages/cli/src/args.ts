@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { emptyFlag } from '@reindex/core';
+import { emptyFlag, parseIntegerFlag } from '@reindex/core';
 
 export class CliError extends Error {
   override readonly name = 'CliError';
@@ -13,7 +13,8 @@ export interface RunArgs {
   model?: string;
   store?: string;
   redis?: string;
-  workers: number;
+  /** `--workers`; absent: the config's `workers`, else one per core. */
+  workers?: number;
   indexFactory?: string;
   name?: string;
   config?: string;
@@ -47,13 +48,14 @@ export function rejectEmptyFlagValues(values: Record<string, string | boolean | 
   if (flag !== undefined) throw new CliError(`--${flag} must not be empty\n${usage}`);
 }
 
-function integer(name: string, value: string | undefined, min: number): number | undefined {
+/** An integer flag through the one grammar every binary shares (core's parseIntegerFlag). */
+export function integerFlag(name: string, value: string | undefined, min: number, max?: number): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new CliError(`--${name} must be an integer, got ${JSON.stringify(value)}`);
-  if (n < min) throw new CliError(`--${name} must be at least ${min}, got ${n}`);
+  const n = parseIntegerFlag(name, value, { min, ...(max !== undefined ? { max } : {}) });
+  if (typeof n !== 'number') throw new CliError(n.problem);
   return n;
 }
+const integer = integerFlag;
 
 /** Parses and validates the run command's flags; every message names the flag at fault. */
 export function parseRunArgs(argv: string[]): RunArgs {
@@ -95,7 +97,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     ...(str('model') ? { model: str('model') } : {}),
     ...(str('store') ? { store: str('store') } : {}),
     ...(str('redis') ? { redis: str('redis') } : {}),
-    workers: integer('workers', str('workers'), 0) ?? os.availableParallelism(),
+    ...(str('workers') !== undefined ? { workers: integer('workers', str('workers'), 0)! } : {}),
     ...(str('index-factory') ? { indexFactory: str('index-factory') } : {}),
     ...(str('name') ? { name: str('name') } : {}),
     ...(str('config') ? { config: str('config') } : {}),

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_SCALE_RATES_FILE, EMBEDDED_DEFAULTS, planCapacity, readScaleRates } from '@reindex/coordinator';
 import { DEFAULT_CONFIG, indexParamsForConfig, loadConfig, openObjectStore, type ObjectStore, type S3Options } from '@reindex/core';
 import { publishBuild } from '@reindex/worker';
-import { CliError, rejectEmptyFlagValues } from './args.js';
+import { CliError, integerFlag, rejectEmptyFlagValues } from './args.js';
 import { describeIndexSizes } from './run.js';
 import { searchIndex } from './search.js';
 import { collectGarbage, indexStatus, rollback } from './versions-cli.js';
@@ -35,10 +35,7 @@ async function openStore(values: { store?: string | boolean; config?: string | b
 }
 
 function positiveInt(flag: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1) throw new CliError(`--${flag} must be a positive integer, got ${JSON.stringify(raw)}`);
-  return n;
+  return integerFlag(flag, raw, 1) ?? fallback;
 }
 
 const out = (line: string) => process.stdout.write(`${line}\n`);

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import os from 'node:os';
 import { commandLineArgs } from '@reindex/core';
 import { DEFAULT_WORKER_OPTIONS, threadPoolSizeFor } from '@reindex/worker';
 import { CliError, USAGE, parseRunArgs } from './args.js';
@@ -53,7 +54,8 @@ async function main(argv: string[]): Promise<number> {
   const args = parseRunArgs(first === 'run' ? rest : argv);
   // The in-process workers' faiss calls each hold a libuv thread (see threadPoolSizeFor); set
   // before the pool's first use, unless the operator sized it.
-  process.env.UV_THREADPOOL_SIZE ??= String(threadPoolSizeFor(args.workers * DEFAULT_WORKER_OPTIONS.concurrency));
+  // The config file (read later, on this pool) may ask for fewer workers: size for the most.
+  process.env.UV_THREADPOOL_SIZE ??= String(threadPoolSizeFor((args.workers ?? os.availableParallelism()) * DEFAULT_WORKER_OPTIONS.concurrency));
   const rejectionReasons = (s: { rejected: number; rejectedByReason?: Record<string, number>; buildId: string }): string => {
     if (s.rejected === 0 || !s.rejectedByReason) return '';
     const reasons = Object.entries(s.rejectedByReason).sort((a, b) => b[1] - a[1]).map(([reason, n]) => `${reason} ${n.toLocaleString('en')}`).join(', ');

@@ -47,7 +47,7 @@ test('reindex plan follows the config file and names what does not fit', async (
     await assert.rejects(run(['plan', '--items', '1e9', '--hours', 'soon']), (e: { stderr: string }) => /--hours must be a positive number, got "soon"/.test(e.stderr));
     await assert.rejects(run(['plan', '--items', '1e9', '--hours', '4', '--rates', path.join(dir, 'none.json')]), (e: { stderr: string }) => /cannot read the measured rates/.test(e.stderr));
     await assert.rejects(run(['plan']), (e: { stderr: string }) => /--items is required/.test(e.stderr));
-    await assert.rejects(run(['plan', '--items=-5']), (e: { stderr: string }) => /--items must be a positive integer, got "-5"/.test(e.stderr));
+    await assert.rejects(run(['plan', '--items=-5']), (e: { stderr: string }) => /--items must be at least 1, got -5/.test(e.stderr));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -45,11 +45,13 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
     ...(args.redis ? { redisUrl: args.redis } : {}),
     ...(args.indexFactory ? { index: { factory: args.indexFactory } } : {}),
     ...(args.name ? { name: args.name } : {}),
-    workers: args.workers,
+    ...(args.workers !== undefined ? { workers: args.workers } : {}),
   };
   const config = await loadConfig(args.config, overrides);
   const storeUrl = storeUrlOf(args.store ?? (config.store.url === 'var/store' ? EMBEDDED_DEFAULTS.storeUrl : config.store.url));
   const catalogueUrl = config.catalogue.url ?? (await ensureSampleCatalogue((l) => display.log(l)));
+  // --workers, else the config's workers, else one per core.
+  const workerCount = config.workers ?? os.availableParallelism();
   // A catalogue of its own vectors needs no model (its dim comes from the data) unless one is given.
   const modelDir = config.modelDir ?? (config.catalogue.fields.embedding !== undefined ? undefined : await ensureReferenceModel((l) => display.log(l)));
 
@@ -129,13 +131,13 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
       }
       await submitBuild(queues, store, prepared);
     }
-    for (let i = 0; i < args.workers; i++) {
+    for (let i = 0; i < workerCount; i++) {
       // The in-process workers share this process's main thread (parsing, featurization), so
       // their onnxruntime threads split the other cores between them.
-      const intraOpThreads = defaultIntraOpThreads(DEFAULT_WORKER_OPTIONS.device, args.workers, os.availableParallelism());
+      const intraOpThreads = defaultIntraOpThreads(DEFAULT_WORKER_OPTIONS.device, workerCount, os.availableParallelism());
       workers.push(await startWorker({ redisUrl, workerId: `local-${process.pid}-${i}`, s3: config.s3, intraOpThreads }));
     }
-    if (args.workers === 0) display.log('reindex: --workers 0: waiting for remote workers (reindex-worker) to take the jobs');
+    if (workerCount === 0) display.log('reindex: no in-process workers (workers 0): waiting for remote workers (reindex-worker) to take the jobs');
     const result: PublishResult = await waitForBuild(queues, buildId, shardCount, (p) => display.update(p), undefined, {
       store, onResumed: (message) => display.log(`reindex: ${message}`),
     });

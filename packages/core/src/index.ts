@@ -24,5 +24,5 @@ export { createPrng } from './util/prng.js';
 export * from './store/object-store-pool.js';
 export * from './catalogue/synthetic.js';
 export { redactSecrets } from './util/redact.js';
-export { commandLineArgs, emptyFlag } from './util/flags.js';
+export { commandLineArgs, emptyFlag, parseIntegerFlag } from './util/flags.js';
 export { mapLimit } from './util/map-limit.js';

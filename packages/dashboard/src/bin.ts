@@ -8,7 +8,7 @@ import { RedisUnavailableError } from '@reindex/queue';
 import { createLogger } from '@reindex/worker';
 import { DEFAULT_DASHBOARD_OPTIONS, DashboardConfigError } from './options.js';
 import { startDashboard } from './server.js';
-import { emptyFlag, loadConfig, commandLineArgs } from '@reindex/core';
+import { emptyFlag, loadConfig, commandLineArgs, parseIntegerFlag } from '@reindex/core';
 
 const USAGE = 'usage: reindex-dashboard [--host 127.0.0.1] [--port 3000] [--redis URL (or REDIS_URL)] [--store URL (or REINDEX_STORE_URL)] [--config FILE (store.url from the reindex config)] [--token T (or REINDEX_DASHBOARD_TOKEN)] [--prefix reindex]';
 function fail(message: string): never {
@@ -37,8 +37,8 @@ const str = (k: string) => values[k] as string | undefined;
 const redisUrl = str('redis') ?? process.env.REDIS_URL;
 if (!redisUrl) fail('set REDIS_URL (or --redis) to the queue\'s redis:// URL');
 const portRaw = str('port') ?? process.env.PORT;
-const port = portRaw === undefined ? DEFAULT_DASHBOARD_OPTIONS.port : Number(portRaw);
-if (!/^\d+$/.test(portRaw ?? '0') || port > 65535) fail(`--port must be an integer 0..65535, got ${JSON.stringify(portRaw)}`);
+const parsedPort = portRaw === undefined ? DEFAULT_DASHBOARD_OPTIONS.port : parseIntegerFlag('port', portRaw, { min: 0, max: 65535 });
+const port = typeof parsedPort === 'number' ? parsedPort : fail(parsedPort.problem);
 const token = str('token') ?? process.env.REINDEX_DASHBOARD_TOKEN ?? undefined;
 const config = str('config') ? await loadConfig(str('config')).catch((error: Error) => fail(error.message)) : undefined;
 const storeUrl = str('store') ?? process.env.REINDEX_STORE_URL ?? config?.store.url;

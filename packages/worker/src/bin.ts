@@ -4,7 +4,7 @@
 //   [--lock-duration-ms N] [--stalled-interval-ms N] [--batch-size N] [--intra-op-threads N].
 //   Logs are JSON lines (pino) on stdout.
 import { parseArgs } from 'node:util';
-import { emptyFlag, loadConfig, commandLineArgs } from '@reindex/core';
+import { emptyFlag, loadConfig, commandLineArgs, parseIntegerFlag } from '@reindex/core';
 import { nativeTasksSettled } from '@reindex/faiss';
 import { assertRedisReachable, redactRedisUrl } from '@reindex/queue';
 import { createLogger } from './log.js';
@@ -43,12 +43,12 @@ const { values } = parseCommandLine();
 const empty = emptyFlag(values);
 if (empty !== undefined) fail(`--${empty} must not be empty`);
 
-function positive(name: string, raw: string | undefined, fallback: number): number {
+function integerFlag(name: string, raw: string | undefined, fallback: number, min = 1, max?: number): number {
   if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1) fail(`--${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-  return n;
+  const n = parseIntegerFlag(name, raw, { min, ...(max !== undefined ? { max } : {}) });
+  return typeof n === 'number' ? n : fail(n.problem);
 }
+const positive = (name: string, raw: string | undefined, fallback: number): number => integerFlag(name, raw, fallback);
 const redisUrl = values.redis ?? process.env.REDIS_URL;
 if (!redisUrl) fail('set REDIS_URL (or --redis) to the queue\'s redis:// URL');
 const device = values.device ?? process.env.REINDEX_DEVICE ?? DEFAULT_WORKER_OPTIONS.device;
@@ -59,11 +59,11 @@ const concurrency = positive('concurrency', values.concurrency ?? process.env.RE
 process.env.UV_THREADPOOL_SIZE ??= String(threadPoolSizeFor(concurrency));
 const batchSize = positive('batch-size', values['batch-size'], device === 'cuda' ? 2048 : DEFAULT_WORKER_OPTIONS.batchSize);
 const intraOpRaw = values['intra-op-threads'] ?? process.env.REINDEX_INTRA_OP_THREADS;
-if (intraOpRaw !== undefined && !/^\d+$/.test(intraOpRaw)) fail(`--intra-op-threads must be an integer ≥ 0 (0: onnxruntime's choice), got ${JSON.stringify(intraOpRaw)}`);
-const intraOpThreads = intraOpRaw === undefined ? undefined : Number(intraOpRaw);
+// 0: onnxruntime's choice.
+const intraOpThreads = intraOpRaw === undefined ? undefined : integerFlag('intra-op-threads', intraOpRaw, 0, 0);
 const shutdownTimeoutMs = positive('shutdown-timeout-ms', values['shutdown-timeout-ms'], 240_000);
 const metricsPortRaw = values['metrics-port'] ?? process.env.REINDEX_METRICS_PORT;
-const metricsPort = metricsPortRaw === '0' ? 0 : positive('metrics-port', metricsPortRaw, 9464);
+const metricsPort = integerFlag('metrics-port', metricsPortRaw, 9464, 0, 65535);
 
 const lockDurationMs = positive('lock-duration-ms', values['lock-duration-ms'], DEFAULT_WORKER_OPTIONS.lockDurationMs);
 const stalledIntervalMs = positive('stalled-interval-ms', values['stalled-interval-ms'], DEFAULT_WORKER_OPTIONS.stalledIntervalMs);

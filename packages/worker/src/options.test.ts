@@ -26,8 +26,7 @@ test('reindex-worker rejects a bad --intra-op-threads before connecting anywhere
   for (const bad of ['-1', '1.5', 'many']) {
     const r = spawnSync(process.execPath, [bin, '--redis', 'redis://127.0.0.1:1', `--intra-op-threads=${bad}`], { encoding: 'utf8' });
     assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /--intra-op-threads must be an integer ≥ 0/);
-    assert.ok(r.stderr.includes(JSON.stringify(bad)), r.stderr);
+    assert.match(r.stderr, new RegExp(`--intra-op-threads must be (an integer, got "${bad}"|at least 0, got ${bad})`));
   }
 });
 

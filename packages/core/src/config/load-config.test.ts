@@ -35,7 +35,6 @@ describe('loadConfig', () => {
         quality: { queries: 1000, targetRecallAt10: 0.95, latencyBudgetMs: 5, maxItemDropFraction: 0.1, maxRejectedFraction: 0.05 },
       },
       shardCount: 8,
-      workers: 2,
       keepVersions: 3,
       s3: {},
     });

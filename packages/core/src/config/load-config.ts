@@ -53,7 +53,7 @@ const configSchema = z.strictObject({
     }),
   }),
   shardCount: positiveInt('a positive integer'),
-  workers: nonNegativeInt('a non-negative integer'),
+  workers: nonNegativeInt('a non-negative integer').optional(),
   keepVersions: positiveInt('a positive integer (the current version counts)'),
   s3: z.record(z.string(), z.unknown()),
   schedule: z.strictObject({

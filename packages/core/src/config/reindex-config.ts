@@ -149,8 +149,8 @@ export interface ReindexConfig {
   index: IndexConfig;
   /** Shards the catalogue is split into (one shard job each). Default 8. */
   shardCount: number;
-  /** In-process workers; 0 = only remote workers consume the queues. Default 2. */
-  workers: number;
+  /** In-process workers of `reindex`; 0 = only remote workers consume the queues. Default: absent = one per core. */
+  workers?: number;
   /** Published versions kept per index name; older ones are deleted after publish. Default 3. */
   keepVersions: number;
   /** Options for every s3:// URL (store, catalogue, model). Default: none (AWS defaults). */
@@ -187,7 +187,6 @@ export const DEFAULT_CONFIG = {
     },
   },
   shardCount: 8,
-  workers: 2,
   keepVersions: 3,
   s3: {},
 } as const satisfies ReindexConfig;

@@ -18,3 +18,18 @@ export function emptyFlag(values: Record<string, string | boolean | Array<string
 export function commandLineArgs(argv: readonly string[] = process.argv.slice(2)): string[] {
   return argv[0] === '--' ? argv.slice(1) : [...argv];
 }
+
+/**
+ * The one integer grammar of every reindex binary's flags: optional sign, decimal digits, and an
+ * optional power of ten (`1e9` for a billion items); nothing else (`0x10`, `12.0`, `1.5e3`, `8k`,
+ * empty strings are refused), within [min, max]. Returns the number, or a message naming the flag (callers raise their own error).
+ */
+export function parseIntegerFlag(flag: string, raw: string, range: { min?: number; max?: number } = {}): number | { problem: string } {
+  const min = range.min ?? Number.MIN_SAFE_INTEGER;
+  const max = range.max ?? Number.MAX_SAFE_INTEGER;
+  const text = raw.trim();
+  const n = Number(text);
+  if (!/^[+-]?\d+(?:[eE]\d+)?$/.test(text) || !Number.isSafeInteger(n)) return { problem: `--${flag} must be an integer, got ${JSON.stringify(raw)}` };
+  if (n < min || n > max) return { problem: `--${flag} must be ${range.max === undefined ? `at least ${min}` : `an integer ${min}..${max}`}, got ${n}` };
+  return n;
+}
