@@ -1,13 +1,12 @@
 import { Queue, Worker } from 'bullmq';
 import { BuildLockedError } from '@reindex/coordinator';
 import { loadConfig } from '@reindex/core';
-import { DEFAULT_QUEUE_PREFIX, createRedis, redisOptionsFromUrl } from '@reindex/queue';
+import { DEFAULT_QUEUE_PREFIX, ReindexKeys, SCHEDULE_QUEUE, createRedis, redisOptionsFromUrl } from '@reindex/queue';
 import type { RunArgs } from './args.js';
 import { CliError } from './args.js';
 import { ProgressDisplay } from './progress.js';
 import { runBuild, type RunSummary } from './run.js';
 
-export const SCHEDULE_QUEUE = 'reindex-schedule';
 
 export interface ScheduleOptions {
   /** Cron expression (5 fields, or 6 with seconds); default: the config's `schedule.cron`. */
@@ -23,8 +22,8 @@ export interface RunningSchedule {
   close(): Promise<void>;
 }
 
-export function scheduleCounterKey(name: string, what: 'ran' | 'skipped' | 'failed'): string {
-  return `reindex:schedule:${name}:${what}`;
+export function scheduleCounterKey(name: string, what: 'ran' | 'skipped' | 'failed', keys = new ReindexKeys()): string {
+  return keys.scheduleCounter(name, what);
 }
 
 /**
@@ -41,8 +40,9 @@ export async function startSchedule(args: RunArgs, options: ScheduleOptions, dis
   if (!cron) throw new CliError('reindex schedule needs --cron EXPR or "schedule.cron" in the config');
   const timeZone = options.timeZone ?? config.schedule?.timeZone ?? 'UTC';
   const connection = redisOptionsFromUrl(redisUrl);
+  const keys = new ReindexKeys(DEFAULT_QUEUE_PREFIX);
   const counters = createRedis(redisUrl);
-  const queue = new Queue(SCHEDULE_QUEUE, { connection, prefix: DEFAULT_QUEUE_PREFIX });
+  const queue = new Queue(SCHEDULE_QUEUE, { connection, prefix: keys.prefix });
   const schedulerId = `nightly-${config.name}`;
   try {
     await queue.upsertJobScheduler(schedulerId, { pattern: cron, tz: timeZone }, { name: 'scheduled-build', data: { name: config.name } });
@@ -56,18 +56,18 @@ export async function startSchedule(args: RunArgs, options: ScheduleOptions, dis
   // than queued behind it and run late.
   const worker = new Worker(SCHEDULE_QUEUE, async (job): Promise<RunSummary | { skipped: true; reason: string }> => {
     try {
-      await counters.incr(scheduleCounterKey(config.name, 'ran'));
+      await counters.incr(scheduleCounterKey(config.name, 'ran', keys));
       const summary = await runBuild({ ...args, redis: redisUrl, json: true, dryRun: false }, display);
       display.log(`reindex schedule: ${job.id}: published ${summary.version} (${summary.items} items in ${summary.seconds.toFixed(1)} s)`);
       return summary;
     } catch (error) {
       if (error instanceof BuildLockedError) {
-        await counters.decr(scheduleCounterKey(config.name, 'ran'));
-        await counters.incr(scheduleCounterKey(config.name, 'skipped'));
+        await counters.decr(scheduleCounterKey(config.name, 'ran', keys));
+        await counters.incr(scheduleCounterKey(config.name, 'skipped', keys));
         display.log(`reindex schedule: ${job.id}: skipped: ${error.message}`);
         return { skipped: true, reason: error.message };
       }
-      await counters.incr(scheduleCounterKey(config.name, 'failed'));
+      await counters.incr(scheduleCounterKey(config.name, 'failed', keys));
       display.log(`reindex schedule: ${job.id}: build failed, LATEST stays on the last good version: ${(error as Error).message}`);
       throw error;
     }
@@ -76,7 +76,7 @@ export async function startSchedule(args: RunArgs, options: ScheduleOptions, dis
   return {
     schedulerId,
     async counts() {
-      const [ran, skipped, failed] = await counters.mget(scheduleCounterKey(config.name, 'ran'), scheduleCounterKey(config.name, 'skipped'), scheduleCounterKey(config.name, 'failed'));
+      const [ran, skipped, failed] = await counters.mget(scheduleCounterKey(config.name, 'ran', keys), scheduleCounterKey(config.name, 'skipped', keys), scheduleCounterKey(config.name, 'failed', keys));
       return { ran: Number(ran ?? 0), skipped: Number(skipped ?? 0), failed: Number(failed ?? 0) };
     },
     async close() {

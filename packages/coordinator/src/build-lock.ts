@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { createRedis } from '@reindex/queue';
+import { ReindexKeys, createRedis } from '@reindex/queue';
 import type { Redis } from 'ioredis';
 
 /**
@@ -37,8 +37,8 @@ function parseLockValue(raw: string | null): LockValue {
   return { owner: raw };
 }
 
-export function buildLockKey(indexName: string): string {
-  return `reindex:lock:build:${indexName}`;
+export function buildLockKey(indexName: string, keys = new ReindexKeys()): string {
+  return keys.buildLock(indexName);
 }
 
 // Renew, release or rewrite only a lock we still own: another coordinator may hold it after

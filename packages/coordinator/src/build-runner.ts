@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import { attemptsPhrase, type ObjectStore } from '@reindex/core';
 import { jobIdFor } from '@reindex/queue';
-import { readBuildSpec, writeBuildSpec, type BuildQueues, type PublishResult, type ShardStats } from '@reindex/worker';
+import { readBuildSpec, readPlan, writeBuildSpec, type BuildQueues, type PublishResult, type ShardStats } from '@reindex/worker';
 import type { PreparedBuild } from './prepare-build.js';
 
 export class BuildFailedError extends Error {
@@ -56,10 +56,10 @@ async function stateOf(job: Job | undefined): Promise<string> {
 
 /** The reason a failed parent fails with names its child: find that child's own error. */
 async function explainFailure(queues: BuildQueues, job: Job): Promise<{ stage: string; message: string }> {
-  const child = /([A-Za-z0-9_.-]+-shard-(\d+))/.exec(job.failedReason ?? '');
-  if (child?.[1]) {
-    const shardJob = await queues.queues.shard.getJob(child[1]);
-    return { stage: `shard ${child[2]}`, message: `shard ${child[2]} failed after ${attemptsPhrase(shardJob?.attemptsMade)}: ${shardJob?.failedReason ?? job.failedReason}` };
+  const child = queues.keys.shardJobIdIn(job.failedReason ?? '');
+  if (child) {
+    const shardJob = await queues.queues.shard.getJob(child.jobId);
+    return { stage: `shard ${child.shard}`, message: `shard ${child.shard} failed after ${attemptsPhrase(shardJob?.attemptsMade)}: ${shardJob?.failedReason ?? job.failedReason}` };
   }
   return { stage: job.name, message: `${job.name} failed after ${attemptsPhrase(job.attemptsMade)}: ${job.failedReason}` };
 }
@@ -165,7 +165,7 @@ export async function waitForBuild(
         reusedItems = values.reduce((s, v) => s + (v.reused ? v.items : 0), 0);
       }
       for (const job of await queues.queues.shard.getActive()) {
-        if (!job.id?.startsWith(`${buildId}-shard-`)) continue;
+        if (!queues.keys.isShardOf(job.id, buildId)) continue;
         shardsActive++;
         const p = job.progress as { items?: number; rejected?: number } | number;
         if (typeof p === 'object') {
@@ -191,7 +191,7 @@ export async function waitForBuild(
 export async function resumeBuild(queues: BuildQueues, store: ObjectStore, buildId: string): Promise<{ shardCount: number }> {
   const spec = await readBuildSpec(store, buildId);
   const data = { buildId, storeUrl: spec.storeUrl };
-  const shardCount = (JSON.parse((await store.get(`builds/${buildId}/plan.json`)).toString('utf8')) as { shardCount: number }).shardCount;
+  const { shardCount } = await readPlan(store, buildId);
   const publish = await queues.queues.publish.getJob(jobIdFor(buildId, 'publish'));
   const publishState = await stateOf(publish);
   if (publishState === 'completed') return { shardCount };

@@ -1,4 +1,5 @@
 import type { S3Options } from '@reindex/core';
+import { DEFAULT_QUEUE_PREFIX } from '@reindex/queue';
 
 /** Options of {@link startDashboard}. */
 export interface DashboardOptions {
@@ -34,7 +35,7 @@ export interface DashboardOptions {
 export const DEFAULT_DASHBOARD_OPTIONS = Object.freeze({
   host: '127.0.0.1',
   port: 3000,
-  prefix: 'reindex',
+  prefix: DEFAULT_QUEUE_PREFIX,
   recentBuilds: 20,
   snapshotTtlMs: 1_000,
   pollMs: 1_500,

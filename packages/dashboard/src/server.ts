@@ -4,9 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import { Queue } from 'bullmq';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { QUEUE_NAMES, STAGES, assertBuildId, assertRedisReachable, createRedis, redactRedisUrl, redisOptionsFromUrl, type StageName } from '@reindex/queue';
+import { ReindexKeys, STAGES, assertBuildId, assertRedisReachable, createRedis, redactRedisUrl, redisOptionsFromUrl, type StageName } from '@reindex/queue';
 import { createLogger, type Logger } from '@reindex/worker';
 import { ActionError, cancelBuild, readCancelled, retryJob, type ActionContext } from './actions.js';
 import { requireActionHeader, requireLoopbackHostHeader, requireToken } from './auth.js';
@@ -45,7 +44,7 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
   const logger = input.logger ?? createLogger('reindex-dashboard');
   await assertRedisReachable(options.redisUrl);
   const connection = redisOptionsFromUrl(options.redisUrl);
-  const queues = Object.fromEntries(STAGES.map((s) => [s, new Queue(QUEUE_NAMES[s], { connection, prefix: options.prefix })])) as Record<StageName, Queue>;
+  const queues = new ReindexKeys(options.prefix).openStageQueues(connection);
   const redis = createRedis(options.redisUrl);
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   const ctx: ActionContext = { redis, prefix: options.prefix, queues };
@@ -138,7 +137,7 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
     ]);
     res.json({
       redis: redactRedisUrl(options.redisUrl), stores: reader.storeUrls().map(redactUrl), pollMs: options.pollMs, tokenRequired: Boolean(options.token),
-      queues: Object.fromEntries(counts.map(([s, c]) => [s, { name: QUEUE_NAMES[s], ...c }])), workers, builds: builds.map(buildSummary),
+      queues: Object.fromEntries(counts.map(([s, c]) => [s, { name: queues[s].name, ...c }])), workers, builds: builds.map(buildSummary),
     });
   });
   api.get('/builds', async (_req, res) => res.json({ builds: (await recentBuilds()).map(buildSummary) }));

@@ -1,15 +1,18 @@
 import { FlowProducer, Queue } from 'bullmq';
-import { DEFAULT_QUEUE_PREFIX, QUEUE_NAMES, STAGES, jobIdFor, redisOptionsFromUrl, type StageName, type TrainJobData } from '@reindex/queue';
+import { DEFAULT_QUEUE_PREFIX, QUEUE_NAMES, ReindexKeys, jobIdFor, redisOptionsFromUrl, type StageName, type TrainJobData } from '@reindex/queue';
 import { JOB_ATTEMPTS, JOB_BACKOFF } from './options.js';
 
 /** The queues of the pipeline and the flow producer that fans a build out. */
 export class BuildQueues {
   readonly queues: Record<StageName, Queue>;
   readonly flows: FlowProducer;
+  /** Every queue name, job id and key of this deployment's prefix. */
+  readonly keys: ReindexKeys;
 
   constructor(readonly redisUrl: string, readonly prefix = DEFAULT_QUEUE_PREFIX) {
     const connection = redisOptionsFromUrl(redisUrl);
-    this.queues = Object.fromEntries(STAGES.map((stage) => [stage, new Queue(QUEUE_NAMES[stage], { connection, prefix })])) as Record<StageName, Queue>;
+    this.keys = new ReindexKeys(prefix);
+    this.queues = this.keys.openStageQueues(connection);
     this.flows = new FlowProducer({ connection, prefix });
   }
 

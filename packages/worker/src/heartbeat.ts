@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { Redis } from 'ioredis';
-import { createRedis, redactRedisUrl } from '@reindex/queue';
+import { DEFAULT_QUEUE_PREFIX, ReindexKeys, createRedis, redactRedisUrl } from '@reindex/queue';
 
 /**
  * What a worker process publishes about itself every few seconds, as JSON under
@@ -45,7 +45,7 @@ export interface HeartbeatOptions {
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
 
 export function heartbeatKey(prefix: string, workerId: string): string {
-  return `${prefix}:workers:${workerId}`;
+  return new ReindexKeys(prefix).heartbeat(workerId);
 }
 
 export interface HeartbeatHandle {
@@ -55,7 +55,7 @@ export interface HeartbeatHandle {
 
 /** Starts writing this worker's heartbeat (first beat at once). */
 export function startHeartbeat(options: HeartbeatOptions): HeartbeatHandle {
-  const prefix = options.prefix ?? 'reindex';
+  const prefix = options.prefix ?? DEFAULT_QUEUE_PREFIX;
   const intervalMs = options.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
   const key = heartbeatKey(prefix, options.workerId);
   const redis = createRedis(options.redisUrl);
@@ -90,11 +90,11 @@ export function startHeartbeat(options: HeartbeatOptions): HeartbeatHandle {
 }
 
 /** Every live worker's heartbeat (SCAN, so it never blocks Redis), sorted by worker id. */
-export async function readHeartbeats(redis: Redis, prefix = 'reindex'): Promise<WorkerHeartbeat[]> {
+export async function readHeartbeats(redis: Redis, prefix = DEFAULT_QUEUE_PREFIX): Promise<WorkerHeartbeat[]> {
   const keys: string[] = [];
   let cursor = '0';
   do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:workers:*`, 'COUNT', 500);
+    const [next, batch] = await redis.scan(cursor, 'MATCH', new ReindexKeys(prefix).heartbeatPattern(), 'COUNT', 500);
     cursor = next;
     keys.push(...batch);
   } while (cursor !== '0');

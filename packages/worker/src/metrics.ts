@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue, type Job, type Worker } from 'bullmq';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { QUEUE_NAMES, STAGES, redisOptionsFromUrl, type StageName } from '@reindex/queue';
+import { DEFAULT_QUEUE_PREFIX, ReindexKeys, STAGES, redisOptionsFromUrl, type StageName } from '@reindex/queue';
 import type { MergeResult } from './processors/merge.js';
 import type { TrainResult } from './processors/train.js';
 import type { ShardStats } from './shard-stats.js';
@@ -188,7 +188,7 @@ export function registerQueueDepthGauge(registry: Registry, queues: Record<Stage
       const states = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;
       await Promise.all(STAGES.map(async (stage) => {
         const counts = await queues[stage].getJobCounts(...states);
-        for (const state of states) this.set({ queue: QUEUE_NAMES[stage], state }, counts[state] ?? 0);
+        for (const state of states) this.set({ queue: queues[stage].name, state }, counts[state] ?? 0);
       }));
     },
   });
@@ -218,7 +218,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   let queues: Record<StageName, Queue> | undefined;
   if (options.redisUrl) {
     const connection = redisOptionsFromUrl(options.redisUrl);
-    queues = Object.fromEntries(STAGES.map((s) => [s, new Queue(QUEUE_NAMES[s], { connection, prefix: options.prefix ?? 'reindex' })])) as Record<StageName, Queue>;
+    queues = new ReindexKeys(options.prefix ?? DEFAULT_QUEUE_PREFIX).openStageQueues(connection);
     registerQueueDepthGauge(own, queues);
   }
   const server = http.createServer((req, res) => {

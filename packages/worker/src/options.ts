@@ -1,5 +1,6 @@
 import type { S3Options } from '@reindex/core';
 import type { ExecutionProvider } from '@reindex/item-tower';
+import { DEFAULT_QUEUE_PREFIX } from '@reindex/queue';
 
 export interface WorkerOptions {
   /** `redis://` URL of the shared queue. Required (the CLI passes its embedded server's URL). */
@@ -57,7 +58,7 @@ export const DEFAULT_WORKER_OPTIONS = Object.freeze({
   batchSize: 256,
   lockDurationMs: 15_000,
   stalledIntervalMs: 10_000,
-  prefix: 'reindex',
+  prefix: DEFAULT_QUEUE_PREFIX,
 } satisfies Omit<WorkerOptions, 'redisUrl'>);
 
 /** Retries of a failed job: exponential backoff from 2 s, 4 attempts in all. */
