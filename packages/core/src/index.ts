@@ -4,6 +4,8 @@ export * from './ids/id-mapper.js';
 export * from './ids/id-map-file.js';
 export * from './store/object-store.js';
 export * from './store/sha256.js';
+export { StoredRecordError, parseStoredRecord, recordFields } from './store/stored-record.js';
+export { parsePlanRecord } from './plan/plan-schema.js';
 export * from './store/s3-options.js';
 export * from './store/file-object-store.js';
 export * from './store/s3-object-store.js';

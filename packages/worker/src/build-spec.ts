@@ -1,5 +1,6 @@
 import type { DuplicateIdPolicy, FieldMapping, IndexParams, ItemIdKind, ObjectStore, QualityConfig, ShardPlan } from '@reindex/core';
-import { buildKey, planKey } from '@reindex/core';
+import { buildKey, parsePlanRecord, planKey } from '@reindex/core';
+import { parseBuildSpecRecord } from './records.js';
 
 /**
  * Everything a worker needs to run any job of a build, written once by the coordinator to
@@ -58,9 +59,11 @@ export async function writeBuildSpec(store: ObjectStore, spec: BuildSpec, plan: 
 }
 
 export async function readBuildSpec(store: ObjectStore, buildId: string): Promise<BuildSpec> {
-  return JSON.parse((await store.get(buildSpecKey(buildId))).toString('utf8')) as BuildSpec;
+  const key = buildSpecKey(buildId);
+  return parseBuildSpecRecord(await store.get(key), `${store.url}/${key}`);
 }
 
 export async function readPlan(store: ObjectStore, buildId: string): Promise<ShardPlan> {
-  return JSON.parse((await store.get(planKey(buildId))).toString('utf8')) as ShardPlan;
+  const key = planKey(buildId);
+  return parsePlanRecord(await store.get(key), `${store.url}/${key}`);
 }

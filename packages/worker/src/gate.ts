@@ -2,6 +2,7 @@ import { DEFAULT_CONFIG, buildKey, type Manifest, type ObjectStore, type Quality
 import { readBuildSpec, type BuildSpec } from './build-spec.js';
 import type { MergeResult } from './processors/merge.js';
 import type { QualityReport } from './quality-report.js';
+import { parseQualityRecord } from './records.js';
 import { applyRetention, moveLatest, pruneBuilds, readLatest, readManifest, writeManifest } from './versions.js';
 
 export type GateCheckName = 'recall' | 'item-drop' | 'rejected-rows';
@@ -110,7 +111,7 @@ export async function readQualityRecord(store: ObjectStore, buildId: string): Pr
   if (!(await store.exists(key))) {
     throw new QualityGateError('QUALITY_REPORT_MISSING', `build ${buildId} has no ${key}: it did not reach the quality stage (or ran before it existed)`);
   }
-  return JSON.parse((await store.get(key)).toString('utf8')) as QualityRecord;
+  return parseQualityRecord(await store.get(key), `${store.url}/${key}`);
 }
 
 export class QualityGateError extends Error {

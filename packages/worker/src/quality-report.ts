@@ -6,6 +6,7 @@ import type { MergeResult } from './processors/merge.js';
 import { ExactTopK, dropIds, chooseNprobe, parseTruth, sweepNprobe, type SweepRow } from './quality.js';
 import { readQualityQueries, type QuerySource } from './quality-queries.js';
 import type { ShardStats } from './shard-stats.js';
+import { parseShardStatsRecord } from './records.js';
 
 /** What the manifest's `quality` holds (contract with the serving fleet, see README). */
 export interface QualityReport {
@@ -61,7 +62,8 @@ export async function measureQuality(store: ObjectStore, spec: BuildSpec, merge:
     ? (JSON.parse((await store.get(merge.removedIds.key)).toString('utf8')) as Record<string, string[]>)
     : {};
   for (let shard = 0; shard < merge.shards; shard++) {
-    const stats = JSON.parse((await store.get(shardKey(spec.buildId, shard, 'json'))).toString('utf8')) as ShardStats;
+    const key = shardKey(spec.buildId, shard, 'json');
+    const stats = parseShardStatsRecord(await store.get(key), `${store.url}/${key}`);
     if (!stats.truth) return skipped(`shard ${shard} recorded no exact neighbours of the queries`, info.count);
     const lists = parseTruth(await store.get(stats.truth.path), stats.truth.path);
     // Ids the merge took out of this shard's part (duplicates held elsewhere) leave its lists too.

@@ -12,6 +12,7 @@ import { ExactTopK, serializeTruth } from '../quality.js';
 import { readQualityQueries } from '../quality-queries.js';
 import { RejectionTally, type ShardStats } from '../shard-stats.js';
 import { SHARD_ID_RECORD_BYTES, ShardIds, encodeShardIds, idPolicyOf } from '../item-ids.js';
+import { parseShardStatsRecord } from '../records.js';
 
 /** Rows read from the catalogue per step; the embedder splits them into its own batches. */
 const READ_BATCH_ROWS = 2048;
@@ -169,7 +170,8 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
 async function finishedShard(store: ObjectStore, buildId: string, shard: number): Promise<ShardStats | undefined> {
   let stats: ShardStats;
   try {
-    stats = JSON.parse((await store.get(shardKey(buildId, shard, 'json'))).toString('utf8')) as ShardStats;
+    const key = shardKey(buildId, shard, 'json');
+    stats = parseShardStatsRecord(await store.get(key), `${store.url}/${key}`);
   } catch {
     return undefined;
   }
