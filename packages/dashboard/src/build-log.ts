@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { ReindexKeys } from '@reindex/queue';
 
 /** One operator action or notable event of a build, newest first in the list. */
 export interface BuildLogEntry {
@@ -12,11 +13,11 @@ export interface BuildLogEntry {
 const MAX_ENTRIES = 500;
 
 export function buildLogKey(prefix: string, buildId: string): string {
-  return `${prefix}:build-log:${buildId}`;
+  return new ReindexKeys(prefix).buildLog(buildId);
 }
 
 export function cancelledKey(prefix: string, buildId: string): string {
-  return `${prefix}:build-cancelled:${buildId}`;
+  return new ReindexKeys(prefix).cancelled(buildId);
 }
 
 export async function appendBuildLog(redis: Redis, prefix: string, buildId: string, entry: Omit<BuildLogEntry, 'at'>): Promise<BuildLogEntry> {

@@ -100,6 +100,8 @@ test('the build page follows a running build, shows a shard that failed for good
     assert.equal(sum('reindex_job_retries_total{', 'stage="shard"'), 0, 'a changed catalogue file is not retried');
     assert.equal(sum('reindex_jobs_failed_total{', 'stage="shard"'), broken.length);
     assert.equal(sum('reindex_jobs_completed_total{', 'stage="shard"'), 4);
+    // Retry resumed the build: the shards that had finished were reused, not redone.
+    assert.equal(sum('reindex_shards_reused_total'), 4 - broken.length);
     assert.equal(sum('reindex_dashboard_actions_total{', 'action="retry",outcome="ok"'), broken.length);
     assert.ok(sum('reindex_bytes_uploaded_total{', 'stage="merge"') > 0);
     assert.equal(sum('reindex_queue_jobs{', 'queue="reindex-publish",state="completed"'), 1);

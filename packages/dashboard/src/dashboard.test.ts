@@ -115,7 +115,7 @@ test('hostile requests get 4xx, not 500: huge and invalid bodies, foreign origin
   }
 });
 
-test('cancel stops every job of a build that has not started and records it in the build log', async () => {
+test('cancel stops every job of a build that has not started (workers fail them as they take them) and records it in the build log', async () => {
   const f = await submittedBuild(2_000, 3);
   const worker = await startWorker({ redisUrl: f.redisUrl, workerId: 'cancel-test-worker' });
   const dashboard = await startDashboard({ redisUrl: f.redisUrl, storeUrl: f.storeUrl, port: 0, logger: pino({ level: 'silent' }) });
@@ -127,16 +127,21 @@ test('cancel stops every job of a build that has not started and records it in t
     const out = (await res.json()) as { cancelledJobs: string[] };
     assert.deepEqual(out.cancelledJobs.sort(), [jobIdFor(buildId, 'merge'), jobIdFor(buildId, 'publish'), ...[0, 1, 2].map((i) => jobIdFor(buildId, 'shard', i))].sort());
     await f.queues.queues.shard.resume();
+    // Every shard fails as the worker takes it, and with them the merge and the publish.
+    await until('the cancelled shards to fail', async () => ((await f.queues.queues.shard.getJobCounts('failed')).failed === 3 ? true : undefined), 30_000);
     const view = (await (await fetch(`${dashboard.url}/api/builds/${buildId}`)).json()) as { build: { status: string; stages: { shard: { failed: number } } }; log: Array<{ action: string; message: string }> };
     assert.equal(view.build.status, 'cancelled');
     assert.equal(view.build.stages.shard.failed, 3);
     assert.equal(view.log[0]?.action, 'cancel');
     assert.match(view.log[0]?.message ?? '', /5 job\(s\) stopped/);
-    // Resumed, the shard queue has nothing of this build to run, and retry is refused.
     assert.deepEqual(await f.queues.queues.shard.getJobCounts('waiting', 'active'), { waiting: 0, active: 0 });
+    for (const i of [0, 1, 2]) assert.match((await f.queues.queues.shard.getJob(jobIdFor(buildId, 'shard', i)))?.failedReason ?? '', /^cancelled by operator \(dashboard /);
+    assert.equal((await f.queues.queues.shard.getJob(jobIdFor(buildId, 'shard', 0)))?.attemptsMade, 1, 'not retried');
+    await until('the merge to fail with its shards', async () => ((await f.queues.queues.merge.getJob(jobIdFor(buildId, 'merge')))?.finishedOn ? true : undefined), 10_000);
+    assert.equal(await (await f.queues.queues.merge.getJob(jobIdFor(buildId, 'merge')))?.getState(), 'failed');
+    // Retry is refused for a cancelled build.
     const retry = await fetch(`${dashboard.url}/api/builds/${buildId}/shards/0/retry`, { method: 'POST', headers: { 'x-reindex-action': '1' } });
     assert.equal(retry.status, 409);
-    assert.equal((await f.queues.queues.merge.getJob(jobIdFor(buildId, 'merge')))?.failedReason?.startsWith('cancelled by operator'), true);
     const again = await fetch(`${dashboard.url}/api/builds/${buildId}/cancel`, { method: 'POST', headers: { 'x-reindex-action': '1' } });
     assert.equal(again.status, 200, 'cancel is idempotent');
     await until('the cancelled build to stay cancelled', async () => ((await f.queues.queues.publish.getJob(jobIdFor(buildId, 'publish')))?.finishedOn ? true : undefined), 5_000);

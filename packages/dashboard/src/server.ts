@@ -6,7 +6,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { ReindexKeys, STAGES, assertBuildId, assertRedisReachable, createRedis, redactRedisUrl, redisOptionsFromUrl, type StageName } from '@reindex/queue';
-import { createLogger, type Logger } from '@reindex/worker';
+import { BuildQueues, createLogger, type Logger } from '@reindex/worker';
 import { ActionError, cancelBuild, readCancelled, retryJob, type ActionContext } from './actions.js';
 import { requireActionHeader, requireLoopbackHostHeader, requireToken } from './auth.js';
 import { readBuildLog } from './build-log.js';
@@ -44,16 +44,18 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
   const logger = input.logger ?? createLogger('reindex-dashboard');
   await assertRedisReachable(options.redisUrl);
   const connection = redisOptionsFromUrl(options.redisUrl);
-  const queues = new ReindexKeys(options.prefix).openStageQueues(connection);
+  // The queues as the coordinator drives them: retry resumes a build's flow through them.
+  const buildQueues = new BuildQueues(options.redisUrl, options.prefix);
+  const queues = buildQueues.queues;
   const redis = createRedis(options.redisUrl);
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
-  const ctx: ActionContext = { redis, prefix: options.prefix, queues };
   const reader = new BuildReader(queues, {
     ...(options.storeUrl ? { storeUrl: options.storeUrl } : {}),
     ...(options.s3 ? { s3: options.s3 } : {}),
     snapshotTtlMs: options.snapshotTtlMs,
     isCancelled: (id) => readCancelled(redis, options.prefix, id),
   });
+  const ctx: ActionContext = { redis, prefix: options.prefix, queues, build: buildQueues, store: (url) => reader.store(url) };
   const published = new PublishedVersions();
 
   const recentBuilds = async (): Promise<BuildView[]> => {
@@ -160,7 +162,7 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
       const result = await retryJob(ctx, buildId, stage, shard, by(req));
       reader.invalidate(buildId);
       metrics.actions.inc({ action: 'retry', outcome: 'ok' });
-      logger.info({ buildId, stage, ...(shard !== undefined ? { shard } : {}), reopened: result.reopened, by: by(req) }, result.log.message);
+      logger.info({ buildId, stage, ...(shard !== undefined ? { shard } : {}), requeued: result.requeued, by: by(req) }, result.log.message);
       res.json(result);
     } catch (error) {
       metrics.actions.inc({ action: 'retry', outcome: 'refused' });
@@ -237,7 +239,7 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
       closing ??= (async () => {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
-        await Promise.all(Object.values(queues).map((q) => q.close()));
+        await buildQueues.close();
         redis.disconnect();
         await reader.close();
       })();

@@ -74,6 +74,16 @@ export class ReindexKeys {
     return `${this.prefix}:schedule:${name}:${what}`;
   }
 
+  /** Set when an operator cancels a build: workers fail its jobs as they start them. */
+  cancelled(buildId: string): string {
+    return `${this.prefix}:build-cancelled:${buildId}`;
+  }
+
+  /** A build's log of operator actions (newest first). */
+  buildLog(buildId: string): string {
+    return `${this.prefix}:build-log:${buildId}`;
+  }
+
   /** The four stage queues on one connection (the one place they are constructed). */
   openStageQueues(connection: ConnectionOptions): Record<StageName, Queue> {
     return Object.fromEntries(STAGES.map((stage) => [stage, new Queue(this.queueName(stage), { connection, prefix: this.prefix })])) as Record<StageName, Queue>;

@@ -23,7 +23,8 @@ export class WorkerMetrics {
   readonly bytesUploaded = new Counter({ name: 'reindex_bytes_uploaded_total', help: 'Index bytes uploaded to the object store, by stage', labelNames: ['worker', 'stage'], registers: [this.registry] });
   readonly jobDuration = new Histogram({ name: 'reindex_job_duration_seconds', help: 'Wall time of one job attempt, by stage and outcome', labelNames: ['stage', 'outcome'], buckets: DURATION_BUCKETS_S, registers: [this.registry] });
   readonly stageDuration = new Histogram({ name: 'reindex_stage_duration_seconds', help: 'Time spent in a pipeline step as the job results report it (train, embed, add, merge)', labelNames: ['step'], buckets: DURATION_BUCKETS_S, registers: [this.registry] });
-  readonly jobsCompleted = new Counter({ name: 'reindex_jobs_completed_total', help: 'Jobs completed, by stage', labelNames: ['stage'], registers: [this.registry] });
+  readonly jobsCompleted = new Counter({ name: 'reindex_jobs_completed_total', help: 'Jobs completed by doing their work, by stage (reused shards are in reindex_shards_reused_total)', labelNames: ['stage'], registers: [this.registry] });
+  readonly shardsReused = new Counter({ name: 'reindex_shards_reused_total', help: 'Shard jobs that found their shard finished by an earlier run (resume, retry) and reused it', registers: [this.registry] });
   readonly attemptsFailed = new Counter({ name: 'reindex_job_attempts_failed_total', help: 'Failed job attempts (each retry that follows counts in reindex_job_retries_total)', labelNames: ['stage'], registers: [this.registry] });
   readonly retries = new Counter({ name: 'reindex_job_retries_total', help: 'Failed attempts that BullMQ will retry', labelNames: ['stage'], registers: [this.registry] });
   readonly jobsFailed = new Counter({ name: 'reindex_jobs_failed_total', help: 'Jobs failed for good (attempts exhausted or unrecoverable), by stage', labelNames: ['stage'], registers: [this.registry] });
@@ -130,6 +131,11 @@ export function instrumentWorker(workerId: string, workers: Record<StageName, Wo
       countItems(job, p.items ?? 0, p.rejected ?? 0);
     };
     const onCompleted = (job: Job, result: unknown) => {
+      // A shard reused from an earlier run did its work then: counting it again would double it.
+      if (stage === 'shard' && (result as ShardStats | null)?.reused) {
+        m.shardsReused.inc();
+        return;
+      }
       m.jobsCompleted.inc({ stage });
       activity.jobsCompleted++;
       if (stage === 'shard' && result) {

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { setThreads } from '@reindex/faiss';
-import { JobDataError, QUEUE_NAMES, STAGES, redisOptionsFromUrl, type StageName } from '@reindex/queue';
+import { JobDataError, QUEUE_NAMES, STAGES, redisOptionsFromUrl, type StageName, createRedis } from '@reindex/queue';
 import { BuildQueues } from './build-queues.js';
 import { WorkerContext } from './context.js';
 import { classifyFailure } from './failure-class.js';
@@ -38,10 +38,23 @@ export async function startWorker(input: Partial<WorkerOptions> & { redisUrl: st
     publish: (job) => processPublish(job, ctx, queues),
   };
   const connection = redisOptionsFromUrl(options.redisUrl);
+  // A build an operator cancelled (the dashboard marks it in Redis) runs nothing more: each of its
+  // jobs fails as it starts, which fails its parents, so nothing is merged or published.
+  const markers = createRedis(options.redisUrl);
+  markers.on('error', () => undefined);
+  const refuseCancelled = async (job: Job): Promise<void> => {
+    const buildId = (job.data as { buildId?: unknown }).buildId;
+    if (typeof buildId !== 'string') return;
+    const marker = await markers.get(queues.keys.cancelled(buildId));
+    if (marker === null) return;
+    const by = (() => { try { return (JSON.parse(marker) as { by?: string }).by ?? 'an operator'; } catch { return 'an operator'; } })();
+    throw new UnrecoverableError(`cancelled by operator (${by})`);
+  };
   const workers = Object.fromEntries(STAGES.map((stage) => [stage, new Worker(
     QUEUE_NAMES[stage],
     async (job) => {
       try {
+        await refuseCancelled(job);
         return await withFaissThreads(options.faissThreads, () => processors[stage](job));
       } catch (error) {
         // A failure no retry can fix (see classifyFailure) fails the job at once instead of
@@ -91,6 +104,7 @@ export async function startWorker(input: Partial<WorkerOptions> & { redisUrl: st
         await heartbeat.stop();
         instrumented.detach();
         await queues.close();
+        markers.disconnect();
         await ctx.close();
       })();
       return closing;
