@@ -17,7 +17,7 @@ test('malformed JSONL lines are rejected with their location and the build still
   const lines = (await readFile(good, 'utf8')).split('\n');
   const broken = ['{"id": 999999, "title": "cut off', 'not json at all', '{"id": 999998,, "title": "x"}'];
   const at = [100, 900, 1700];
-  at.forEach((line, i) => lines.splice(line + i, 0, broken[i]!));
+  at.forEach((line, i) => { lines.splice(line + i, 0, broken[i]!); });
   const text = lines.join('\n');
   const catalogue = path.join(dir, 'bad.jsonl');
   await writeFile(catalogue, text);

@@ -107,7 +107,7 @@ test('a worker process SIGKILLed during training, after its sample is checkpoint
   const result = await waitForBuild(queues, buildId, 2, undefined, 200);
   const train = await queues.queues.train.getJob(`${buildId}-train`);
   assert.ok((train?.stalledCounter ?? 0) >= 1, 'the killed train job was detected as stalled');
-  assert.equal((train?.returnvalue as { sampleResumed?: boolean }).sampleResumed, true, 'the retry trained on the checkpointed sample');
+  assert.equal((train!.returnvalue as { sampleResumed?: boolean }).sampleResumed, true, 'the retry trained on the checkpointed sample');
   const expected = expectedCatalogue(items);
   assert.equal(result.items, expected.accepted.length);
   await assertPublishedOnce(t, store, expected.accepted);

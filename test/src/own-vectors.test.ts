@@ -32,7 +32,7 @@ test('a synthetic catalogue goes through every stage with its own vectors: each 
   const generator = new SyntheticVectors(parseSyntheticUrl(catalogueUrl));
   const rows = [0, 17, 2999, 5999];
   const queries = new Float32Array(rows.length * dim);
-  rows.forEach((r, i) => generator.vectorInto(r, queries.subarray(i * dim, (i + 1) * dim)));
+  rows.forEach((r, i) => { generator.vectorInto(r, queries.subarray(i * dim, (i + 1) * dim)); });
   const hits = await published.index.search(queries, 1, { nprobe: 32 });
   assert.deepEqual(Array.from(hits.labels), rows.map(BigInt));
   for (const d of hits.distances) assert.ok(Math.abs(d - 1) < 1e-5, `inner product ${d}`);
@@ -126,7 +126,7 @@ test('a Parquet catalogue of its own vectors (FIXED_SIZE_LIST<FLOAT>, written by
   }, { codec: 'GZIP' }));
   // The shop's own queries: vectors near items 100..149 (their own vectors, slightly moved).
   const queriesFile = path.join(dir, 'queries.jsonl');
-  await writeFile(queriesFile, Array.from({ length: 50 }, (_, q) => JSON.stringify({ vector: vectors[100 + q]!.map((x) => x + 0.01) })).join('\n') + '\n');
+  await writeFile(queriesFile, `${Array.from({ length: 50 }, (_, q) => JSON.stringify({ vector: vectors[100 + q]!.map((x) => x + 0.01) })).join('\n')}\n`);
   const redis = await privateRedis(t);
   const storeUrl = `file://${path.join(dir, 'store')}`;
   const { result, store, prepared } = await runBuild(t, redis.url, {

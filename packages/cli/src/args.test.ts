@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import os from 'node:os';
 import { test } from 'node:test';
 import { CliError, parseRunArgs } from './args.js';
 import { printable } from './commands.js';

@@ -17,7 +17,7 @@ const common = {
 } as const;
 
 function parse<T extends Record<string, { type: 'string' | 'boolean'; default?: string | boolean }>>(argv: string[], options: T, usage: string) {
-  let parsed;
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {
     parsed = parseArgs({ args: argv, options: { ...common, ...options }, allowPositionals: true, strict: true });
   } catch (error) {
@@ -45,6 +45,7 @@ const out = (line: string) => process.stdout.write(`${line}\n`);
  * cursor, retitle the window or hide text, C1 controls, bidi overrides) shown as `\u{..}`.
  */
 export function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
 }
 
@@ -102,7 +103,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
       ...(values.version ? { version: values.version as string } : {}), ...(values.model ? { modelDir: values.model as string } : {}),
     });
     if (values.json) out(JSON.stringify(hits));
-    else hits.forEach((h, i) => out(`${String(i + 1).padStart(3)}. ${h.score.toFixed(4)}  ${printable(String(h.id))}  ${h.title == null ? '(title not found)' : printable(h.title)}`));
+    else hits.forEach((h, i) => { out(`${String(i + 1).padStart(3)}. ${h.score.toFixed(4)}  ${printable(String(h.id))}  ${h.title == null ? '(title not found)' : printable(h.title)}`); });
   } finally {
     await store.close();
   }

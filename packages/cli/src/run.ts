@@ -84,7 +84,8 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
     if (args.resume) {
       if (!config.redisUrl) throw new BuildFailedError(args.resume, 'resume', '--resume needs --redis: the build\'s jobs live in the Redis it ran on');
     }
-    const redisUrl = config.redisUrl ?? (redis = await startEmbeddedRedis()).url;
+    if (!config.redisUrl) redis = await startEmbeddedRedis();
+    const redisUrl = config.redisUrl ?? redis!.url;
     await assertRedisReachable(redisUrl);
     display.log(`reindex: queue ${redactRedisUrl(redisUrl)}${redis ? ' (embedded)' : ''}, store ${storeUrl}`);
     // On a shared Redis, one build per index name at a time (nightly cron, engineers, the

@@ -131,7 +131,7 @@ export async function cancelBuild(ctx: ActionContext, buildId: string, shardCoun
       else if (state !== 'missing' && state !== 'completed' && state !== 'failed') cancelledJobs.push(id);
     }
   }
-  const message = `cancel build: ${cancelledJobs.length} job(s) stopped before starting` + (running.length ? `, ${running.length} running job(s) left to finish (${running.join(', ')})` : '');
+  const message = `cancel build: ${cancelledJobs.length} job(s) stopped before starting${running.length ? `, ${running.length} running job(s) left to finish (${running.join(', ')})` : ''}`;
   const log = await appendBuildLog(ctx.redis, ctx.prefix, buildId, { action: 'cancel', message, by });
   await ctx.queues.train.getJob(jobIdFor(buildId, 'train')).then((t) => t?.log(`[dashboard] ${message}`)).catch(() => undefined);
   return { cancelledJobs, running, log };

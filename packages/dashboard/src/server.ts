@@ -5,7 +5,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { ReindexKeys, STAGES, assertBuildId, assertRedisReachable, createRedis, redactRedisUrl, redisOptionsFromUrl, type StageName } from '@reindex/queue';
+import { STAGES, assertBuildId, assertRedisReachable, createRedis, redactRedisUrl, type StageName } from '@reindex/queue';
 import { BuildQueues, createLogger, type Logger } from '@reindex/worker';
 import { ActionError, cancelBuild, readCancelled, retryJob, type ActionContext } from './actions.js';
 import { requireActionHeader, requireLoopbackHostHeader, requireToken } from './auth.js';
@@ -43,7 +43,6 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
   const options = resolveDashboardOptions(input);
   const logger = input.logger ?? createLogger('reindex-dashboard');
   await assertRedisReachable(options.redisUrl);
-  const connection = redisOptionsFromUrl(options.redisUrl);
   // The queues as the coordinator drives them: retry resumes a build's flow through them.
   const buildQueues = new BuildQueues(options.redisUrl, options.prefix);
   const queues = buildQueues.queues;

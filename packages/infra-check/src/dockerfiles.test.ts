@@ -31,6 +31,7 @@ describe('Dockerfiles', () => {
     ['no HEALTHCHECK', 'cpu.Dockerfile', (t) => t.replace(/HEALTHCHECK[^\n]*\\\n[^\n]*\n/, ''), /no HEALTHCHECK/],
     ['GPU image without the CUDA provider', 'gpu.Dockerfile', (t) => t.replace('ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install', 'true'), /ONNXRUNTIME_NODE_INSTALL=cuda12/],
     ['COPY from a stage that does not exist', 'cpu.Dockerfile', (t) => t.replace('COPY --from=build /app/bin', 'COPY --from=builder /app/bin'), /names no earlier stage/],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile line, with its own ${} substitution
     ['faiss not built', 'cpu.Dockerfile', (t) => t.replace('RUN FAISS_OPT_LEVEL="${FAISS_OPT_LEVEL}" bash scripts/build-faiss.sh', 'RUN true'), /scripts\/build-faiss.sh/],
     ['misspelt instruction', 'cpu.Dockerfile', (t) => t.replace('WORKDIR /app', 'WORKDRI /app'), /unknown instruction WORKDRI/],
   ];

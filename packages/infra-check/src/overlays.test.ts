@@ -24,7 +24,7 @@ describe('rendered overlays', () => {
 
     test(`${overlay}: config.json loads with @reindex/core as the CLI would load it`, async () => {
       const { objects } = await checkOverlay(overlayDir(overlay));
-      const text = (get(objects, 'ConfigMap', 'reindex-config')?.data as Record<string, string>)['config.json'] as string;
+      const text = (get(objects, 'ConfigMap', 'reindex-config')!.data as Record<string, string>)['config.json'] as string;
       const raw = JSON.parse(text) as unknown;
       const validated = validateConfig(raw, `${overlay} config.json`);
       assert.equal(validated.workers, 0);

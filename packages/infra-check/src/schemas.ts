@@ -17,7 +17,7 @@ import type { K8sObject } from './kustomize.js';
  * resource quantities or KEDA trigger metadata) are free-form and skipped.
  */
 interface ModelClass {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each model takes its own data type
+  // biome-ignore lint/suspicious/noExplicitAny: each model takes its own data type
   new (data: any): { validate(): void };
   prototype: { validate(): void };
 }

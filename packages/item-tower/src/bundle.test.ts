@@ -5,7 +5,7 @@ import path from 'node:path';
 import { loadBundle } from './bundle.js';
 import { ItemEmbedder } from './item-embedder.js';
 import { QueryEncoder } from './query-encoder.js';
-import { BundleError, BundleMismatchError } from './errors.js';
+import { BundleError, type BundleMismatchError } from './errors.js';
 import { OnnxGraphBuilder } from './onnx-graph.js';
 import { referenceBundleDir, tempDir } from './fixtures.js';
 

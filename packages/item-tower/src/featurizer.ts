@@ -112,7 +112,8 @@ export class Featurizer {
       const raw = this.readField[f]!(r);
       const tensor = tensors[t++]!;
       const width = tensor.width;
-      const ids = this.scratch.length >= width ? this.scratch : (this.scratch = new Int32Array(width));
+      if (this.scratch.length < width) this.scratch = new Int32Array(width);
+      const ids = this.scratch;
       let n = 0;
       if (spec.kind === 'text') {
         const text = coerceText(raw);

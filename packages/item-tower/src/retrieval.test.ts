@@ -23,7 +23,7 @@ test(`an item's own title ranks it first among ${itemCount} items; shared words 
     const records = [...gen.items(0, itemCount)];
     const { ids, vectors, dim } = await e.embed(records);
     const row = new Map<bigint, number>();
-    ids.forEach((id, i) => row.set(id, i));
+    ids.forEach((id, i) => { row.set(id, i); });
 
     // Queries: the titles of 60 items spread over the catalogue (CJK and decorated ones included).
     const probes = records.filter((r, i) => i % Math.floor(itemCount / 60) === 0 && typeof r.title === 'string' && r.title !== '' && row.has(BigInt(r.id as number)));

@@ -155,7 +155,6 @@ export class TextTokenizer {
         if (wordStart < 0) wordStart = n;
         cps[n++] = cp;
       } else if (cls === IGNORE) {
-        continue;
       } else {
         if (wordStart >= 0) {
           spanStart[spans] = wordStart;

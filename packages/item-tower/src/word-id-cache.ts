@@ -104,6 +104,7 @@ export class WordIdCache {
     if (length > WordIdCache.MAX_WORD_LENGTH) return -1;
     const records = this.records;
     const record = (hash & this.mask) * this.recordSize;
+    // biome-ignore lint/suspicious/noConfusingLabels: a labelled block leaves the probe on the first mismatch without a flag (hot path)
     hit: if (records[record] === (hash | 0) && records[record + 1] === length) {
       const shift = record + 2 - start;
       for (let k = start; k < end; k++) if (records[shift + k] !== cps[k]) break hit;

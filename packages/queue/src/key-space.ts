@@ -51,7 +51,7 @@ export class ReindexKeys {
 
   /** Whether a job id belongs to a shard of `buildId`. */
   isShardOf(jobId: string | undefined, buildId: string): boolean {
-    return jobId !== undefined && jobId.startsWith(`${buildId}-shard-`);
+    return jobId?.startsWith(`${buildId}-shard-`) === true;
   }
 
   /** The lock one coordinator holds per index name while it runs a build. */

@@ -32,7 +32,7 @@ test('JSONL: one valid JSON object per line, equal to the generator items, no te
     assert.equal(lines.pop(), '', 'ends with a newline');
     assert.equal(lines.length, 5003);
     const gen = new CatalogueGenerator({ seed: 3 });
-    lines.forEach((line, i) => assert.deepEqual(JSON.parse(line), gen.item(i).item));
+    lines.forEach((line, i) => { assert.deepEqual(JSON.parse(line), gen.item(i).item); });
     assert.deepEqual(await readdir(dir), ['c.jsonl']);
   });
 });

@@ -1,4 +1,4 @@
-import { FlowProducer, Queue } from 'bullmq';
+import { FlowProducer, type Queue } from 'bullmq';
 import { DEFAULT_QUEUE_PREFIX, QUEUE_NAMES, ReindexKeys, jobIdFor, redisOptionsFromUrl, type StageName, type TrainJobData } from '@reindex/queue';
 import { JOB_ATTEMPTS, JOB_BACKOFF } from './options.js';
 

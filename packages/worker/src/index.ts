@@ -11,7 +11,7 @@ export type { RejectedRow, ShardStats } from './shard-stats.js';
 export { DEFAULT_HEARTBEAT_INTERVAL_MS, heartbeatKey, readHeartbeats, startHeartbeat, type HeartbeatHandle, type HeartbeatOptions, type WorkerHeartbeat } from './heartbeat.js';
 export { WorkerActivity, WorkerMetrics, hasWorkerMetrics, instrumentWorker, registerQueueDepthGauge, startMetricsServer, workerMetrics, type MetricsServer, type MetricsServerOptions } from './metrics.js';
 export { createLogger, logJobEvents, type Logger } from './log.js';
-export { type QualitySpec } from './build-spec.js';
+export type { QualitySpec } from './build-spec.js';
 export { ExactTopK, TRUTH_K, chooseNprobe, parseTruth, recallOf, serializeTruth, sweepNprobe, sweepValues, type NprobeChoice, type SweepOptions, type SweepRow, type TopK } from './quality.js';
 export { prepareQualityQueries, queriesInfoKey, queriesKey, readQualityQueries, type QueryFileInfo, type QuerySource } from './quality-queries.js';
 export { parseQueryFile, textQueryProblem, type ParsedQueryFile, type QueryFileEntry } from './query-file.js';

@@ -295,7 +295,7 @@ export class ShardIds {
   replacementBatch(): { vectors: Float32Array; ids: BigInt64Array } {
     const ids = BigInt64Array.from(this.replacements.keys());
     const vectors = new Float32Array(ids.length * this.dim);
-    ids.forEach((id, n) => vectors.set(this.replacements.get(id)!, n * this.dim));
+    ids.forEach((id, n) => { vectors.set(this.replacements.get(id)!, n * this.dim); });
     return { vectors, ids };
   }
 

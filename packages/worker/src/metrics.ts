@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Queue, type Job, type Worker } from 'bullmq';
+import type { Queue, Job, Worker } from 'bullmq';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DEFAULT_QUEUE_PREFIX, ReindexKeys, STAGES, redisOptionsFromUrl, type StageName } from '@reindex/queue';
 import type { MergeResult } from './processors/merge.js';
@@ -180,7 +180,7 @@ export function instrumentWorker(workerId: string, workers: Record<StageName, Wo
       worker.off('failed', onFailed);
     });
   }
-  return { activity, detach: () => detachers.forEach((d) => d()) };
+  return { activity, detach: () => detachers.forEach((d) => { d(); }) };
 }
 
 /** `reindex_queue_jobs{queue,state}`: job counts of every stage queue, read at each scrape. */

@@ -66,7 +66,10 @@ export async function prepareQualityQueries(
     count = sampled = parsed.entries.length;
     vectors = new Float32Array(count * dim);
     const texts: Array<{ at: number; text: string }> = [];
-    parsed.entries.forEach((entry, at) => ('vector' in entry ? vectors.set(entry.vector, at * dim) : texts.push({ at, text: entry.text })));
+    parsed.entries.forEach((entry, at) => {
+      if ('vector' in entry) vectors.set(entry.vector, at * dim);
+      else texts.push({ at, text: entry.text });
+    });
     if (texts.length > 0) {
       const problem = textQueryProblem(bundle);
       if (problem !== undefined) throw new PlanError('QUERIES_INVALID', `query file ${quality.queriesUrl} has text queries, but ${problem}`);

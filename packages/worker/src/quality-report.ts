@@ -5,7 +5,6 @@ import type { BuildSpec } from './build-spec.js';
 import type { MergeResult } from './processors/merge.js';
 import { ExactTopK, dropIds, chooseNprobe, parseTruth, sweepNprobe, type SweepRow } from './quality.js';
 import { readQualityQueries, type QuerySource } from './quality-queries.js';
-import type { ShardStats } from './shard-stats.js';
 import { parseShardStatsRecord } from './records.js';
 
 /** What the manifest's `quality` holds (contract with the serving fleet, see README). */

@@ -102,7 +102,7 @@ describe('ExactTopK', () => {
     const removed = new Set(listsOf(t).flatMap((l) => l.slice(0, 2)));
     const keep = [...ids].map((id, i) => [id, i] as const).filter(([id]) => !removed.has(id));
     const remaining = new Float32Array(keep.length * dim);
-    keep.forEach(([, i], n) => remaining.set(items.subarray(i * dim, (i + 1) * dim), n * dim));
+    keep.forEach(([, i], n) => { remaining.set(items.subarray(i * dim, (i + 1) * dim), n * dim); });
     const exact = bruteForce(queries, remaining, BigInt64Array.from(keep.map(([id]) => id)), dim, 30, 'ip');
     const parsed = dropIds(parseTruth(serializeTruth(t), 'x'), removed, 'ip');
     await t.removeIds(removed);

@@ -30,10 +30,6 @@ export interface TopK {
   ids: BigInt64Array;
 }
 
-/** Is score `a` better than `b` under the metric (inner product: larger; L2: smaller)? */
-function better(metric: Metric, a: number, b: number): boolean {
-  return metric === 'ip' ? a > b : a < b;
-}
 
 /** Items buffered before one exact search (a larger flat search amortises the merge). */
 export const TRUTH_BATCH_ITEMS = 8192;
@@ -280,7 +276,7 @@ export async function sweepNprobe(index: FaissIndex, queries: Float32Array, trut
  * (one per query, -1 for none), each query's own item is left out of both lists first: the
  * queries are items of the index (see `QueryFileInfo.selfIds`).
  */
-export function recallOf(labels: BigInt64Array, annK: number, truth: TopK, metric: Metric, selfIds?: BigInt64Array): Omit<SweepRow, 'nprobe' | 'msPerQuery'> {
+export function recallOf(labels: BigInt64Array, annK: number, truth: TopK, _metric: Metric, selfIds?: BigInt64Array): Omit<SweepRow, 'nprobe' | 'msPerQuery'> {
   if (selfIds !== undefined && selfIds.length !== truth.count) throw new RangeError(`${selfIds.length} query ids for ${truth.count} queries`);
   let measured = 0;
   let hit10 = 0;

@@ -1,3 +1,4 @@
+import type { StoreLocation } from '../store/open-object-store.js';
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { FileMetaData } from 'hyparquet';
@@ -234,7 +235,7 @@ export async function openCatalogue(url: string, options: OpenCatalogueOptions =
     // Nothing is read from a store: the rows are computed (see synthetic.ts).
     return new Catalogue(url, new FileObjectStore(options.cwd ?? process.cwd()), [{ key: 'synthetic', size: 0 }], concurrency, generator);
   }
-  let location;
+  let location: StoreLocation;
   try {
     location = parseStoreUrl(url, options.cwd);
   } catch (cause) {

@@ -5,7 +5,6 @@ import { CatalogueError, ReindexError } from '../errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { Batcher } from './batcher.js';
 import type { RowBatch } from './catalogue-types.js';
-import { checkUnchanged } from './jsonl-reader.js';
 
 /** A string cell whose bytes are not UTF-8: hyparquet would decode it to U+FFFD, silently. */
 class InvalidUtf8 {

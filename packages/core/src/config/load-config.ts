@@ -160,6 +160,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 function resolveRelativePaths(input: ReindexConfigInput, baseDir: string): ReindexConfigInput {
   const local = (value: unknown): unknown =>
     typeof value === 'string' && value.length > 0 && !/^[a-z][a-z0-9+.-]*:/i.test(value) && !isAbsolute(value) ? resolve(baseDir, value) : value;
+  // biome-ignore lint/suspicious/noExplicitAny: a partial config of any shape; only string paths are rewritten, then the schema validates it
   const out = structuredClone(input) as Record<string, any>;
   if (isPlainObject(out.catalogue) && out.catalogue.url !== undefined) out.catalogue.url = local(out.catalogue.url);
   if (isPlainObject(out.store) && out.store.url !== undefined) out.store.url = local(out.store.url);

@@ -24,14 +24,14 @@ export function formatIdMapLine(faissId: bigint, itemId: string): string {
 export function serializeIdMap(mapper: IdMapper): Buffer {
   const lines: string[] = [];
   for (const [faissId, itemId] of mapper.entries()) lines.push(formatIdMapLine(faissId, itemId));
-  return Buffer.from(lines.length === 0 ? '' : lines.join('\n') + '\n', 'utf8');
+  return Buffer.from(lines.length === 0 ? '' : `${lines.join('\n')}\n`, 'utf8');
 }
 
 /** Parses an id map (as produced by serializeIdMap) back into a mapper, re-checking collisions. */
 export function parseIdMap(text: string | Buffer, source = 'id map'): IdMapper {
   const mapper = new IdMapper();
   const lines = text.toString().split('\n');
-  lines.forEach((line, index) => addLine(mapper, line, index, source));
+  lines.forEach((line, index) => { addLine(mapper, line, index, source); });
   return mapper;
 }
 
@@ -39,7 +39,7 @@ export function parseIdMap(text: string | Buffer, source = 'id map'): IdMapper {
 export async function writeIdMapFile(mapper: IdMapper, path: string): Promise<void> {
   const out = createWriteStream(path);
   for (const [faissId, itemId] of mapper.entries()) {
-    if (!out.write(formatIdMapLine(faissId, itemId) + '\n')) await once(out, 'drain');
+    if (!out.write(`${formatIdMapLine(faissId, itemId)}\n`)) await once(out, 'drain');
   }
   out.end();
   await finished(out);

@@ -18,7 +18,7 @@ const valid: Manifest = {
     { path: 'index.faiss', bytes: 4_200_000, sha256: 'a'.repeat(64) },
     { path: 'idmap.jsonl', bytes: 3_000_000, sha256: 'b'.repeat(64) },
   ],
-  modelBundleHash: 'sha256:' + 'c'.repeat(64),
+  modelBundleHash: `sha256:${'c'.repeat(64)}`,
   catalogue: { source: 's3://bucket/catalogue/', items: 100_000, rejected: 3 },
   stageTimings: { plan: 120, train: 5000 },
   quality: { recallAt10: 0.93 },

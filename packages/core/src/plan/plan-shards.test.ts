@@ -116,7 +116,7 @@ describe('planShards', () => {
 
   it('handles CRLF line endings and a very long line at a cut point', async () => {
     const rows = productRows(0, 60).map((r, i) => (i === 30 ? { ...r, blob: 'z'.repeat(100_000) } : r));
-    await writeJsonlFile(join(dir, 'crlf.jsonl'), rows.map((r) => JSON.stringify(r)).join('\r\n') + '\r\n');
+    await writeJsonlFile(join(dir, 'crlf.jsonl'), `${rows.map((r) => JSON.stringify(r)).join('\r\n')}\r\n`);
     const catalogue = await openCatalogue(dir);
     const plan = await planShards(catalogue, 5);
     const perShard = await idsPerShard(catalogue, plan.shards);

@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -179,7 +180,7 @@ export class FileObjectStore implements ObjectStore {
   }
 
   private async walk(dir: string, out: ListedObject[]): Promise<void> {
-    let entries;
+    let entries: Dirent[];
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch (cause) {

@@ -41,7 +41,7 @@ export async function writeParquetFile(path: string, rows: Array<Record<string, 
 
 /** JSONL text of rows, one per line. */
 export function jsonlText(rows: Array<Record<string, unknown>>): string {
-  return rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+  return `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`;
 }
 
 export async function writeJsonlFile(path: string, text: string, gzip = false): Promise<void> {

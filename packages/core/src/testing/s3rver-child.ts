@@ -26,7 +26,7 @@ const server = new S3rver({
     .map((name) => ({ name })),
 });
 const { port } = await server.run();
-process.stdout.write(JSON.stringify({ port }) + '\n');
+process.stdout.write(`${JSON.stringify({ port })}\n`);
 process.stdin.resume();
 process.stdin.on('end', () => {
   void server.close().finally(() => process.exit(0));

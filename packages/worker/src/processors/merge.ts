@@ -232,7 +232,10 @@ async function resolveIdsAcrossShards(
       const resolution: CrossShardResolution = resolveCrossShard(duplicate, policy, idMaps.size > 0 ? (shard) => idMaps.get(shard)?.lookup(duplicate.id) : undefined);
       for (const r of resolution.rejections) {
         let list = removals.get(r.shard);
-        if (!list) removals.set(r.shard, (list = []));
+        if (!list) {
+          list = [];
+          removals.set(r.shard, list);
+        }
         list.push(duplicate.id);
         rejected.add({ location: r.location, itemId: r.itemId, reason: r.reason, message: r.message });
       }
