@@ -6,7 +6,21 @@ import { BuildFailedError, prepareBuild, submitBuild, waitForBuild } from '@rein
 import { CatalogueError } from '@reindex/core';
 import { writeCatalogue } from '@reindex/sample-catalogue';
 import { listVersions, type ShardStats } from '@reindex/worker';
-import { allIds, compareIds, configFor, expectedCatalogue, openQueues, openStore, privateRedis, readPublished, referenceModel, runBuild, startWorkers, tempDir, writeMappedJsonl } from './harness.js';
+import {
+  allIds,
+  compareIds,
+  configFor,
+  expectedCatalogue,
+  openQueues,
+  openStore,
+  privateRedis,
+  readPublished,
+  referenceModel,
+  runBuild,
+  startWorkers,
+  tempDir,
+  writeMappedJsonl,
+} from './harness.js';
 
 test('malformed JSONL lines are rejected with their location and the build still publishes everything else', async (t) => {
   const dir = await tempDir(t);
@@ -17,7 +31,9 @@ test('malformed JSONL lines are rejected with their location and the build still
   const lines = (await readFile(good, 'utf8')).split('\n');
   const broken = ['{"id": 999999, "title": "cut off', 'not json at all', '{"id": 999998,, "title": "x"}'];
   const at = [100, 900, 1700];
-  at.forEach((line, i) => { lines.splice(line + i, 0, broken[i]!); });
+  at.forEach((line, i) => {
+    lines.splice(line + i, 0, broken[i]!);
+  });
   const text = lines.join('\n');
   const catalogue = path.join(dir, 'bad.jsonl');
   await writeFile(catalogue, text);
@@ -41,10 +57,19 @@ test('malformed JSONL lines are rejected with their location and the build still
   assert.equal(byReason, broken.length);
   assert.deepEqual(malformed.sort(), offsets.map((o) => `bad.jsonl@byte ${o}`).sort());
   // The build's report names them by line, across both shards' byte ranges.
-  const report = JSON.parse((await store.get(`builds/${prepared.spec.buildId}/rejections.json`)).toString()) as { rejected: number; examples: Array<{ location: string; reason: string; itemId: string | null }> };
+  const report = JSON.parse((await store.get(`builds/${prepared.spec.buildId}/rejections.json`)).toString()) as {
+    rejected: number;
+    examples: Array<{ location: string; reason: string; itemId: string | null }>;
+  };
   assert.equal(report.rejected, expected.rejected.length + broken.length);
   const lineOf = (line: string) => text.split('\n').indexOf(line) + 1;
-  assert.deepEqual(report.examples.filter((r) => r.reason === 'malformed-row').map((r) => r.location).sort(), broken.map((l) => `bad.jsonl:${lineOf(l)}`).sort());
+  assert.deepEqual(
+    report.examples
+      .filter((r) => r.reason === 'malformed-row')
+      .map((r) => r.location)
+      .sort(),
+    broken.map((l) => `bad.jsonl:${lineOf(l)}`).sort(),
+  );
   const textLines = text.split('\n');
   for (const r of report.examples.filter((e) => e.reason !== 'malformed-row')) {
     const line = Number(/^bad\.jsonl:(\d+)$/.exec(r.location)?.[1]);
@@ -100,11 +125,17 @@ test('a title column that is missing or of the wrong type fails at plan time, na
   const catalogue = path.join(dir, 'items.jsonl');
   await writeMappedJsonl(catalogue, 500, (row) => ({ ...row, title: { en: String(row.title) } }));
   const storeUrl = `file://${path.join(dir, 'store')}`;
-  await assert.rejects(prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl, shardCount: 2, config: { catalogue: { fields: { title: 'name' } } } })), (error: Error) => {
-    assert.equal((error as { code?: string }).code, 'CATALOGUE_FIELDS_INVALID', error.message);
-    assert.match(error.message, /catalogue\.fields\.title is "name", but none of the first 256 rows \(from .*items\.jsonl@byte 0\) has it; fields seen: id, title/);
-    return true;
-  });
+  await assert.rejects(
+    prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl, shardCount: 2, config: { catalogue: { fields: { title: 'name' } } } })),
+    (error: Error) => {
+      assert.equal((error as { code?: string }).code, 'CATALOGUE_FIELDS_INVALID', error.message);
+      assert.match(
+        error.message,
+        /catalogue\.fields\.title is "name", but none of the first 256 rows \(from .*items\.jsonl@byte 0\) has it; fields seen: id, title/,
+      );
+      return true;
+    },
+  );
   await assert.rejects(prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl, shardCount: 2 })), (error: Error) => {
     assert.equal((error as { code?: string }).code, 'CATALOGUE_FIELDS_INVALID', error.message);
     assert.match(error.message, /every one of the first 256 rows .* is rejected, 256 for field "title"/);
@@ -145,10 +176,39 @@ test('a model bundle that does not match its ONNX files, or whose bundle.json ha
   const storeUrl = `file://${path.join(dir, 'store')}`;
   const reference = await referenceModel();
   const edits: Array<[string, (manifest: Record<string, any>) => void, string, RegExp]> = [
-    ['renamed-input', (m) => { m.item.features[0].input = 'title_tokens'; }, 'BUNDLE_MODEL_MISMATCH', /model\.onnx does not match bundle\.json: .*title_tokens/],
-    ['wrong-dim', (m) => { m.dim = 32; }, 'BUNDLE_MODEL_MISMATCH', /model\.onnx does not match bundle\.json: .*embedding/],
-    ['query-dtype', (m) => { m.query.input.dtype = 'int32'; }, 'BUNDLE_MODEL_MISMATCH', /query\.onnx does not match bundle\.json: .*query_ids/],
-    ['unknown-key', (m) => { m.normalised = true; m.query.fusion.weight = [1]; }, 'BUNDLE_INVALID', /bundle\.json is invalid: normalised is not a known key .*; query\.fusion\.weight is not a known key/],
+    [
+      'renamed-input',
+      (m) => {
+        m.item.features[0].input = 'title_tokens';
+      },
+      'BUNDLE_MODEL_MISMATCH',
+      /model\.onnx does not match bundle\.json: .*title_tokens/,
+    ],
+    [
+      'wrong-dim',
+      (m) => {
+        m.dim = 32;
+      },
+      'BUNDLE_MODEL_MISMATCH',
+      /model\.onnx does not match bundle\.json: .*embedding/,
+    ],
+    [
+      'query-dtype',
+      (m) => {
+        m.query.input.dtype = 'int32';
+      },
+      'BUNDLE_MODEL_MISMATCH',
+      /query\.onnx does not match bundle\.json: .*query_ids/,
+    ],
+    [
+      'unknown-key',
+      (m) => {
+        m.normalised = true;
+        m.query.fusion.weight = [1];
+      },
+      'BUNDLE_INVALID',
+      /bundle\.json is invalid: normalised is not a known key .*; query\.fusion\.weight is not a known key/,
+    ],
   ];
   for (const [name, edit, code, message] of edits) {
     const bundle = path.join(dir, name);

@@ -6,7 +6,18 @@ import { jobIdFor } from '@reindex/queue';
 import { CatalogueGenerator, writeCatalogue } from '@reindex/sample-catalogue';
 import type { ShardStats } from '@reindex/worker';
 import {
-  allIds, assertFilesMatch, compareIds, defer, expectedCatalogue, privateRedis, readPublished, referenceModel, runBuild, skuOf, spread, tempDir,
+  allIds,
+  assertFilesMatch,
+  compareIds,
+  defer,
+  expectedCatalogue,
+  privateRedis,
+  readPublished,
+  referenceModel,
+  runBuild,
+  skuOf,
+  spread,
+  tempDir,
   writeMappedJsonl,
 } from './harness.js';
 
@@ -21,7 +32,11 @@ test('a 4-shard build over 2 workers publishes every item exactly once, each fin
   const expected = expectedCatalogue(ITEMS);
   assert.ok(expected.rejected.length > 0, 'the generated catalogue carries rejectable oddities');
 
-  const { prepared, result, store } = await runBuild(t, redis.url, { catalogueUrl: catalogue, storeUrl: `file://${path.join(dir, 'store')}`, shardCount: SHARDS });
+  const { prepared, result, store } = await runBuild(t, redis.url, {
+    catalogueUrl: catalogue,
+    storeUrl: `file://${path.join(dir, 'store')}`,
+    shardCount: SHARDS,
+  });
   const published = await readPublished(t, store);
   const { manifest, index } = published;
 
@@ -68,7 +83,10 @@ test('a 4-shard build over 2 workers publishes every item exactly once, each fin
   // An item's own embedding finds it first, searching every list.
   const gen = new CatalogueGenerator();
   const rejectedIds = new Set(expected.rejected);
-  const sample = spread(Array.from({ length: ITEMS }, (_, i) => gen.item(i).item).filter((item) => !rejectedIds.has(item.id as number)), 50);
+  const sample = spread(
+    Array.from({ length: ITEMS }, (_, i) => gen.item(i).item).filter((item) => !rejectedIds.has(item.id as number)),
+    50,
+  );
   const embedder = await ItemEmbedder.create(await referenceModel());
   defer(t, () => embedder.close());
   const embedded = await embedder.embed(sample);
@@ -90,7 +108,10 @@ test('string item ids ("SKU-000123") are hashed for faiss and the published id m
   const { prepared, store, queues } = await runBuild(t, redis.url, { catalogueUrl: catalogue, storeUrl: `file://${path.join(dir, 'store')}`, shardCount: 3 });
   const published = await readPublished(t, store);
   assert.equal(published.manifest.idMap, 'idmap.jsonl');
-  assert.ok(published.manifest.files.some((f) => f.path === 'idmap.jsonl'), 'the id map is one of the version\'s files');
+  assert.ok(
+    published.manifest.files.some((f) => f.path === 'idmap.jsonl'),
+    "the id map is one of the version's files",
+  );
   assert.deepEqual(assertFilesMatch(published), []);
   const idMap = published.idMap!;
 
@@ -102,7 +123,11 @@ test('string item ids ("SKU-000123") are hashed for faiss and the published id m
     assert.ok(sku !== undefined, `faiss id ${id} is in the id map`);
     counts.set(sku, (counts.get(sku) ?? 0) + 1);
   }
-  assert.deepEqual([...counts.values()].filter((n) => n !== 1), [], 'each item once');
+  assert.deepEqual(
+    [...counts.values()].filter((n) => n !== 1),
+    [],
+    'each item once',
+  );
   assert.deepEqual([...counts.keys()].sort(), expected.accepted.map(skuOf).sort());
   assert.equal(published.manifest.catalogue.rejected, expected.rejected.length);
 

@@ -33,9 +33,18 @@ test('reindex --dry-run --json prints the plan and enqueues nothing', async (t) 
   const { catalogue, store, common } = await setup(t);
   const out = await runCli([...common, '--shard-count', '3', '--redis', redis.url, '--dry-run', '--json']);
   assert.equal(out.code, 0, out.stderr);
-  const plan = JSON.parse(out.stdout.trim().split('\n').at(-1)!) as { dryRun: boolean; shards: Array<{ shard: number; rows: number }>; items: number; catalogue: string; index: { factory: string } };
+  const plan = JSON.parse(out.stdout.trim().split('\n').at(-1)!) as {
+    dryRun: boolean;
+    shards: Array<{ shard: number; rows: number }>;
+    items: number;
+    catalogue: string;
+    index: { factory: string };
+  };
   assert.equal(plan.dryRun, true);
-  assert.deepEqual(plan.shards.map((s) => s.shard), [0, 1, 2]);
+  assert.deepEqual(
+    plan.shards.map((s) => s.shard),
+    [0, 1, 2],
+  );
   assert.equal(plan.catalogue, catalogue);
   assert.equal(plan.index.factory, SMALL_FACTORY);
   assert.ok(Math.abs(plan.items - 1000) <= 100, `estimated ${plan.items} rows for 1000`);
@@ -43,7 +52,7 @@ test('reindex --dry-run --json prints the plan and enqueues nothing', async (t) 
   assert.deepEqual(await readdir(store).catch(() => []), [], 'nothing in the store');
 });
 
-test('after pnpm\'s --, a failing run with --json ends stdout with a JSON object naming the code, and exits non-zero', async (t) => {
+test("after pnpm's --, a failing run with --json ends stdout with a JSON object naming the code, and exits non-zero", async (t) => {
   const redis = await privateRedis(t);
   const { dir, common } = await setup(t, 50);
   const objects = path.join(dir, 'objects.jsonl');
@@ -62,7 +71,11 @@ test('after pnpm\'s --, a failing run with --json ends stdout with a JSON object
 test('bad --shard-count values fail with the flag named and a non-zero exit, before any job', async (t) => {
   const redis = await privateRedis(t);
   const { common } = await setup(t, 50);
-  for (const [value, pattern] of [['0', /--shard-count must be at least 1, got 0/], ['abc', /--shard-count must be an integer, got "abc"/], ['5000', /--shard-count 5000 is larger than the catalogue can be split into/]] as const) {
+  for (const [value, pattern] of [
+    ['0', /--shard-count must be at least 1, got 0/],
+    ['abc', /--shard-count must be an integer, got "abc"/],
+    ['5000', /--shard-count 5000 is larger than the catalogue can be split into/],
+  ] as const) {
     const out = await runCli([...common, '--shard-count', value, '--redis', redis.url]);
     assert.notEqual(out.code, 0, `--shard-count ${value} exits non-zero`);
     assert.match(out.stderr, pattern);
@@ -126,9 +139,13 @@ test('a coordinator killed after planning is resumed at once: reindex --resume t
   await writeFile(remoteOnly, JSON.stringify({ workers: 0, index: { trainSampleSize: SMALL_TRAIN_SAMPLE } }));
   const firstArgs = [...common.slice(0, common.indexOf('--config')), '--config', remoteOnly];
   const first = spawn(process.execPath, [CLI, ...firstArgs, '--shard-count', '2', '--redis', redis.url], { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT });
-  defer(t, () => { if (first.exitCode === null && first.signalCode === null) first.kill('SIGKILL'); });
+  defer(t, () => {
+    if (first.exitCode === null && first.signalCode === null) first.kill('SIGKILL');
+  });
   let firstErr = '';
-  first.stderr.on('data', (c: Buffer) => { firstErr += c.toString(); });
+  first.stderr.on('data', (c: Buffer) => {
+    firstErr += c.toString();
+  });
   const buildId = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no build id from the first coordinator: ${firstErr}`)), 60_000);
     first.stderr.on('data', () => {

@@ -12,24 +12,55 @@ import { writeCatalogue } from '@reindex/sample-catalogue';
 import type { S3Options } from '@reindex/core';
 import { startS3FaultProxy, startS3TestServer } from '@reindex/core/testing';
 import type { ShardStats } from '@reindex/worker';
-import { allIds, assertFilesMatch, assertPublishedOnce, compareIds, configFor, defer, expectedCatalogue, openQueues, openStore, privateRedis, readPublished, startWorkers, tempDir, until } from './harness.js';
+import {
+  allIds,
+  assertFilesMatch,
+  assertPublishedOnce,
+  compareIds,
+  configFor,
+  defer,
+  expectedCatalogue,
+  openQueues,
+  openStore,
+  privateRedis,
+  readPublished,
+  startWorkers,
+  tempDir,
+  until,
+} from './harness.js';
 
 const ITEMS = 60_000;
 const SHARDS = 2;
 const WORKER_SCRIPT = fileURLToPath(new URL('./fixtures/worker-process.js', import.meta.url));
 
-interface ShardProgress { items: number; estimatedRows: number; workerId: string; done?: boolean }
+interface ShardProgress {
+  items: number;
+  estimatedRows: number;
+  workerId: string;
+  done?: boolean;
+}
 
 /** A worker in a process of its own (so it can be SIGKILLed), once it printed `ready`. */
-async function startWorkerProcess(t: TestContext, redisUrl: string, workerId: string, s3?: S3Options): Promise<{ child: ChildProcess; exited: Promise<unknown[]> }> {
+async function startWorkerProcess(
+  t: TestContext,
+  redisUrl: string,
+  workerId: string,
+  s3?: S3Options,
+): Promise<{ child: ChildProcess; exited: Promise<unknown[]> }> {
   const child = spawn(process.execPath, [WORKER_SCRIPT, redisUrl, workerId, ...(s3 ? [JSON.stringify(s3)] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   const exited = once(child, 'exit');
-  defer(t, () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
+  defer(t, () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
   const [firstLine] = await Promise.race([
     once(createInterface({ input: child.stdout! }), 'line') as Promise<[string]>,
-    exited.then(() => { throw new Error(`worker process ${workerId} exited before it was ready: ${stderr}`); }),
+    exited.then(() => {
+      throw new Error(`worker process ${workerId} exited before it was ready: ${stderr}`);
+    }),
   ]);
   assert.equal(firstLine, 'ready');
   return { child, exited };
@@ -50,13 +81,17 @@ test('a worker process SIGKILLed in the middle of a shard loses it to another wo
   const victimId = `victim-${process.pid}`;
   const { child: victim, exited } = await startWorkerProcess(t, redis.url, victimId);
 
-  const { job, progress } = await until('a shard in progress in the worker process', async () => {
-    for (const active of await queues.queues.shard.getActive()) {
-      const p = active.progress as ShardProgress | number;
-      if (typeof p === 'object' && p.items > 0 && !p.done) return { job: active, progress: p };
-    }
-    return undefined;
-  }, 120_000);
+  const { job, progress } = await until(
+    'a shard in progress in the worker process',
+    async () => {
+      for (const active of await queues.queues.shard.getActive()) {
+        const p = active.progress as ShardProgress | number;
+        if (typeof p === 'object' && p.items > 0 && !p.done) return { job: active, progress: p };
+      }
+      return undefined;
+    },
+    120_000,
+  );
   assert.equal(progress.workerId, victimId);
   assert.ok(progress.items < progress.estimatedRows, `killed mid-shard: ${progress.items} of ~${progress.estimatedRows} rows done`);
   victim.kill('SIGKILL');
@@ -91,14 +126,21 @@ test('a worker process SIGKILLed during training, after its sample is checkpoint
   await writeCatalogue(catalogue, { items, format: 'jsonl' });
   // A large sample and many lists make k-means (seconds) the long part after the checkpoint,
   // so the kill lands in it.
-  const prepared = await prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl: `file://${path.join(dir, 'store')}`, shardCount: 2, factory: 'IVF512,PQ32', trainSampleSize: 38_000 }));
+  const prepared = await prepareBuild(
+    await configFor({ catalogueUrl: catalogue, storeUrl: `file://${path.join(dir, 'store')}`, shardCount: 2, factory: 'IVF512,PQ32', trainSampleSize: 38_000 }),
+  );
   const { buildId } = prepared.spec;
   const store = openStore(t, prepared.spec.storeUrl);
   const queues = openQueues(t, redis.url);
   await submitBuild(queues, store, prepared);
 
   const { child: victim } = await startWorkerProcess(t, redis.url, `train-victim-${process.pid}`);
-  await until('the embedded training sample to be checkpointed', async () => ((await store.exists(`builds/${buildId}/train-sample.json`)) ? true : undefined), 120_000, 20);
+  await until(
+    'the embedded training sample to be checkpointed',
+    async () => ((await store.exists(`builds/${buildId}/train-sample.json`)) ? true : undefined),
+    120_000,
+    20,
+  );
   assert.equal(await store.exists(`builds/${buildId}/trained.index`), false, 'killed before the trained index was uploaded');
   victim.kill('SIGKILL');
   await once(victim, 'exit');
@@ -246,7 +288,9 @@ test('workers SIGKILLed during merge uploads and again during publish, before LA
   // and the write of the manifest (publish), each while the request is in flight.
   let onWrite: ((path: string) => void) | undefined;
   const proxy = await startS3FaultProxy(s3.endpoint, { slowDown: 0.03, internalError: 0.03, resetAfter: 0.02, truncatedBody: 0.03, slowBody: 0.03 }, 11, {
-    onRequest: (method, requestPath) => { if (method !== 'GET' && method !== 'HEAD') onWrite?.(requestPath); },
+    onRequest: (method, requestPath) => {
+      if (method !== 'GET' && method !== 'HEAD') onWrite?.(requestPath);
+    },
   });
   defer(t, () => proxy.stop());
   const faulty = { ...s3.s3Options, endpoint: proxy.endpoint };
@@ -282,7 +326,7 @@ test('workers SIGKILLed during merge uploads and again during publish, before LA
   await startWorkers(t, redis.url, 1, { stalledIntervalMs: 1000, lockDurationMs: 10_000, s3: faulty });
   const result = await waitForBuild(queues, buildId, 2, undefined, 200);
   for (const stage of ['merge', 'publish'] as const) {
-    const job = await (queues.queues[stage]).getJob(`${buildId}-${stage}`);
+    const job = await queues.queues[stage].getJob(`${buildId}-${stage}`);
     assert.ok((job?.stalledCounter ?? 0) >= 1, `the killed ${stage} job was detected as stalled`);
   }
   const expected = expectedCatalogue(items);

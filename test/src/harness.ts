@@ -14,8 +14,20 @@ import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { prepareBuild, submitBuild, waitForBuild, type PreparedBuild } from '@reindex/coordinator';
 import {
-  deepMerge, loadConfig, openObjectStore, parseIdMap, parseLatestPointer, parseManifest, sha256Buffer,
-  type IdMapper, type LatestPointer, type Manifest, type ObjectStore, type ReindexConfig, type ReindexConfigInput, type S3Options,
+  deepMerge,
+  loadConfig,
+  openObjectStore,
+  parseIdMap,
+  parseLatestPointer,
+  parseManifest,
+  sha256Buffer,
+  type IdMapper,
+  type LatestPointer,
+  type Manifest,
+  type ObjectStore,
+  type ReindexConfig,
+  type ReindexConfigInput,
+  type S3Options,
 } from '@reindex/core';
 import { FaissIndex } from '@reindex/faiss';
 import { buildReferenceBundle } from '@reindex/item-tower';
@@ -278,7 +290,12 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
 
 export const CLI = path.join(REPO_ROOT, 'packages/cli/dist/main.js');
 
-export interface CliResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs the reindex CLI to completion; a CLI that hangs is killed and reported as such. */
 export function runCli(args: string[], timeoutMs = 90_000): Promise<CliResult> {
@@ -286,8 +303,12 @@ export function runCli(args: string[], timeoutMs = 90_000): Promise<CliResult> {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('exit', (code, signal) => {

@@ -6,7 +6,19 @@ import { prepareBuild, submitBuild, waitForBuild } from '@reindex/coordinator';
 import { jobIdFor } from '@reindex/queue';
 import { writeCatalogue } from '@reindex/sample-catalogue';
 import { listVersions, type BuildQueues, type ShardStats } from '@reindex/worker';
-import { allIds, compareIds, configFor, expectedCatalogue, openQueues, openStore, privateRedis, readPublished, startWorkers, tempDir, until } from './harness.js';
+import {
+  allIds,
+  compareIds,
+  configFor,
+  expectedCatalogue,
+  openQueues,
+  openStore,
+  privateRedis,
+  readPublished,
+  startWorkers,
+  tempDir,
+  until,
+} from './harness.js';
 
 const ITEMS = 4000;
 const SHARDS = 4;
@@ -30,7 +42,10 @@ test('submitting the same build again, before, during and after it runs, does no
   // Twice before any worker runs: one train job.
   await submitBuild(queues, store, prepared);
   await submitBuild(queues, store, prepared);
-  assert.deepEqual((await jobsOf(queues, 'train', buildId)).map((j) => j.id), [jobIdFor(buildId, 'train')]);
+  assert.deepEqual(
+    (await jobsOf(queues, 'train', buildId)).map((j) => j.id),
+    [jobIdFor(buildId, 'train')],
+  );
 
   await startWorkers(t, redis.url, 2);
   // Again while the shards run (the fan-out exists, the train job has completed).
@@ -39,16 +54,23 @@ test('submitting the same build again, before, during and after it runs, does no
   await waitForBuild(queues, buildId, SHARDS, undefined, 100);
 
   const snapshot = async () => ({
-    train: (await jobsOf(queues, 'train', buildId)).map((j) => ({ id: j.id, attemptsStarted: j.attemptsStarted, processedOn: j.processedOn, finishedOn: j.finishedOn })),
+    train: (await jobsOf(queues, 'train', buildId)).map((j) => ({
+      id: j.id,
+      attemptsStarted: j.attemptsStarted,
+      processedOn: j.processedOn,
+      finishedOn: j.finishedOn,
+    })),
     shards: (await jobsOf(queues, 'shard', buildId))
       .map((j) => ({ id: j.id, attemptsStarted: j.attemptsStarted, attemptsMade: j.attemptsMade, processedOn: j.processedOn, finishedOn: j.finishedOn }))
       .sort((a, b) => String(a.id).localeCompare(String(b.id))),
     merge: (await jobsOf(queues, 'merge', buildId)).map((j) => ({ id: j.id, attemptsStarted: j.attemptsStarted, processedOn: j.processedOn })),
     publish: (await jobsOf(queues, 'publish', buildId)).map((j) => ({ id: j.id, attemptsStarted: j.attemptsStarted, processedOn: j.processedOn })),
-    stats: await Promise.all(Array.from({ length: SHARDS }, async (_, i) => {
-      const s = JSON.parse((await store.get(`builds/${buildId}/shards/${i}.json`)).toString()) as ShardStats;
-      return { startedAt: s.startedAt, finishedAt: s.finishedAt, workerId: s.workerId };
-    })),
+    stats: await Promise.all(
+      Array.from({ length: SHARDS }, async (_, i) => {
+        const s = JSON.parse((await store.get(`builds/${buildId}/shards/${i}.json`)).toString()) as ShardStats;
+        return { startedAt: s.startedAt, finishedAt: s.finishedAt, workerId: s.workerId };
+      }),
+    ),
     latest: (await store.get('indexes/catalogue/LATEST')).toString(),
     versions: await listVersions(store, 'catalogue'),
   });
@@ -66,8 +88,16 @@ test('submitting the same build again, before, during and after it runs, does no
   // Again after it completed, with the workers still listening: nothing is enqueued or rerun.
   await submitBuild(queues, store, prepared);
   await queues.enqueueFanOut({ buildId, storeUrl: prepared.spec.storeUrl }, SHARDS);
-  const counts = await Promise.all((['train', 'shard', 'merge', 'publish'] as const).map((s) => queues.queues[s].getJobCounts('waiting', 'active', 'delayed', 'waiting-children', 'prioritized')));
-  assert.deepEqual(counts.map((c) => Object.values(c).reduce((a, b) => a + b, 0)), [0, 0, 0, 0], 'no job waits or runs after the repeat submission');
+  const counts = await Promise.all(
+    (['train', 'shard', 'merge', 'publish'] as const).map((s) =>
+      queues.queues[s].getJobCounts('waiting', 'active', 'delayed', 'waiting-children', 'prioritized'),
+    ),
+  );
+  assert.deepEqual(
+    counts.map((c) => Object.values(c).reduce((a, b) => a + b, 0)),
+    [0, 0, 0, 0],
+    'no job waits or runs after the repeat submission',
+  );
   await new Promise((resolve) => setTimeout(resolve, 1500)); // give idle workers a chance to (wrongly) pick something up
   assert.deepEqual(await snapshot(), before);
 

@@ -23,10 +23,22 @@ async function writeRows(file: string, rows: Array<Record<string, unknown>>): Pr
 /** Clean rows (no generator oddities), so every rejection is the test's own. */
 function cleanRows(count: number, id: (i: number) => unknown): Array<Record<string, unknown>> {
   const gen = new CatalogueGenerator();
-  return [...gen.items(0, count)].map((row, i) => ({ ...row, title: `item ${i} ${String(row.title ?? '')}`, category: 'Home/Kitchen', brand: 'acme', shop: 'shop-1', price: 10 + (i % 50), id: id(i) }));
+  return [...gen.items(0, count)].map((row, i) => ({
+    ...row,
+    title: `item ${i} ${String(row.title ?? '')}`,
+    category: 'Home/Kitchen',
+    brand: 'acme',
+    shop: 'shop-1',
+    price: 10 + (i % 50),
+    id: id(i),
+  }));
 }
 
-async function build(t: TestContext, rows: Array<Record<string, unknown>>, config: BuildSetup['config'] = {}): Promise<{ merge: () => Promise<MergeResult>; stats: () => Promise<ShardStats[]>; wait: Promise<unknown>; storeUrl: string }> {
+async function build(
+  t: TestContext,
+  rows: Array<Record<string, unknown>>,
+  config: BuildSetup['config'] = {},
+): Promise<{ merge: () => Promise<MergeResult>; stats: () => Promise<ShardStats[]>; wait: Promise<unknown>; storeUrl: string }> {
   const dir = await tempDir(t);
   const redis = await privateRedis(t);
   const catalogue = path.join(dir, 'items.jsonl');
@@ -41,13 +53,15 @@ async function build(t: TestContext, rows: Array<Record<string, unknown>>, confi
   wait.catch(() => undefined);
   const { buildId } = prepared.spec;
   return {
-    wait, storeUrl,
+    wait,
+    storeUrl,
     merge: async () => (await queues.queues.merge.getJob(`${buildId}-merge`))!.returnvalue as MergeResult,
-    stats: async () => Promise.all(prepared.plan.shards.map(async (_, i) => JSON.parse((await store.get(`builds/${buildId}/shards/${i}.json`)).toString()) as ShardStats)),
+    stats: async () =>
+      Promise.all(prepared.plan.shards.map(async (_, i) => JSON.parse((await store.get(`builds/${buildId}/shards/${i}.json`)).toString()) as ShardStats)),
   };
 }
 
-test('a string id made of the digits of another id\'s hash is its own item, and an integer id in a string catalogue is rejected as a mixed kind', async (t) => {
+test("a string id made of the digits of another id's hash is its own item, and an integer id in a string catalogue is rejected as a mixed kind", async (t) => {
   const victim = 'sku-7';
   const forged = String(hashStringId(victim));
   const rows = cleanRows(ITEMS, (i) => `sku-${i}`);
@@ -64,7 +78,13 @@ test('a string id made of the digits of another id\'s hash is its own item, and 
   assert.equal(merge.rejectedByReason['id-mixed-kinds'], 1);
   assert.equal(merge.items, ITEMS - 1);
   const ids = await allIds(published.index);
-  assert.deepEqual(compareIds(ids, rows.filter((_, i) => i !== 20).map((r) => hashStringId(r.id as string))), { duplicates: [], missing: [], extra: [] });
+  assert.deepEqual(
+    compareIds(
+      ids,
+      rows.filter((_, i) => i !== 20).map((r) => hashStringId(r.id as string)),
+    ),
+    { duplicates: [], missing: [], extra: [] },
+  );
 });
 
 /** Rows 0..ITEMS-1 with integer ids, where id 5 repeats within the first shard and id 7 in the last rows (another shard). */
@@ -88,7 +108,10 @@ test('duplicate ids, in one shard and across shards, are rejected with both loca
   const examples = [...stats.flatMap((s) => s.rejectedExamples), ...(merge.crossShardRejections ?? [])].filter((r) => r.reason === 'duplicate-id');
   const fives = examples.filter((r) => r.itemId === '5');
   assert.equal(fives.length, 2);
-  assert.ok(fives.every((r) => /also appears at items\.jsonl@byte \d+/.test(r.message)), JSON.stringify(fives));
+  assert.ok(
+    fives.every((r) => /also appears at items\.jsonl@byte \d+/.test(r.message)),
+    JSON.stringify(fives),
+  );
   assert.equal(examples.filter((r) => r.itemId === '7').length, 2, 'the cross-shard copies are reported by the merge');
   const published = await readPublished(t, openStore(t, b.storeUrl));
   const expected = rows.map((r) => BigInt(r.id as number)).filter((id) => id !== 5n && id !== 7n);
@@ -123,7 +146,10 @@ test('keep-last indexes only the last copy of a duplicate id, in one shard and a
 test('a real 64-bit hash collision indexes the smaller id and rejects the other, whether the two share a shard or not', async (t) => {
   const [a, b] = ['sku-5c4bba459d17a9df', 'sku-32621596a3e345c3'];
   assert.equal(hashStringId(a), hashStringId(b), 'the pair collides');
-  for (const [layout, second] of [['one shard', 2], ['two shards', ITEMS - 3]] as const) {
+  for (const [layout, second] of [
+    ['one shard', 2],
+    ['two shards', ITEMS - 3],
+  ] as const) {
     const rows = cleanRows(ITEMS, (i) => `item-${i}`);
     rows[1] = { ...rows[1]!, id: a };
     rows[second] = { ...rows[second]!, id: b };

@@ -11,7 +11,10 @@ function warehouseColumns(from: number, rows: number): Record<string, ArrowColum
   const ids = Array.from({ length: rows }, (_, i) => from + i);
   return {
     sku: { type: 'utf8', values: ids.map((i) => `SKU-${String(i).padStart(7, '0')}`) },
-    title: { type: 'utf8', values: ids.map((i) => (i % 97 === 0 ? null : `${['red', 'blue', 'ivory'][i % 3]} cotton ${['shirt', 'gloves', 'scarf', 'socks'][i % 4]} ${i}`)) },
+    title: {
+      type: 'utf8',
+      values: ids.map((i) => (i % 97 === 0 ? null : `${['red', 'blue', 'ivory'][i % 3]} cotton ${['shirt', 'gloves', 'scarf', 'socks'][i % 4]} ${i}`)),
+    },
     category: { type: 'utf8-list', values: ids.map((i) => ['Clothing', ['Men', 'Women'][i % 2]!, ['Shirts', 'Accessories'][i % 2]!]) },
     brand: { type: 'utf8', values: ids.map((i) => `brand-${i % 40}`) },
     shop: { type: 'utf8', values: ids.map((i) => `shop-${i % 13}`) },
@@ -27,12 +30,17 @@ test('a warehouse export in every Parquet codec (written by arrow-rs) builds: ea
   const catalogue = path.join(dir, 'export');
   await mkdir(catalogue);
   for (const [n, codec] of CODECS.entries()) {
-    await writeFile(path.join(catalogue, `data_${n}.parquet`), arrowParquetBuffer(warehouseColumns(n * ROWS_PER_FILE, ROWS_PER_FILE), { codec, rowGroupRows: 500 }));
+    await writeFile(
+      path.join(catalogue, `data_${n}.parquet`),
+      arrowParquetBuffer(warehouseColumns(n * ROWS_PER_FILE, ROWS_PER_FILE), { codec, rowGroupRows: 500 }),
+    );
   }
   const redis = await privateRedis(t);
   const total = CODECS.length * ROWS_PER_FILE;
   const { result, store } = await runBuild(t, redis.url, {
-    catalogueUrl: catalogue, storeUrl: `file://${path.join(dir, 'store')}`, shardCount: 4,
+    catalogueUrl: catalogue,
+    storeUrl: `file://${path.join(dir, 'store')}`,
+    shardCount: 4,
     // Titles of 12 word patterns are near-duplicates: the gate is not what this test is about.
     config: { catalogue: { fields: { id: 'sku' } }, index: { quality: { targetRecallAt10: 0.5 } } },
   });
@@ -47,13 +55,26 @@ test('a warehouse export in every Parquet codec (written by arrow-rs) builds: ea
 test('planning reads every file: a Parquet file without the mapped column, or with it of a type that cannot work, fails naming that file', async (t) => {
   const dir = await tempDir(t);
   const storeUrl = `file://${path.join(dir, 'store')}`;
-  const withVectors = (from: number): Record<string, ArrowColumn> => ({ ...warehouseColumns(from, 100), vec: { type: 'float32-fixed-list', size: 2, values: Array.from({ length: 100 }, (_, i) => [i, 1]) } });
-  const cases: Array<{ name: string; columns: Record<string, ArrowColumn>; good?: (from: number) => Record<string, ArrowColumn>; config: object; message: RegExp }> = [
+  const withVectors = (from: number): Record<string, ArrowColumn> => ({
+    ...warehouseColumns(from, 100),
+    vec: { type: 'float32-fixed-list', size: 2, values: Array.from({ length: 100 }, (_, i) => [i, 1]) },
+  });
+  const cases: Array<{
+    name: string;
+    columns: Record<string, ArrowColumn>;
+    good?: (from: number) => Record<string, ArrowColumn>;
+    config: object;
+    message: RegExp;
+  }> = [
     {
       name: 'no-title',
-      columns: (() => { const { title: _title, ...rest } = warehouseColumns(9000, 100); return rest; })(),
+      columns: (() => {
+        const { title: _title, ...rest } = warehouseColumns(9000, 100);
+        return rest;
+      })(),
       config: { catalogue: { fields: { id: 'sku' } } },
-      message: /catalogue\.fields\.title is "title", but Parquet file .*export-no-title\/data_3\.parquet has no such column; its columns: sku, category, brand, shop, price/,
+      message:
+        /catalogue\.fields\.title is "title", but Parquet file .*export-no-title\/data_3\.parquet has no such column; its columns: sku, category, brand, shop, price/,
     },
     {
       name: 'list-title',
@@ -73,7 +94,11 @@ test('planning reads every file: a Parquet file without the mapped column, or wi
     const catalogue = path.join(dir, `export-${c.name}`);
     await mkdir(catalogue);
     // Three good files first: a probe of the first rows alone would not see the fourth.
-    for (let n = 0; n < 3; n++) await writeFile(path.join(catalogue, `data_${n}.parquet`), arrowParquetBuffer((c.good ?? ((from: number) => warehouseColumns(from, 100)))(n * 100), { codec: 'ZSTD' }));
+    for (let n = 0; n < 3; n++)
+      await writeFile(
+        path.join(catalogue, `data_${n}.parquet`),
+        arrowParquetBuffer((c.good ?? ((from: number) => warehouseColumns(from, 100)))(n * 100), { codec: 'ZSTD' }),
+      );
     await writeFile(path.join(catalogue, 'data_3.parquet'), arrowParquetBuffer(c.columns, { codec: 'ZSTD' }));
     await assert.rejects(prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl, shardCount: 2, config: c.config })), (error: Error) => {
       assert.equal((error as { code?: string }).code, 'CATALOGUE_FIELDS_INVALID', error.message);

@@ -11,22 +11,34 @@ const WORKER_BIN = path.join(REPO_ROOT, 'packages/worker/dist/bin.js');
 
 /** A real `reindex-worker` process; resolves once it logs that it waits for jobs. */
 async function startWorkerProcess(t: TestContext, redisUrl: string): Promise<{ child: ChildProcess; log: () => string }> {
-  const child = spawn(process.execPath, [WORKER_BIN, '--redis', redisUrl, '--metrics-port', '0', '--lock-duration-ms', '5000', '--stalled-interval-ms', '1000'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [WORKER_BIN, '--redis', redisUrl, '--metrics-port', '0', '--lock-duration-ms', '5000', '--stalled-interval-ms', '1000'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
   defer(t, async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL');
       await once(child, 'exit');
     }
   });
-  await until('the worker process to wait for jobs', async () => {
-    if (child.exitCode !== null) throw new Error(`reindex-worker exited with ${child.exitCode}: ${output}`);
-    return output.includes('waiting for jobs') ? true : undefined;
-  }, 30_000);
+  await until(
+    'the worker process to wait for jobs',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`reindex-worker exited with ${child.exitCode}: ${output}`);
+      return output.includes('waiting for jobs') ? true : undefined;
+    },
+    30_000,
+  );
   return { child, log: () => output };
 }
 

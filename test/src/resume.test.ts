@@ -8,7 +8,19 @@ import { shardKey } from '@reindex/core';
 import { jobIdFor } from '@reindex/queue';
 import { CatalogueGenerator } from '@reindex/sample-catalogue';
 import type { ShardStats } from '@reindex/worker';
-import { allIds, compareIds, configFor, expectedCatalogue, openQueues, openStore, privateRedis, readPublished, startWorkers, tempDir, until } from './harness.js';
+import {
+  allIds,
+  compareIds,
+  configFor,
+  expectedCatalogue,
+  openQueues,
+  openStore,
+  privateRedis,
+  readPublished,
+  startWorkers,
+  tempDir,
+  until,
+} from './harness.js';
 
 const ITEMS = 2000;
 const SHARDS = 4;
@@ -40,7 +52,10 @@ test('reindex --resume continues a failed build, reusing every shard that finish
   const original = await readFile(b);
   await appendFile(b, '{"id": 999999, "title": "added after the plan"}\n');
   await queues.queues.shard.resume();
-  await assert.rejects(waitForBuild(queues, buildId, SHARDS, undefined, 100), (e: Error) => e instanceof BuildFailedError && /shard \d+ failed after 1 attempt: .*b\.jsonl.*not retried/.test(e.message));
+  await assert.rejects(
+    waitForBuild(queues, buildId, SHARDS, undefined, 100),
+    (e: Error) => e instanceof BuildFailedError && /shard \d+ failed after 1 attempt: .*b\.jsonl.*not retried/.test(e.message),
+  );
   // The build fails as soon as a shard of b.jsonl does; the shards of a.jsonl finish on their own.
   const intact = prepared.plan.shards.filter((s) => !s.parts.some((p) => p.file.endsWith('b.jsonl'))).map((s) => s.index);
   assert.ok(intact.length >= 1 && intact.length < SHARDS);

@@ -9,7 +9,19 @@ import { ObjectStoreError } from '@reindex/core';
 import { startS3FaultProxy, startS3TestServer } from '@reindex/core/testing';
 import { writeCatalogue } from '@reindex/sample-catalogue';
 import {
-  allIds, assertFilesMatch, compareIds, configFor, defer, expectedCatalogue, openQueues, openStore, privateRedis, readPublished, runBuild, startWorkers, tempDir,
+  allIds,
+  assertFilesMatch,
+  compareIds,
+  configFor,
+  defer,
+  expectedCatalogue,
+  openQueues,
+  openStore,
+  privateRedis,
+  readPublished,
+  runBuild,
+  startWorkers,
+  tempDir,
 } from './harness.js';
 
 const BUCKET = 'reindex-e2e';
@@ -26,7 +38,12 @@ test('a build with its catalogue and its store on an S3-protocol server publishe
   await bucket.putFile('input/catalogue.jsonl', local);
 
   const storeUrl = `s3://${BUCKET}/reindex`;
-  const { prepared, result } = await runBuild(t, redis.url, { catalogueUrl: `s3://${BUCKET}/input/catalogue.jsonl`, storeUrl, shardCount: 3, s3: s3.s3Options });
+  const { prepared, result } = await runBuild(t, redis.url, {
+    catalogueUrl: `s3://${BUCKET}/input/catalogue.jsonl`,
+    storeUrl,
+    shardCount: 3,
+    s3: s3.s3Options,
+  });
   const store = openStore(t, storeUrl, s3.s3Options);
   const published = await readPublished(t, store);
   assert.equal(published.manifest.buildId, prepared.spec.buildId);
@@ -49,7 +66,16 @@ test('a model bundle that lives only in the S3 store is fetched by the coordinat
   const bucket = openStore(t, `s3://${BUCKET}`, s3.s3Options);
   // A small bundle, uploaded, then removed locally: nothing on this machine holds it.
   const modelLocal = path.join(dir, 'model');
-  await buildReferenceBundle(modelLocal, { dim: 32, titleEmbeddingDim: 32, fieldEmbeddingDim: 8, hiddenDim: 64, titleBuckets: 4096, categoryBuckets: 1024, brandBuckets: 1024, shopBuckets: 1024 });
+  await buildReferenceBundle(modelLocal, {
+    dim: 32,
+    titleEmbeddingDim: 32,
+    fieldEmbeddingDim: 8,
+    hiddenDim: 64,
+    titleBuckets: 4096,
+    categoryBuckets: 1024,
+    brandBuckets: 1024,
+    shopBuckets: 1024,
+  });
   const original = await loadBundle(modelLocal);
   for (const file of await readdir(modelLocal)) await bucket.putFile(`models/small/${file}`, path.join(modelLocal, file));
   await rm(modelLocal, { recursive: true });
@@ -70,14 +96,21 @@ test('a model bundle that lives only in the S3 store is fetched by the coordinat
   // The bundle changes in the bucket after the next build is planned: a worker that has not
   // cached it (the ones above hold the planned bytes, which is right) refuses it at once.
   const redis2 = await privateRedis(t);
-  const next = await prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl, shardCount: 2, s3: s3.s3Options, modelDir: modelUrl }), new Date(Date.now() + 2000));
+  const next = await prepareBuild(
+    await configFor({ catalogueUrl: catalogue, storeUrl, shardCount: 2, s3: s3.s3Options, modelDir: modelUrl }),
+    new Date(Date.now() + 2000),
+  );
   const manifest = await bucket.get('models/small/bundle.json');
   await bucket.put('models/small/bundle.json', Buffer.concat([manifest, Buffer.from('\n')]));
   const queues = openQueues(t, redis2.url);
   await submitBuild(queues, openStore(t, storeUrl, s3.s3Options), next);
   await startWorkers(t, redis2.url, 1, { s3: s3.s3Options });
-  await assert.rejects(waitForBuild(queues, next.spec.buildId, 2, undefined, 100), (e: Error) =>
-    e instanceof BuildFailedError && /train failed after 1 attempt: model bundle s3:\/\/.*models\/small .*the model changed after planning .*not retried/.test(e.message));
+  await assert.rejects(
+    waitForBuild(queues, next.spec.buildId, 2, undefined, 100),
+    (e: Error) =>
+      e instanceof BuildFailedError &&
+      /train failed after 1 attempt: model bundle s3:\/\/.*models\/small .*the model changed after planning .*not retried/.test(e.message),
+  );
 });
 
 async function closedPort(): Promise<number> {
@@ -108,14 +141,22 @@ test('an unreachable S3 endpoint for the store fails the submission with the end
     return true;
   });
   const counts = await queues.queues.train.getJobCounts();
-  assert.equal(Object.values(counts).reduce((a, b) => a + b, 0), 0, 'no job was enqueued');
+  assert.equal(
+    Object.values(counts).reduce((a, b) => a + b, 0),
+    0,
+    'no job was enqueued',
+  );
 });
 
 test('behind a store that throttles, errors, resets (before and after acting), cuts and stalls bodies on 40% of requests, a build publishes every item once and every file verifies', async (t) => {
   const dir = await tempDir(t);
   const s3 = await startS3TestServer([BUCKET]);
   defer(t, () => s3.stop());
-  const proxy = await startS3FaultProxy(s3.endpoint, { slowDown: 0.1, internalError: 0.1, resetBefore: 0.05, resetAfter: 0.05, truncatedBody: 0.05, slowBody: 0.05 }, 7);
+  const proxy = await startS3FaultProxy(
+    s3.endpoint,
+    { slowDown: 0.1, internalError: 0.1, resetBefore: 0.05, resetAfter: 0.05, truncatedBody: 0.05, slowBody: 0.05 },
+    7,
+  );
   defer(t, () => proxy.stop());
   const faulty = { ...s3.s3Options, endpoint: proxy.endpoint };
   const redis = await privateRedis(t);

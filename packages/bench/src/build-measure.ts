@@ -52,20 +52,37 @@ export async function measureBuild(o: BuildMeasureOptions): Promise<BuildMeasure
   }
 
   // Disk: the lowest free space seen during the build, against free space before it.
-  const freeBytes = async () => { const s = await statfs(o.workDir); return s.bavail * s.bsize; };
+  const freeBytes = async () => {
+    const s = await statfs(o.workDir);
+    return s.bavail * s.bsize;
+  };
   const freeBefore = await freeBytes();
   let freeLowest = freeBefore;
-  const diskTimer = setInterval(() => { void freeBytes().then((f) => { freeLowest = Math.min(freeLowest, f); }); }, 1000);
+  const diskTimer = setInterval(() => {
+    void freeBytes().then((f) => {
+      freeLowest = Math.min(freeLowest, f);
+    });
+  }, 1000);
 
   const redis = await startEmbeddedRedis();
   const cpuBefore = process.cpuUsage();
   const t0 = Date.now();
   let summary: RunSummary;
   try {
-    summary = await runBuild({
-      shardCount: o.shardCount, workers: o.workers, catalogue: o.catalogue, store: `file://${storeDir}`, redis: redis.url, dryRun: false, json: true, force: true,
-      ...(configFile ? { config: configFile } : {}),
-    }, { log: () => undefined, update: () => undefined, clear: () => undefined } as never);
+    summary = await runBuild(
+      {
+        shardCount: o.shardCount,
+        workers: o.workers,
+        catalogue: o.catalogue,
+        store: `file://${storeDir}`,
+        redis: redis.url,
+        dryRun: false,
+        json: true,
+        force: true,
+        ...(configFile ? { config: configFile } : {}),
+      },
+      { log: () => undefined, update: () => undefined, clear: () => undefined } as never,
+    );
   } finally {
     clearInterval(diskTimer);
   }
@@ -85,22 +102,41 @@ export async function measureBuild(o: BuildMeasureOptions): Promise<BuildMeasure
     for (const key of Object.keys(parts) as Array<keyof typeof parts>) parts[key] += s[key] ?? 0;
     shardItems += s.items;
   }
-  let objects = 0, storeBytes = 0;
+  let objects = 0,
+    storeBytes = 0;
   const walk = async (dir: string): Promise<void> => {
     for (const e of await readdir(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) await walk(p);
-      else { objects++; storeBytes += (await stat(p)).size; }
+      else {
+        objects++;
+        storeBytes += (await stat(p)).size;
+      }
     }
   };
   await walk(storeDir);
-  const manifest = JSON.parse(await readFile(new URL(summary.manifestUrl), 'utf8')) as { factory: string; files: Array<{ bytes: number }>; quality?: { queries?: number } };
+  const manifest = JSON.parse(await readFile(new URL(summary.manifestUrl), 'utf8')) as {
+    factory: string;
+    files: Array<{ bytes: number }>;
+    quality?: { queries?: number };
+  };
   const spec = JSON.parse(await readFile(path.join(storeDir, 'builds', summary.buildId, 'build.json'), 'utf8')) as { index: { trainSampleSize: number } };
   return {
-    summary, wallS, cpuS: (cpu.user + cpu.system) / 1e6, maxRssBytes: process.resourceUsage().maxRSS * 1024,
-    redisPeakBytes: Number(/used_memory_peak:(\d+)/.exec(info)?.[1] ?? NaN), peakDiskBytes: freeBefore - freeLowest, objects, storeBytes,
-    ...parts, shardItems, factory: manifest.factory, trainSampleSize: spec.index.trainSampleSize,
-    indexBytes: manifest.files.reduce((a, f) => a + f.bytes, 0), qualityQueries: manifest.quality?.queries ?? 0, shardStatsFiles: shardFiles.length,
+    summary,
+    wallS,
+    cpuS: (cpu.user + cpu.system) / 1e6,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    redisPeakBytes: Number(/used_memory_peak:(\d+)/.exec(info)?.[1] ?? NaN),
+    peakDiskBytes: freeBefore - freeLowest,
+    objects,
+    storeBytes,
+    ...parts,
+    shardItems,
+    factory: manifest.factory,
+    trainSampleSize: spec.index.trainSampleSize,
+    indexBytes: manifest.files.reduce((a, f) => a + f.bytes, 0),
+    qualityQueries: manifest.quality?.queries ?? 0,
+    shardStatsFiles: shardFiles.length,
   };
 }
 

@@ -82,7 +82,9 @@ if (!values['no-write']) {
     const f = (k: string) => (st[k] ?? 0).toFixed(1);
     return `| ${label} | ${s.items.toLocaleString('en')} | ${s.rejected.toLocaleString('en')} | ${s.shards} | ${f('plan')} | ${f('train')} | ${f('shards')} | ${f('merge')} | ${f('quality')} | ${f('publish')} | **${s.seconds.toFixed(1)}** | ${Math.round(s.itemsPerSecond).toLocaleString('en')} | ${s.nprobe ?? '–'} | ${s.recallAt10?.toFixed(3) ?? '–'} |`;
   };
-  await writeBenchSection('e2e', `## End to end (\`pnpm run bench:e2e\`)
+  await writeBenchSection(
+    'e2e',
+    `## End to end (\`pnpm run bench:e2e\`)
 
 Command: \`pnpm run bench:e2e\` · ${new Date().toISOString().slice(0, 10)} · ${machineLine()} · ${workers} in-process workers, private redis-server, \`file://\` store, reference model (dim 128), index parameters chosen by the default rule.
 
@@ -93,5 +95,6 @@ ${row(`generated JSONL (${largeItems.toLocaleString('en')})`, large)}
 
 Goals: the zero-configuration run under 60 s, 1,000,000 items under 5 minutes. "total" is wall time of the command from start to published (stage times overlap little: each stage waits for the previous one).
 
-Coordinator work for ${planShardCount.toLocaleString('en')} shards over the ${largeItems.toLocaleString('en')}-item JSONL catalogue: plan ${(planMs / 1000).toFixed(2)} s (metadata only: byte ranges cut at line boundaries), enqueue of the ${planShardCount.toLocaleString('en')}-shard flow ${(enqueueMs / 1000).toFixed(2)} s, **${(coordinatorMs / 1000).toFixed(2)} s** in all (goal under 10 s).`);
+Coordinator work for ${planShardCount.toLocaleString('en')} shards over the ${largeItems.toLocaleString('en')}-item JSONL catalogue: plan ${(planMs / 1000).toFixed(2)} s (metadata only: byte ranges cut at line boundaries), enqueue of the ${planShardCount.toLocaleString('en')}-shard flow ${(enqueueMs / 1000).toFixed(2)} s, **${(coordinatorMs / 1000).toFixed(2)} s** in all (goal under 10 s).`,
+  );
 }

@@ -27,7 +27,10 @@ const { values } = parseArgs({
 });
 const itemCount = intOption('items', values.items);
 const cores = os.availableParallelism();
-const threadCounts = values.threads.split(',').map(Number).filter((t) => t >= 1 && t <= cores);
+const threadCounts = values.threads
+  .split(',')
+  .map(Number)
+  .filter((t) => t >= 1 && t <= cores);
 const batchSizes = values['batch-sizes'].split(',').map(Number);
 const repeats = intOption('repeats', values.repeats);
 
@@ -103,7 +106,10 @@ async function main(): Promise<void> {
     // Batch size: the one onnxruntime alone runs fastest at, single-threaded, on a subset.
     const sweep: [number, number][] = [];
     {
-      const session = await ort.InferenceSession.create(bundle.itemModelPath, onnxSessionOptions({ intraOpThreads: 1, interOpThreads: 1, threadSpinning: false }));
+      const session = await ort.InferenceSession.create(
+        bundle.itemModelPath,
+        onnxSessionOptions({ intraOpThreads: 1, interOpThreads: 1, threadSpinning: false }),
+      );
       const subset = records.slice(0, Math.min(10_000, records.length));
       for (const bs of batchSizes) {
         const batches = prebuild(bundle, chunk(subset, bs));
@@ -120,7 +126,10 @@ async function main(): Promise<void> {
     const rows: string[] = [];
     for (const threads of threadCounts) {
       // The session options the embedder's worker uses, so only featurization and glue differ.
-      const session = await ort.InferenceSession.create(bundle.itemModelPath, onnxSessionOptions({ intraOpThreads: threads, interOpThreads: 1, threadSpinning: false }));
+      const session = await ort.InferenceSession.create(
+        bundle.itemModelPath,
+        onnxSessionOptions({ intraOpThreads: threads, interOpThreads: 1, threadSpinning: false }),
+      );
       const embedder = await ItemEmbedder.create(bundle, { batchSize, intraOpThreads: threads });
       const chunks = chunk(records, batchSize);
       const batches = prebuild(bundle, chunks);
@@ -152,10 +161,14 @@ async function main(): Promise<void> {
       const overhead = bestPipe / bestOrt - 1;
       const medianPaired = median(paired);
       const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-      console.log(`threads ${threads}: onnxruntime alone ${fmt(ortRate)} items/s, pipeline ${fmt(pipeRate)} items/s, overhead ${pct(overhead)} (median of paired runs ${pct(medianPaired)})`);
+      console.log(
+        `threads ${threads}: onnxruntime alone ${fmt(ortRate)} items/s, pipeline ${fmt(pipeRate)} items/s, overhead ${pct(overhead)} (median of paired runs ${pct(medianPaired)})`,
+      );
       // Items per CPU-second: throughput per core actually used, whatever the thread layout.
       const perCpuSecond = (cpuMs: number) => fmt((itemCount * repeats) / (cpuMs / 1000));
-      rows.push(`| ${threads} | ${batchSize} | ${fmt(ortRate)} | ${fmt(ortRate / threads)} | ${perCpuSecond(cpuOrt)} | ${fmt(pipeRate)} | ${fmt(pipeRate / threads)} | ${perCpuSecond(cpuPipe)} | ${pct(overhead)} ${overhead <= 0.15 ? '✅' : '❌'} | ${pct(medianPaired)} | ${(cpuOverhead * 100).toFixed(0)}% | ${(featurizeShare * 100).toFixed(0)}% |`);
+      rows.push(
+        `| ${threads} | ${batchSize} | ${fmt(ortRate)} | ${fmt(ortRate / threads)} | ${perCpuSecond(cpuOrt)} | ${fmt(pipeRate)} | ${fmt(pipeRate / threads)} | ${perCpuSecond(cpuPipe)} | ${pct(overhead)} ${overhead <= 0.15 ? '✅' : '❌'} | ${pct(medianPaired)} | ${(cpuOverhead * 100).toFixed(0)}% | ${(featurizeShare * 100).toFixed(0)}% |`,
+      );
       await embedder.close();
       await session.release();
     }
@@ -176,7 +189,10 @@ async function main(): Promise<void> {
       console.log(featurizeLine);
     }
 
-    const hasGpu = await access('/dev/nvidia0').then(() => true, () => false);
+    const hasGpu = await access('/dev/nvidia0').then(
+      () => true,
+      () => false,
+    );
     let cudaLine = 'CUDA: not measured — no NVIDIA GPU on this machine.';
     if (hasGpu || values.cuda) {
       try {

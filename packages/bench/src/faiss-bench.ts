@@ -55,7 +55,14 @@ type FaissModule = typeof ourFaiss;
 /** faiss's own defaults for what DEFAULT_TRAIN_OPTIONS changes. */
 const FAISS_DEFAULT_TRAINING: TrainOptions = { polysemousTraining: true, pqPointsPerCentroid: 256, pqKmeansBlas: true };
 
-async function benchFaiss(base: Float32Array, ids: BigInt64Array, queries: Float32Array, truth: BigInt64Array, module: FaissModule = ourFaiss, trainOptions: TrainOptions = {}) {
+async function benchFaiss(
+  base: Float32Array,
+  ids: BigInt64Array,
+  queries: Float32Array,
+  truth: BigInt64Array,
+  module: FaissModule = ourFaiss,
+  trainOptions: TrainOptions = {},
+) {
   const index = module.FaissIndex.fromFactory(dim, 'IVF256,PQ16', 'l2');
   let t0 = process.hrtime.bigint();
   await index.train(base.subarray(0, nTrain * dim), trainOptions);
@@ -86,7 +93,13 @@ async function benchLance(base: Float32Array, queries: Float32Array, truth: BigI
     t0 = process.hrtime.bigint();
     const labels: number[] = [];
     for (let q = 0; q < nq; q++) {
-      const hits = await table.query().nearestTo(Array.from(queries.subarray(q * dim, (q + 1) * dim))).nprobes(nprobe).limit(k).select(['id']).toArray();
+      const hits = await table
+        .query()
+        .nearestTo(Array.from(queries.subarray(q * dim, (q + 1) * dim)))
+        .nprobes(nprobe)
+        .limit(k)
+        .select(['id'])
+        .toArray();
       for (let j = 0; j < k; j++) labels.push(hits[j]?.id ?? -1);
     }
     const search = seconds(t0);
@@ -101,11 +114,19 @@ for (const d of data) if (d !== 'random' && d !== 'embeddings') throw new Error(
 
 if (data.has('embeddings')) {
   const items = intOption('items', values.items, 10_000);
-  const comparison = await compareOnEmbeddings({ items, queries: nq, cacheDir: path.join(REPO_ROOT, 'var/bench/faiss'), skipLance: values.skip.includes('lance') });
+  const comparison = await compareOnEmbeddings({
+    items,
+    queries: nq,
+    cacheDir: path.join(REPO_ROOT, 'var/bench/faiss'),
+    skipLance: values.skip.includes('lance'),
+  });
   const command = `pnpm run bench:faiss -- --data embeddings${items === 1_000_000 ? '' : ` --items ${items}`}`;
-  const section = embeddingSection(comparison, `## faiss binding vs LanceDB on item-tower embeddings (\`${command}\`)
+  const section = embeddingSection(
+    comparison,
+    `## faiss binding vs LanceDB on item-tower embeddings (\`${command}\`)
 
-Command: \`${command}\` · ${new Date().toISOString().slice(0, 10)} · ${machineLine()} · faiss threads ${getThreads()} (LanceDB: its own pool, all cores)`);
+Command: \`${command}\` · ${new Date().toISOString().slice(0, 10)} · ${machineLine()} · faiss threads ${getThreads()} (LanceDB: its own pool, all cores)`,
+  );
   console.log(section);
   if (!values['no-write']) await writeBenchSection('faiss-embeddings', section);
 }
@@ -119,7 +140,7 @@ const ours = await benchFaiss(base, ids, queries, truth);
 console.log('faiss', ours);
 const oursFaissDefaults = await benchFaiss(base, ids, queries, truth, ourFaiss, FAISS_DEFAULT_TRAINING);
 console.log('faiss, faiss default training', oursFaissDefaults);
-const other = values['compare-module'] ? (await import(values['compare-module'])) as FaissModule : undefined;
+const other = values['compare-module'] ? ((await import(values['compare-module'])) as FaissModule) : undefined;
 const otherRuns = other ? [await benchFaiss(base, ids, queries, truth, other), await benchFaiss(base, ids, queries, truth, other, FAISS_DEFAULT_TRAINING)] : [];
 if (other) console.log(`faiss ${other.faissSimd}`, otherRuns);
 const lance = values.skip.includes('lance') ? undefined : await benchLance(base, queries, truth);
@@ -139,8 +160,13 @@ if (!values['no-write']) {
     rows.push(row(`@reindex/faiss, Debian libfaiss-dev 1.7.3 ${other.faissSimd} (${ourKnobs})`, otherRuns[0]!));
     rows.push(row(`@reindex/faiss, Debian libfaiss-dev 1.7.3 ${other.faissSimd} (${faissKnobs})`, otherRuns[1]!));
   }
-  if (lance) rows.push(`| @lancedb/lancedb 0.39 | — | — | **${fmt(lance.build)}** (+ ${fmt(lance.ingest)} table write) | ${fmt(lance.search)} | ${lance.recall.toFixed(3)} |`);
-  await writeBenchSection('faiss', `## faiss binding vs LanceDB (IVF-PQ build)
+  if (lance)
+    rows.push(
+      `| @lancedb/lancedb 0.39 | — | — | **${fmt(lance.build)}** (+ ${fmt(lance.ingest)} table write) | ${fmt(lance.search)} | ${lance.recall.toFixed(3)} |`,
+    );
+  await writeBenchSection(
+    'faiss',
+    `## faiss binding vs LanceDB (IVF-PQ build)
 
 Command: \`pnpm run bench:faiss${values['compare-module'] ? ' -- --compare-module <generic build>' : ''}\` · ${new Date().toISOString().slice(0, 10)} · ${machineLine()} · faiss threads ${getThreads()}, BLAS threshold ${getDistanceBlasThreshold()}
 
@@ -149,5 +175,6 @@ ${n.toLocaleString('en')} random ${dim}-d Gaussian vectors, \`IVF256,PQ16\` (Lan
 | engine | train s | add s | train + add s | search s (${nq} queries) | recall@10 |
 |---|---|---|---|---|---|
 ${rows.join('\n')}
-${lance ? `\nRatio (ours / LanceDB, train + add): **${(ours.build / lance.build).toFixed(2)}** (goal ≤ 0.33 at equal or better recall).` : ''}`);
+${lance ? `\nRatio (ours / LanceDB, train + add): **${(ours.build / lance.build).toFixed(2)}** (goal ≤ 0.33 at equal or better recall).` : ''}`,
+  );
 }

@@ -125,7 +125,10 @@ async function faissRung(base: Float32Array, queries: Float32Array, exact: BigIn
   try {
     const t0 = process.hrtime.bigint();
     await index.train(base.subarray(0, Math.min(n, rung.nlist * POINTS_PER_LIST) * dim));
-    await index.addWithIds(base, BigInt64Array.from({ length: n }, (_, i) => BigInt(i)));
+    await index.addWithIds(
+      base,
+      BigInt64Array.from({ length: n }, (_, i) => BigInt(i)),
+    );
     const buildS = seconds(t0);
     const rows: SearchRow[] = [];
     for (const nprobe of NPROBES) {
@@ -165,7 +168,14 @@ async function lanceRung(base: Float32Array, queries: Float32Array, exact: BigIn
       const labels: number[] = [];
       const t1 = process.hrtime.bigint();
       for (let q = 0; q < nq; q++) {
-        const hits = await table.query().nearestTo(queries.subarray(q * dim, (q + 1) * dim)).distanceType('dot').nprobes(nprobe).limit(K).select(['id', '_distance']).toArray();
+        const hits = await table
+          .query()
+          .nearestTo(queries.subarray(q * dim, (q + 1) * dim))
+          .distanceType('dot')
+          .nprobes(nprobe)
+          .limit(K)
+          .select(['id', '_distance'])
+          .toArray();
         for (let j = 0; j < K; j++) labels.push((hits[j]?.id as number | undefined) ?? -1);
       }
       rows.push({ nprobe, ...score(exact, labels, nq), msPerQuery: (seconds(t1) * 1000) / nq });
@@ -188,7 +198,10 @@ export interface EmbeddingComparison {
 export async function compareOnEmbeddings(o: EmbeddingComparisonOptions): Promise<EmbeddingComparison> {
   const { base, queries, dim, embedS } = await embeddings(o);
   const flat = FaissIndex.fromFactory(dim, 'IDMap,Flat', 'ip');
-  await flat.addWithIds(base, BigInt64Array.from({ length: base.length / dim }, (_, i) => BigInt(i)));
+  await flat.addWithIds(
+    base,
+    BigInt64Array.from({ length: base.length / dim }, (_, i) => BigInt(i)),
+  );
   const exact = (await flat.search(queries, K)).labels;
   await flat.close();
   const results: RungResult[] = [];
@@ -211,7 +224,10 @@ export function embeddingSection(c: EmbeddingComparison, header: string): string
   const lines = c.results.map((r) => {
     const b = best(r);
     const at = (t: number) => r.rows.find((row) => row.recallAt10 >= t);
-    const cell = (t: number) => { const row = at(t); return row ? `${row.nprobe} (${row.msPerQuery.toFixed(2)} ms)` : '–'; };
+    const cell = (t: number) => {
+      const row = at(t);
+      return row ? `${row.nprobe} (${row.msPerQuery.toFixed(2)} ms)` : '–';
+    };
     return `| ${r.engine} | IVF${r.rung.nlist},PQ${r.rung.m} | **${f2(r.buildS)}**${r.engine === 'lancedb' ? ` (+ ${f2(r.ingestS)} table write)` : ''} | ${b.recallAt10.toFixed(3)} at nprobe ${b.nprobe} | ${b.overlapAt10.toFixed(3)} | ${TARGETS.map(cell).join(' | ')} |`;
   });
   const needs = TARGETS.map((t) => {

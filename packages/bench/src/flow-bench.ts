@@ -21,17 +21,34 @@ const { values } = parseArgs({
 });
 const shardCounts = values.shards.split(',').map(Number);
 const concurrency = intOption('concurrency', values.concurrency);
-for (const n of [...shardCounts, concurrency]) if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--shards and --concurrency take positive integers, got ${n}`);
+for (const n of [...shardCounts, concurrency])
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--shards and --concurrency take positive integers, got ${n}`);
 
 /** A shard's return value about the size of a real ShardStats (its keys, a few numbers and paths). */
 const stats = (shard: number) => ({
-  shard, items: 156_250, rejected: 0, rejectedByReason: {}, rejectedExamples: [],
+  shard,
+  items: 156_250,
+  rejected: 0,
+  rejectedByReason: {},
+  rejectedExamples: [],
   index: { path: `builds/b/shards/${shard}.index`, bytes: 6_500_000, sha256: 'f'.repeat(64) },
   truth: { path: `builds/b/shards/${shard}.truth.bin`, bytes: 1_200_000, sha256: 'e'.repeat(64), queries: 1000, k: 100 },
-  startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), workerId: 'bench', embedMs: 1, addMs: 1, truthMs: 1,
+  startedAt: new Date().toISOString(),
+  finishedAt: new Date().toISOString(),
+  workerId: 'bench',
+  embedMs: 1,
+  addMs: 1,
+  truthMs: 1,
 });
 
-interface Row { shards: number; enqueueS: number; fanInS: number; mergeReadS: number; memoryAfterEnqueueMb: number; memoryPeakMb: number }
+interface Row {
+  shards: number;
+  enqueueS: number;
+  fanInS: number;
+  mergeReadS: number;
+  memoryAfterEnqueueMb: number;
+  memoryPeakMb: number;
+}
 const rows: Row[] = [];
 for (const shards of shardCounts) {
   const redis = await startEmbeddedRedis();
@@ -49,13 +66,17 @@ for (const shards of shardCounts) {
   t = performance.now();
   const workers = [
     new Worker(QUEUE_NAMES.shard, async (job: Job) => stats((job.data as { shard: number }).shard), { ...opts, concurrency }),
-    new Worker(QUEUE_NAMES.merge, async (job: Job) => {
-      const r = performance.now();
-      const children = Object.keys(await job.getChildrenValues()).length;
-      mergeReadS = (performance.now() - r) / 1000;
-      if (children !== shards) throw new Error(`merge saw ${children} children, expected ${shards}`);
-      return { children };
-    }, opts),
+    new Worker(
+      QUEUE_NAMES.merge,
+      async (job: Job) => {
+        const r = performance.now();
+        const children = Object.keys(await job.getChildrenValues()).length;
+        mergeReadS = (performance.now() - r) / 1000;
+        if (children !== shards) throw new Error(`merge saw ${children} children, expected ${shards}`);
+        return { children };
+      },
+      opts,
+    ),
     new Worker(QUEUE_NAMES.publish, async () => ({ published: true }), opts),
   ];
   const publish = jobIdFor(data.buildId, 'publish');

@@ -5,10 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseIntegerFlag } from '@reindex/core';
 
 /** docs/benchmarks.md at the repository root, whatever the working directory. */
-export const benchmarksFile = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../docs/benchmarks.md',
-);
+export const benchmarksFile = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../docs/benchmarks.md');
 
 /** One line that says on what machine a benchmark ran, so numbers are never read out of context. */
 export function machineLine(): string {
@@ -32,9 +29,7 @@ export async function writeBenchSection(key: string, markdown: string): Promise<
   const block = `${start}\n${markdown.trim()}\n${end}`;
   const from = doc.indexOf(start);
   const to = doc.indexOf(end);
-  doc = from >= 0 && to > from
-    ? doc.slice(0, from) + block + doc.slice(to + end.length)
-    : `${doc.trimEnd()}\n\n${block}\n`;
+  doc = from >= 0 && to > from ? doc.slice(0, from) + block + doc.slice(to + end.length) : `${doc.trimEnd()}\n\n${block}\n`;
   await mkdir(path.dirname(benchmarksFile), { recursive: true });
   await writeFile(benchmarksFile, doc);
 }

@@ -32,12 +32,15 @@ const storeDir = path.join(workDir, 'scale-build');
 const workers = os.availableParallelism();
 
 // The catalogue is generated once and kept (its generation is not part of the build).
-await stat(catalogue).then(() => false, async () => {
-  const t = Date.now();
-  await writeCatalogue(catalogue, { items, format: 'parquet', rowGroupSize: 100_000 });
-  console.log(`generated ${catalogue} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-  return true;
-});
+await stat(catalogue).then(
+  () => false,
+  async () => {
+    const t = Date.now();
+    await writeCatalogue(catalogue, { items, format: 'parquet', rowGroupSize: 100_000 });
+    console.log(`generated ${catalogue} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    return true;
+  },
+);
 const catalogueBytes = (await stat(catalogue)).size;
 const m = await measureBuild({ catalogue, shardCount, workers, workDir: storeDir });
 const { summary, wallS, cpuS, maxRssBytes, embedMs, addMs, truthMs, shardItems } = m;

@@ -27,13 +27,24 @@ const shardItems = intOption('shard-items', values['shard-items']);
 if (!Number.isSafeInteger(shardItems) || shardItems < 1) throw new Error(`--shard-items must be a positive integer, got ${values['shard-items']}`);
 const workers = os.availableParallelism();
 const shardsFor = (items: number) => Math.max(16, Math.ceil(items / shardItems));
-const catalogueFor = (items: number) => syntheticUrl({ items, dim: SYNTHETIC_DEFAULTS.dim, modes: SYNTHETIC_DEFAULTS.modes, spread: SYNTHETIC_DEFAULTS.spread, rank: SYNTHETIC_DEFAULTS.rank, seed: SYNTHETIC_DEFAULTS.seed });
+const catalogueFor = (items: number) =>
+  syntheticUrl({
+    items,
+    dim: SYNTHETIC_DEFAULTS.dim,
+    modes: SYNTHETIC_DEFAULTS.modes,
+    spread: SYNTHETIC_DEFAULTS.spread,
+    rank: SYNTHETIC_DEFAULTS.rank,
+    seed: SYNTHETIC_DEFAULTS.seed,
+  });
 
 if (values.child !== undefined) {
   // One size, in this process: print the measurement as the last line.
   const items = intOption('child', values.child);
   const m = await measureBuild({
-    catalogue: catalogueFor(items), shardCount: shardsFor(items), workers, workDir: path.join(REPO_ROOT, 'var/bench/simulate'),
+    catalogue: catalogueFor(items),
+    shardCount: shardsFor(items),
+    workers,
+    workDir: path.join(REPO_ROOT, 'var/bench/simulate'),
     config: { catalogue: { fields: { embedding: SYNTHETIC_FIELDS.embedding } } },
   });
   console.log(JSON.stringify(m));
@@ -43,16 +54,22 @@ if (values.child !== undefined) {
   const rows: Array<{ items: number; m: BuildMeasurement }> = [];
   for (const items of sizes) {
     const t = Date.now();
-    const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(import.meta.url), '--child', String(items), '--shard-items', String(shardItems)], { maxBuffer: 64 * 1024 ** 2 });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [fileURLToPath(import.meta.url), '--child', String(items), '--shard-items', String(shardItems)],
+      { maxBuffer: 64 * 1024 ** 2 },
+    );
     const m = JSON.parse(stdout.trim().split('\n').at(-1)!) as BuildMeasurement;
     rows.push({ items, m });
     console.log(`${items.toLocaleString('en')} items: ${((Date.now() - t) / 1000).toFixed(1)} s`, JSON.stringify(m));
   }
   const f1 = (x: number | undefined) => (x ?? 0).toFixed(1);
-  const table = rows.map(({ items, m }) => {
-    const st = m.summary.stageSeconds;
-    return `| ${items.toLocaleString('en')} | ${m.summary.shards} | \`${m.factory}\` | ${m.trainSampleSize.toLocaleString('en')} | ${m.summary.nprobe} | ${m.summary.recallAt10?.toFixed(3) ?? '–'} | **${f1(m.wallS)}** | ${f1(st.train)} | ${f1(st.shards)} | ${f1(st.merge)} | ${f1(st.quality)} | ${((m.cpuS * 1e6) / m.summary.items).toFixed(1)} | ${((m.addMs * 1000) / m.shardItems).toFixed(1)} | ${((m.truthMs * 1000) / m.shardItems).toFixed(1)} | ${gb(m.maxRssBytes)} | ${gb(m.peakDiskBytes)} | ${gb(m.indexBytes)} | ${(m.redisPeakBytes / 1e6).toFixed(1)} MB |`;
-  }).join('\n');
+  const table = rows
+    .map(({ items, m }) => {
+      const st = m.summary.stageSeconds;
+      return `| ${items.toLocaleString('en')} | ${m.summary.shards} | \`${m.factory}\` | ${m.trainSampleSize.toLocaleString('en')} | ${m.summary.nprobe} | ${m.summary.recallAt10?.toFixed(3) ?? '–'} | **${f1(m.wallS)}** | ${f1(st.train)} | ${f1(st.shards)} | ${f1(st.merge)} | ${f1(st.quality)} | ${((m.cpuS * 1e6) / m.summary.items).toFixed(1)} | ${((m.addMs * 1000) / m.shardItems).toFixed(1)} | ${((m.truthMs * 1000) / m.shardItems).toFixed(1)} | ${gb(m.maxRssBytes)} | ${gb(m.peakDiskBytes)} | ${gb(m.indexBytes)} | ${(m.redisPeakBytes / 1e6).toFixed(1)} MB |`;
+    })
+    .join('\n');
   const command = `pnpm run bench:simulate -- --sizes ${sizes.join(',')}${shardItems === 400_000 ? '' : ` --shard-items ${shardItems}`}`;
   const section = `## Scale by simulation (\`${command}\`)
 

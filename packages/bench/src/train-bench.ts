@@ -37,7 +37,14 @@ function recall1At10(labels: BigInt64Array): number {
   return hits / nq;
 }
 
-interface Row { case: string; factory: string; sample: number; trainS: number; addUsPerItem: number; recall: Record<number, number> }
+interface Row {
+  case: string;
+  factory: string;
+  sample: number;
+  trainS: number;
+  addUsPerItem: number;
+  recall: Record<number, number>;
+}
 const rows: Row[] = [];
 const nprobes = [1, 4, 16, 64];
 async function measure(label: string, factory: string, sampleSize: number, options: TrainOptions): Promise<void> {
@@ -72,7 +79,10 @@ for (const ef of [16, 32]) {
 const table = [
   `| case | factory | sample | train s | add µs/vector | ${nprobes.map((p) => `R@10 nprobe ${p}`).join(' | ')} |`,
   `|---|---|---:|---:|---:|${nprobes.map(() => '---:').join('|')}|`,
-  ...rows.map((r) => `| ${r.case} | \`${r.factory}\` | ${r.sample.toLocaleString('en')} | ${r.trainS.toFixed(1)} | ${r.addUsPerItem.toFixed(2)} | ${nprobes.map((p) => r.recall[p]!.toFixed(3)).join(' | ')} |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.case} | \`${r.factory}\` | ${r.sample.toLocaleString('en')} | ${r.trainS.toFixed(1)} | ${r.addUsPerItem.toFixed(2)} | ${nprobes.map((p) => r.recall[p]!.toFixed(3)).join(' | ')} |`,
+  ),
 ].join('\n');
 const section = `## Coarse training and quantizer (\`pnpm run bench:train -- --items ${n}\`)
 

@@ -25,7 +25,11 @@ test('bad flags are errors that name the flag', () => {
     [['--shard-count', '4', '--store', '  '], /--store must not be empty/],
   ];
   for (const [argv, message] of cases) {
-    assert.throws(() => parseRunArgs(argv), (e: Error) => e instanceof CliError && message.test(e.message), argv.join(' '));
+    assert.throws(
+      () => parseRunArgs(argv),
+      (e: Error) => e instanceof CliError && message.test(e.message),
+      argv.join(' '),
+    );
   }
 });
 

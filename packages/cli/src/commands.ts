@@ -27,7 +27,11 @@ function parse<T extends Record<string, { type: 'string' | 'boolean'; default?: 
   return parsed;
 }
 
-async function openStore(values: { store?: string | boolean; config?: string | boolean; name?: string | boolean }): Promise<{ store: ObjectStore; name: string; s3: S3Options }> {
+async function openStore(values: {
+  store?: string | boolean;
+  config?: string | boolean;
+  name?: string | boolean;
+}): Promise<{ store: ObjectStore; name: string; s3: S3Options }> {
   const config = await loadConfig(values.config as string | undefined);
   const url = (values.store as string | undefined) ?? (config.store.url === DEFAULT_CONFIG.store.url ? EMBEDDED_DEFAULTS.storeUrl : config.store.url);
   const storeUrl = /^[a-z0-9]+:\/\//i.test(url) ? url : `file://${path.resolve(url)}`;
@@ -60,7 +64,8 @@ export async function planCommand(argv: string[]): Promise<number> {
   const items = positiveInt('items', values.items as string, 1);
   const dim = positiveInt('dim', values.dim as string | undefined, 128);
   const hours = values.hours === undefined ? undefined : Number(values.hours);
-  if (hours !== undefined && !(Number.isFinite(hours) && hours > 0)) throw new CliError(`--hours must be a positive number, got ${JSON.stringify(values.hours)}`);
+  if (hours !== undefined && !(Number.isFinite(hours) && hours > 0))
+    throw new CliError(`--hours must be a positive number, got ${JSON.stringify(values.hours)}`);
   const config = await loadConfig(values.config as string | undefined);
   const params = indexParamsForConfig(config.index, items, dim);
   const { servingMemoryBytes, builderMemoryBytes } = config.index;
@@ -76,7 +81,9 @@ export async function planCommand(argv: string[]): Promise<number> {
   if (capacity && rates) {
     const h = (s: number) => (s >= 3600 ? `${(s / 3600).toFixed(1)} h` : s >= 60 ? `${(s / 60).toFixed(1)} min` : `${s.toFixed(0)} s`);
     out(`fleet for ${hours} h, from the rates in ${ratesFile} (${rates.measured}):`);
-    out(`  shard workers  ${capacity.workers.toLocaleString('en')} (each ${rates.shardItemsPerWorkerSecond.toLocaleString('en')} items/s, one core of the measuring machine), ${capacity.shards.toLocaleString('en')} shards (at most ~10 min each)`);
+    out(
+      `  shard workers  ${capacity.workers.toLocaleString('en')} (each ${rates.shardItemsPerWorkerSecond.toLocaleString('en')} items/s, one core of the measuring machine), ${capacity.shards.toLocaleString('en')} shards (at most ~10 min each)`,
+    );
     out(`  train          ${h(capacity.trainSeconds)} on one worker (${params.trainSampleSize.toLocaleString('en')}-vector sample)`);
     out(`  shard stage    ${h(capacity.shardStageSeconds)}`);
     out(`  merge          ${h(capacity.mergeSeconds)}, ${(capacity.mergeDiskBytes / 1e9).toFixed(1)} GB of scratch disk`);
@@ -89,7 +96,11 @@ export async function planCommand(argv: string[]): Promise<number> {
 
 export async function searchCommand(argv: string[]): Promise<number> {
   const usage = 'reindex search "<query text>" | --vector FILE|JSON [--k 10] [--nprobe N] [--version V] [--model DIR] [--store URL] [--name NAME] [--json]';
-  const { values, positionals } = parse(argv, { k: { type: 'string' }, nprobe: { type: 'string' }, version: { type: 'string' }, model: { type: 'string' }, vector: { type: 'string' } }, usage);
+  const { values, positionals } = parse(
+    argv,
+    { k: { type: 'string' }, nprobe: { type: 'string' }, version: { type: 'string' }, model: { type: 'string' }, vector: { type: 'string' } },
+    usage,
+  );
   const text = positionals.join(' ').trim();
   const vectorArg = values.vector as string | undefined;
   if (vectorArg !== undefined && text !== '') throw new CliError(`give a query text or --vector, not both\nusage: ${usage}`);
@@ -98,12 +109,18 @@ export async function searchCommand(argv: string[]): Promise<number> {
   const { store, name, s3 } = await openStore(values);
   try {
     const hits = await searchIndex(store, query, {
-      name, s3, k: positiveInt('k', values.k as string | undefined, 10),
+      name,
+      s3,
+      k: positiveInt('k', values.k as string | undefined, 10),
       ...(values.nprobe ? { nprobe: positiveInt('nprobe', values.nprobe as string, 1) } : {}),
-      ...(values.version ? { version: values.version as string } : {}), ...(values.model ? { modelDir: values.model as string } : {}),
+      ...(values.version ? { version: values.version as string } : {}),
+      ...(values.model ? { modelDir: values.model as string } : {}),
     });
     if (values.json) out(JSON.stringify(hits));
-    else hits.forEach((h, i) => { out(`${String(i + 1).padStart(3)}. ${h.score.toFixed(4)}  ${printable(String(h.id))}  ${h.title == null ? '(title not found)' : printable(h.title)}`); });
+    else
+      hits.forEach((h, i) => {
+        out(`${String(i + 1).padStart(3)}. ${h.score.toFixed(4)}  ${printable(String(h.id))}  ${h.title == null ? '(title not found)' : printable(h.title)}`);
+      });
   } finally {
     await store.close();
   }
@@ -148,13 +165,17 @@ export async function statusCommand(argv: string[]): Promise<number> {
     }
     out(`index "${status.name}" in ${status.store}: LATEST → ${status.latest ?? '(none)'}`);
     for (const v of status.versions) {
-      out(v.problem
-        ? `  ${v.version}  BROKEN: ${v.problem}`
-        : `${v.latest ? '* ' : '  '}${v.version}  ${v.ntotal?.toLocaleString('en')} vectors (${v.rejected} rejected)  ${v.factory} nprobe ${v.nprobe}  build ${v.buildId}  ${v.createdAt}`);
+      out(
+        v.problem
+          ? `  ${v.version}  BROKEN: ${v.problem}`
+          : `${v.latest ? '* ' : '  '}${v.version}  ${v.ntotal?.toLocaleString('en')} vectors (${v.rejected} rejected)  ${v.factory} nprobe ${v.nprobe}  build ${v.buildId}  ${v.createdAt}`,
+      );
     }
     out(status.builds.length ? 'builds (newest first):' : 'builds: (none)');
     for (const b of status.builds) {
-      out(`  ${b.buildId}  train ${b.train}, shards ${b.shardsDone}/${b.shardsTotal ?? '?'}, quality ${b.quality}, ${b.published ? `published as ${b.version}` : 'not published'}`);
+      out(
+        `  ${b.buildId}  train ${b.train}, shards ${b.shardsDone}/${b.shardsTotal ?? '?'}, quality ${b.quality}, ${b.published ? `published as ${b.version}` : 'not published'}`,
+      );
     }
   } finally {
     await store.close();
@@ -180,11 +201,15 @@ export async function gcCommand(argv: string[]): Promise<number> {
   const { store, name } = await openStore(values);
   try {
     const gc = await collectGarbage(store, name, positiveInt('keep', values.keep as string | undefined, config.keepVersions));
-    out(values.json ? JSON.stringify(gc) : [
-      `deleted ${gc.deleted.length} version(s)${gc.deleted.length ? `: ${gc.deleted.join(', ')}` : ''}`,
-      `pruned the intermediates of ${gc.prunedBuilds.length} build(s) (${(gc.prunedBytes / 1e6).toFixed(1)} MB)${gc.prunedBuilds.length ? `: ${gc.prunedBuilds.join(', ')}` : ''}`,
-      `removed ${gc.cacheRemoved.length} version(s) from the local search cache`,
-    ].join('\n'));
+    out(
+      values.json
+        ? JSON.stringify(gc)
+        : [
+            `deleted ${gc.deleted.length} version(s)${gc.deleted.length ? `: ${gc.deleted.join(', ')}` : ''}`,
+            `pruned the intermediates of ${gc.prunedBuilds.length} build(s) (${(gc.prunedBytes / 1e6).toFixed(1)} MB)${gc.prunedBuilds.length ? `: ${gc.prunedBuilds.join(', ')}` : ''}`,
+            `removed ${gc.cacheRemoved.length} version(s) from the local search cache`,
+          ].join('\n'),
+    );
   } finally {
     await store.close();
   }

@@ -4,7 +4,11 @@ import { CliError } from './args.js';
 /** What `--json` prints when a command fails: the stage and shard at fault, the code, the message. */
 export function failureJson(error: unknown): { ok: false; code: string; message: string; buildId?: string; stage?: string; shard?: number } {
   const err = error as Error & { code?: string };
-  const out: ReturnType<typeof failureJson> = { ok: false, code: error instanceof CliError ? 'USAGE' : error instanceof BuildFailedError ? error.causeCode ?? error.code : err.code ?? 'ERROR', message: err.message };
+  const out: ReturnType<typeof failureJson> = {
+    ok: false,
+    code: error instanceof CliError ? 'USAGE' : error instanceof BuildFailedError ? (error.causeCode ?? error.code) : (err.code ?? 'ERROR'),
+    message: err.message,
+  };
   if (error instanceof BuildFailedError) {
     out.buildId = error.buildId;
     const shard = /^shard (\d+)$/.exec(error.stage);
@@ -13,4 +17,3 @@ export function failureJson(error: unknown): { ok: false; code: string; message:
   }
   return out;
 }
-

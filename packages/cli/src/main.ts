@@ -58,7 +58,10 @@ async function main(argv: string[]): Promise<number> {
   process.env.UV_THREADPOOL_SIZE ??= String(threadPoolSizeFor((args.workers ?? os.availableParallelism()) * DEFAULT_WORKER_OPTIONS.concurrency));
   const rejectionReasons = (s: { rejected: number; rejectedByReason?: Record<string, number>; buildId: string }): string => {
     if (s.rejected === 0 || !s.rejectedByReason) return '';
-    const reasons = Object.entries(s.rejectedByReason).sort((a, b) => b[1] - a[1]).map(([reason, n]) => `${reason} ${n.toLocaleString('en')}`).join(', ');
+    const reasons = Object.entries(s.rejectedByReason)
+      .sort((a, b) => b[1] - a[1])
+      .map(([reason, n]) => `${reason} ${n.toLocaleString('en')}`)
+      .join(', ');
     return ` (${reasons}; examples with their lines: builds/${s.buildId}/rejections.json in the store)`;
   };
   const display = new ProgressDisplay();
@@ -67,18 +70,22 @@ async function main(argv: string[]): Promise<number> {
   if (args.json) {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   } else {
-    const stages = Object.entries(summary.stageSeconds).map(([s, t]) => `${s} ${t.toFixed(1)} s`).join(', ');
-    process.stdout.write([
-      `build ${summary.buildId} published as version ${summary.version}`,
-      `  items indexed  ${summary.items.toLocaleString('en')}`,
-      `  rejected       ${summary.rejected.toLocaleString('en')}${rejectionReasons(summary)}`,
-      `  shards         ${summary.shards}`,
-      `  nprobe         ${summary.nprobe}${summary.recallAt10 !== undefined ? ` (recall@10 ${summary.recallAt10})` : ' (recall not measured)'}${summary.forced ? '  FORCED past a failed quality gate' : ''}`,
-      `  time           ${summary.seconds.toFixed(1)} s (${stages})`,
-      `  throughput     ${Math.round(summary.itemsPerSecond).toLocaleString('en')} items/s`,
-      `  manifest       ${summary.manifestUrl}`,
-      '',
-    ].join('\n'));
+    const stages = Object.entries(summary.stageSeconds)
+      .map(([s, t]) => `${s} ${t.toFixed(1)} s`)
+      .join(', ');
+    process.stdout.write(
+      [
+        `build ${summary.buildId} published as version ${summary.version}`,
+        `  items indexed  ${summary.items.toLocaleString('en')}`,
+        `  rejected       ${summary.rejected.toLocaleString('en')}${rejectionReasons(summary)}`,
+        `  shards         ${summary.shards}`,
+        `  nprobe         ${summary.nprobe}${summary.recallAt10 !== undefined ? ` (recall@10 ${summary.recallAt10})` : ' (recall not measured)'}${summary.forced ? '  FORCED past a failed quality gate' : ''}`,
+        `  time           ${summary.seconds.toFixed(1)} s (${stages})`,
+        `  throughput     ${Math.round(summary.itemsPerSecond).toLocaleString('en')} items/s`,
+        `  manifest       ${summary.manifestUrl}`,
+        '',
+      ].join('\n'),
+    );
   }
   return 0;
 }

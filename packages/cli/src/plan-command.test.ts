@@ -33,19 +33,33 @@ test('reindex plan follows the config file and names what does not fit', async (
     });
     // The fleet for a window, from a rates file as bench:scale writes it.
     const rates = path.join(dir, 'rates.json');
-    await writeFile(rates, JSON.stringify({
-      measured: 'a test machine', shardItemsPerWorkerSecond: 10_000, trainSecondsPerSampleVector: 60e-6, mergeBytesPerSecond: 25e6,
-      qualitySecondsPerThousandQueries: 20, storeObjectsPerShard: 3, redisBytesPerShard: 3640,
-    }));
-    const fleet = JSON.parse((await run(['plan', '--items', '1e9', '--hours', '4', '--rates', rates, '--json'])).stdout.trim()) as { capacity: { workers: number; shards: number; trainSeconds: number } };
+    await writeFile(
+      rates,
+      JSON.stringify({
+        measured: 'a test machine',
+        shardItemsPerWorkerSecond: 10_000,
+        trainSecondsPerSampleVector: 60e-6,
+        mergeBytesPerSecond: 25e6,
+        qualitySecondsPerThousandQueries: 20,
+        storeObjectsPerShard: 3,
+        redisBytesPerShard: 3640,
+      }),
+    );
+    const fleet = JSON.parse((await run(['plan', '--items', '1e9', '--hours', '4', '--rates', rates, '--json'])).stdout.trim()) as {
+      capacity: { workers: number; shards: number; trainSeconds: number };
+    };
     assert.equal(fleet.capacity.trainSeconds, 240);
     assert.ok(fleet.capacity.workers >= Math.ceil(1e9 / (10_000 * 4 * 3600)), `${fleet.capacity.workers} workers`);
     assert.equal(fleet.capacity.shards, Math.ceil(1e9 / (10_000 * 600)));
     const text = (await run(['plan', '--items', '1e9', '--hours', '4', '--rates', rates])).stdout;
     assert.match(text, /^fleet for 4 h, from the rates in .*rates\.json \(a test machine\):$/m);
     assert.match(text, /^ {2}shard workers {2}\d+ \(each 10,000 items\/s/m);
-    await assert.rejects(run(['plan', '--items', '1e9', '--hours', 'soon']), (e: { stderr: string }) => /--hours must be a positive number, got "soon"/.test(e.stderr));
-    await assert.rejects(run(['plan', '--items', '1e9', '--hours', '4', '--rates', path.join(dir, 'none.json')]), (e: { stderr: string }) => /cannot read the measured rates/.test(e.stderr));
+    await assert.rejects(run(['plan', '--items', '1e9', '--hours', 'soon']), (e: { stderr: string }) =>
+      /--hours must be a positive number, got "soon"/.test(e.stderr),
+    );
+    await assert.rejects(run(['plan', '--items', '1e9', '--hours', '4', '--rates', path.join(dir, 'none.json')]), (e: { stderr: string }) =>
+      /cannot read the measured rates/.test(e.stderr),
+    );
     await assert.rejects(run(['plan']), (e: { stderr: string }) => /--items is required/.test(e.stderr));
     await assert.rejects(run(['plan', '--items=-5']), (e: { stderr: string }) => /--items must be at least 1, got -5/.test(e.stderr));
   } finally {

@@ -46,7 +46,8 @@ export function progressLine(p: BuildProgress): string {
   const total = `${seconds.toFixed(0)} s`;
   if (p.stage === 'train') {
     const t = p.train;
-    if (t?.step === 'k-means') return `[train] k-means on ${(t.embedded ?? 0).toLocaleString('en')} vectors${t.resumed ? ' (sample from a checkpoint)' : ''} · ${total}`;
+    if (t?.step === 'k-means')
+      return `[train] k-means on ${(t.embedded ?? 0).toLocaleString('en')} vectors${t.resumed ? ' (sample from a checkpoint)' : ''} · ${total}`;
     if (t?.step === 'sample') {
       const of = t.sampleSize !== undefined ? `/${t.sampleSize.toLocaleString('en')}` : '';
       return `[train] sampling ${(t.sampled ?? 0).toLocaleString('en')}${of} rows · ${(t.embedded ?? 0).toLocaleString('en')} embedded${t.resumed ? ' (from a checkpoint)' : ''} · ${total}`;

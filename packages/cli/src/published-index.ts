@@ -37,7 +37,10 @@ export async function openPublishedIndex(store: ObjectStore, name: string, versi
   const prefix = indexVersionPrefix(name, version);
   for (const file of manifest.files) {
     const local = path.join(dir, file.path);
-    const size = await stat(local).then((s) => s.size, () => -1);
+    const size = await stat(local).then(
+      (s) => s.size,
+      () => -1,
+    );
     if (size !== file.bytes) await store.download(`${prefix}${file.path}`, local);
   }
   // One version per index in the cache: the one searched last (others are a re-download away).

@@ -29,33 +29,54 @@ test('the quality gate: a good build publishes with its report, a capped nprobe 
       return runBuild({ shardCount: 3, workers: 2, catalogue, model, store: storeDir, config, indexFactory: 'IVF32,PQ16', dryRun: false, json: true }, silent);
     };
     const store = openObjectStore(`file://${storeDir}`);
-    const manifestOf = async (version: string) => JSON.parse(await readFile(path.join(storeDir, 'indexes/catalogue', version, 'manifest.json'), 'utf8')) as Manifest;
+    const manifestOf = async (version: string) =>
+      JSON.parse(await readFile(path.join(storeDir, 'indexes/catalogue', version, 'manifest.json'), 'utf8')) as Manifest;
     try {
       // 1. A default build reaches recall@10 >= 0.95 and publishes its sweep and chosen nprobe.
       const good = await build({});
       const v1 = good.version;
       const m1 = await manifestOf(v1);
-      const q1 = m1.quality as { nprobe: number; recallAt10: number; queries: number; querySource: string; sweep: Array<Record<string, number>>; gate: { passed: boolean } };
+      const q1 = m1.quality as {
+        nprobe: number;
+        recallAt10: number;
+        queries: number;
+        querySource: string;
+        sweep: Array<Record<string, number>>;
+        gate: { passed: boolean };
+      };
       assert.equal(q1.gate.passed, true);
       assert.equal(q1.querySource, 'query-tower');
       assert.ok(q1.queries > 250 && q1.queries <= 300, `queries ${q1.queries}`);
-      assert.deepEqual(q1.sweep.map((r) => r.nprobe), [1, 2, 4, 8, 16, 32].slice(0, q1.sweep.length));
-      for (const r of q1.sweep) for (const key of ['recallAt10', 'recallAt100', 'overlapAt10', 'overlapAt100', 'msPerQuery']) assert.equal(typeof r[key], 'number', key);
+      assert.deepEqual(
+        q1.sweep.map((r) => r.nprobe),
+        [1, 2, 4, 8, 16, 32].slice(0, q1.sweep.length),
+      );
+      for (const r of q1.sweep)
+        for (const key of ['recallAt10', 'recallAt100', 'overlapAt10', 'overlapAt100', 'msPerQuery']) assert.equal(typeof r[key], 'number', key);
       assert.ok(q1.recallAt10 >= 0.95, `recall@10 ${q1.recallAt10}`);
       assert.equal(m1.nprobe, q1.nprobe);
       assert.equal(good.nprobe, q1.nprobe);
       const smaller = q1.sweep.filter((r) => r.nprobe! < q1.nprobe);
-      assert.ok(smaller.every((r) => r.recallAt10! < 0.95), 'the chosen nprobe is the smallest reaching the target');
+      assert.ok(
+        smaller.every((r) => r.recallAt10! < 0.95),
+        'the chosen nprobe is the smallest reaching the target',
+      );
 
       // Search returns each probed item for its own title first.
-      const rows = (await readFile(catalogue, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { id: number; title: string });
+      const rows = (await readFile(catalogue, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { id: number; title: string });
       for (const row of [rows[7]!, rows[1234]!, rows[2999]!]) {
         const hits = await searchIndex(store, { text: row.title }, { name: 'catalogue', k: 5 });
         assert.equal(hits[0]?.id, String(row.id), `"${row.title}" finds item ${row.id} first: ${JSON.stringify(hits)}`);
       }
 
       // 2. nprobe capped at 1: the target is out of reach, the build fails naming why, LATEST stays.
-      const failure = await build({ maxNprobe: 1 }).then(() => assert.fail('a capped build must not publish'), (e: unknown) => e);
+      const failure = await build({ maxNprobe: 1 }).then(
+        () => assert.fail('a capped build must not publish'),
+        (e: unknown) => e,
+      );
       assert.ok(failure instanceof BuildFailedError, String(failure));
       assert.match(failure.message, /quality gate failed \(recall\).*nprobe capped at 1/);
       assert.equal((await readLatest(store, 'catalogue'))?.version, v1);
@@ -69,7 +90,12 @@ test('the quality gate: a good build publishes with its report, a capped nprobe 
       const status = await indexStatus(store, 'catalogue');
       assert.equal(status.latest, v1);
       const gated = status.builds.find((b) => b.buildId === failure.buildId);
-      assert.deepEqual(gated && { train: gated.train, done: gated.shardsDone === gated.shardsTotal, quality: gated.quality, published: gated.published }, { train: 'trained', done: true, quality: 'failed: recall', published: false });
+      assert.deepEqual(gated && { train: gated.train, done: gated.shardsDone === gated.shardsTotal, quality: gated.quality, published: gated.published }, {
+        train: 'trained',
+        done: true,
+        quality: 'failed: recall',
+        published: false,
+      });
       assert.ok(status.builds.some((b) => b.buildId !== failure.buildId && b.quality === 'passed' && b.published && b.version === v1));
 
       // `reindex publish` refuses without --force, naming the check; with it, LATEST moves.

@@ -1,12 +1,29 @@
 import os from 'node:os';
 import path from 'node:path';
 import {
-  BuildFailedError, BuildLock, EMBEDDED_DEFAULTS, ensureReferenceModel, ensureSampleCatalogue, prepareBuild, resumeBuild, submitBuild, waitForBuild,
+  BuildFailedError,
+  BuildLock,
+  EMBEDDED_DEFAULTS,
+  ensureReferenceModel,
+  ensureSampleCatalogue,
+  prepareBuild,
+  resumeBuild,
+  submitBuild,
+  waitForBuild,
 } from '@reindex/coordinator';
 import { loadConfig, openObjectStore, type IndexParams, type ReindexConfigInput } from '@reindex/core';
 import { assertRedisReachable, redactRedisUrl, startEmbeddedRedis, type EmbeddedRedis } from '@reindex/queue';
 import { startDashboard, type RunningDashboard } from '@reindex/dashboard';
-import { BuildQueues, DEFAULT_WORKER_OPTIONS, createLogger, defaultIntraOpThreads, readBuildSpec, startWorker, type PublishResult, type RunningWorker } from '@reindex/worker';
+import {
+  BuildQueues,
+  DEFAULT_WORKER_OPTIONS,
+  createLogger,
+  defaultIntraOpThreads,
+  readBuildSpec,
+  startWorker,
+  type PublishResult,
+  type RunningWorker,
+} from '@reindex/worker';
 import type { RunArgs } from './args.js';
 import { ProgressDisplay } from './progress.js';
 
@@ -82,7 +99,7 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
     let version: string;
     let planMs = 0;
     if (args.resume) {
-      if (!config.redisUrl) throw new BuildFailedError(args.resume, 'resume', '--resume needs --redis: the build\'s jobs live in the Redis it ran on');
+      if (!config.redisUrl) throw new BuildFailedError(args.resume, 'resume', "--resume needs --redis: the build's jobs live in the Redis it ran on");
     }
     if (!config.redisUrl) redis = await startEmbeddedRedis();
     const redisUrl = config.redisUrl ?? redis!.url;
@@ -105,30 +122,63 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
       version = (await readBuildSpec(store, buildId)).version;
       display.log(`reindex: resuming build ${buildId} (${shardCount} shards)`);
     } else {
-      const prepared = await prepareBuild({ ...config, catalogue: { ...config.catalogue, url: catalogueUrl }, ...(modelDir !== undefined ? { modelDir } : {}), store: { url: storeUrl }, force: args.force === true });
+      const prepared = await prepareBuild({
+        ...config,
+        catalogue: { ...config.catalogue, url: catalogueUrl },
+        ...(modelDir !== undefined ? { modelDir } : {}),
+        store: { url: storeUrl },
+        force: args.force === true,
+      });
       ({ buildId, version } = prepared.spec);
       await lock?.recordBuild(buildId);
       shardCount = prepared.plan.shardCount;
       planMs = prepared.planMs;
       const rows = prepared.plan.shards.map((s) => s.estimatedRows);
-      display.log(`reindex: build ${buildId}: ${prepared.plan.totals.estimatedRows.toLocaleString('en')} items${prepared.plan.totals.rowsExact ? '' : ' (estimated)'} in ${shardCount} shards (${Math.min(...rows)}–${Math.max(...rows)} rows each), index ${prepared.spec.index.factory} ${prepared.spec.index.metric}, nprobe ${prepared.spec.quality?.fixedNprobe ?? 'chosen by the quality stage'}`);
+      display.log(
+        `reindex: build ${buildId}: ${prepared.plan.totals.estimatedRows.toLocaleString('en')} items${prepared.plan.totals.rowsExact ? '' : ' (estimated)'} in ${shardCount} shards (${Math.min(...rows)}–${Math.max(...rows)} rows each), index ${prepared.spec.index.factory} ${prepared.spec.index.metric}, nprobe ${prepared.spec.quality?.fixedNprobe ?? 'chosen by the quality stage'}`,
+      );
       const skipped = prepared.plan.skipped ?? [];
       if (skipped.length > 0) {
-        const shown = skipped.slice(0, 10).map((f) => `${f.file} (${f.reason})`).join('; ');
-        display.log(`reindex: skipped ${skipped.length} file(s) that are not catalogue data: ${shown}${skipped.length > 10 ? `; ... (${skipped.length - 10} more in builds/${buildId}/plan.json)` : ''}`);
+        const shown = skipped
+          .slice(0, 10)
+          .map((f) => `${f.file} (${f.reason})`)
+          .join('; ');
+        display.log(
+          `reindex: skipped ${skipped.length} file(s) that are not catalogue data: ${shown}${skipped.length > 10 ? `; ... (${skipped.length - 10} more in builds/${buildId}/plan.json)` : ''}`,
+        );
       }
-      display.log(`reindex: item ids are ${prepared.spec.catalogue.idKind === 'string' ? 'strings (hashed, published in idmap.jsonl)' : 'integers'}, from ${prepared.spec.catalogue.idKindSource}; duplicates: ${prepared.spec.catalogue.duplicateIds}`);
+      display.log(
+        `reindex: item ids are ${prepared.spec.catalogue.idKind === 'string' ? 'strings (hashed, published in idmap.jsonl)' : 'integers'}, from ${prepared.spec.catalogue.idKindSource}; duplicates: ${prepared.spec.catalogue.duplicateIds}`,
+      );
       if (args.dryRun) {
         const plan = {
-          buildId, dryRun: true, shards: prepared.plan.shards.map((s) => ({ shard: s.index, rows: s.estimatedRows, bytes: s.estimatedBytes })), index: prepared.spec.index, catalogue: catalogueUrl,
-          items: prepared.plan.totals.estimatedRows, skipped, ids: { kind: prepared.spec.catalogue.idKind, source: prepared.spec.catalogue.idKindSource, duplicates: prepared.spec.catalogue.duplicateIds },
+          buildId,
+          dryRun: true,
+          shards: prepared.plan.shards.map((s) => ({ shard: s.index, rows: s.estimatedRows, bytes: s.estimatedBytes })),
+          index: prepared.spec.index,
+          catalogue: catalogueUrl,
+          items: prepared.plan.totals.estimatedRows,
+          skipped,
+          ids: { kind: prepared.spec.catalogue.idKind, source: prepared.spec.catalogue.idKindSource, duplicates: prepared.spec.catalogue.duplicateIds },
         };
         if (args.json) process.stdout.write(`${JSON.stringify(plan)}\n`);
         else {
           for (const s of plan.shards) process.stdout.write(`shard ${s.shard}: ${s.rows} rows, ${s.bytes} bytes\n`);
           for (const line of describeIndexSizes(prepared.spec.index)) process.stdout.write(`${line}\n`);
         }
-        return { buildId, version, manifestUrl: '', items: 0, rejected: 0, shards: shardCount, seconds: (Date.now() - started) / 1000, itemsPerSecond: 0, stageSeconds: { plan: planMs / 1000 }, nprobe: prepared.spec.index.nprobe, forced: false };
+        return {
+          buildId,
+          version,
+          manifestUrl: '',
+          items: 0,
+          rejected: 0,
+          shards: shardCount,
+          seconds: (Date.now() - started) / 1000,
+          itemsPerSecond: 0,
+          stageSeconds: { plan: planMs / 1000 },
+          nprobe: prepared.spec.index.nprobe,
+          forced: false,
+        };
       }
       await submitBuild(queues, store, prepared);
     }
@@ -140,16 +190,27 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
     }
     if (workerCount === 0) display.log('reindex: no in-process workers (workers 0): waiting for remote workers (reindex-worker) to take the jobs');
     const result: PublishResult = await waitForBuild(queues, buildId, shardCount, (p) => display.update(p), undefined, {
-      store, onResumed: (message) => display.log(`reindex: ${message}`),
+      store,
+      onResumed: (message) => display.log(`reindex: ${message}`),
     });
     display.clear();
     const seconds = (Date.now() - started) / 1000;
     const stageSeconds: Record<string, number> = { plan: planMs / 1000 };
     for (const [stage, ms] of Object.entries(result.stageTimings)) stageSeconds[stage] = ms / 1000;
     return {
-      buildId, version: result.version, manifestUrl: `${storeUrl.replace(/\/$/, '')}/${result.manifestKey}`,
-      items: result.items, rejected: result.rejected, ...(result.rejectedByReason ? { rejectedByReason: result.rejectedByReason } : {}), shards: shardCount, seconds, itemsPerSecond: result.items / seconds, stageSeconds,
-      nprobe: result.nprobe, ...(result.recallAt10 !== undefined ? { recallAt10: result.recallAt10 } : {}), forced: result.forced,
+      buildId,
+      version: result.version,
+      manifestUrl: `${storeUrl.replace(/\/$/, '')}/${result.manifestKey}`,
+      items: result.items,
+      rejected: result.rejected,
+      ...(result.rejectedByReason ? { rejectedByReason: result.rejectedByReason } : {}),
+      shards: shardCount,
+      seconds,
+      itemsPerSecond: result.items / seconds,
+      stageSeconds,
+      nprobe: result.nprobe,
+      ...(result.recallAt10 !== undefined ? { recallAt10: result.recallAt10 } : {}),
+      forced: result.forced,
     };
   } finally {
     process.off('SIGINT', onSignal);

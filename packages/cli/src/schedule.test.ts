@@ -36,8 +36,16 @@ test('reindex --resume of the locked build takes the lock over at once; another 
     // A coordinator that planned build b1 and died: its lock would live for the rest of its TTL.
     const dead = await BuildLock.acquire(redis.url, 'catalogue', { ttlMs: 60_000, renew: false });
     await dead.recordBuild('b20261203T000000Z-aaaaaa');
-    await assert.rejects(BuildLock.acquire(redis.url, 'catalogue'), (e: Error) => e instanceof BuildLockedError && /for build b20261203T000000Z-aaaaaa/.test(e.message) && /reindex --resume b20261203T000000Z-aaaaaa/.test(e.message));
-    await assert.rejects(BuildLock.acquire(redis.url, 'catalogue', { resumeBuildId: 'b20261203T000000Z-bbbbbb' }), BuildLockedError, 'resuming another build does not take the lock');
+    await assert.rejects(
+      BuildLock.acquire(redis.url, 'catalogue'),
+      (e: Error) =>
+        e instanceof BuildLockedError && /for build b20261203T000000Z-aaaaaa/.test(e.message) && /reindex --resume b20261203T000000Z-aaaaaa/.test(e.message),
+    );
+    await assert.rejects(
+      BuildLock.acquire(redis.url, 'catalogue', { resumeBuildId: 'b20261203T000000Z-bbbbbb' }),
+      BuildLockedError,
+      'resuming another build does not take the lock',
+    );
     const resumed = await BuildLock.acquire(redis.url, 'catalogue', { resumeBuildId: 'b20261203T000000Z-aaaaaa' });
     // The old holder, were it alive after all, can neither release nor rewrite the lock it lost.
     await assert.rejects(dead.recordBuild('b20261203T000000Z-cccccc'), /no longer ours/);
@@ -58,9 +66,21 @@ test('scheduled ticks run builds and skip (and count) ticks that would overlap a
     await writeCatalogue(catalogue, { items: 3000, format: 'jsonl' });
     const model = path.join(dir, 'model');
     await buildReferenceBundle(model);
-    const schedule = await startSchedule({
-      shardCount: 2, workers: 1, catalogue, model, store: path.join(dir, 'store'), redis: redis.url, indexFactory: 'IVF16,PQ16', dryRun: false, json: true,
-    }, { cron: '* * * * * *', timeZone: 'UTC' }, silent);
+    const schedule = await startSchedule(
+      {
+        shardCount: 2,
+        workers: 1,
+        catalogue,
+        model,
+        store: path.join(dir, 'store'),
+        redis: redis.url,
+        indexFactory: 'IVF16,PQ16',
+        dryRun: false,
+        json: true,
+      },
+      { cron: '* * * * * *', timeZone: 'UTC' },
+      silent,
+    );
     // Every second a tick: the first runs a build lasting several seconds; ticks meanwhile skip.
     const deadline = Date.now() + 90_000;
     let counts = await schedule.counts();

@@ -7,7 +7,6 @@ import { CliError } from './args.js';
 import { ProgressDisplay } from './progress.js';
 import { runBuild, type RunSummary } from './run.js';
 
-
 export interface ScheduleOptions {
   /** Cron expression (5 fields, or 6 with seconds); default: the config's `schedule.cron`. */
   cron?: string;
@@ -54,29 +53,37 @@ export async function startSchedule(args: RunArgs, options: ScheduleOptions, dis
   display.log(`reindex schedule: ${schedulerId} runs "${cron}" (${timeZone}) against ${args.config ?? 'the default config'}`);
   // Concurrency 2: a tick that fires while a build runs is taken at once and skipped, rather
   // than queued behind it and run late.
-  const worker = new Worker(SCHEDULE_QUEUE, async (job): Promise<RunSummary | { skipped: true; reason: string }> => {
-    try {
-      await counters.incr(scheduleCounterKey(config.name, 'ran', keys));
-      const summary = await runBuild({ ...args, redis: redisUrl, json: true, dryRun: false }, display);
-      display.log(`reindex schedule: ${job.id}: published ${summary.version} (${summary.items} items in ${summary.seconds.toFixed(1)} s)`);
-      return summary;
-    } catch (error) {
-      if (error instanceof BuildLockedError) {
-        await counters.decr(scheduleCounterKey(config.name, 'ran', keys));
-        await counters.incr(scheduleCounterKey(config.name, 'skipped', keys));
-        display.log(`reindex schedule: ${job.id}: skipped: ${error.message}`);
-        return { skipped: true, reason: error.message };
+  const worker = new Worker(
+    SCHEDULE_QUEUE,
+    async (job): Promise<RunSummary | { skipped: true; reason: string }> => {
+      try {
+        await counters.incr(scheduleCounterKey(config.name, 'ran', keys));
+        const summary = await runBuild({ ...args, redis: redisUrl, json: true, dryRun: false }, display);
+        display.log(`reindex schedule: ${job.id}: published ${summary.version} (${summary.items} items in ${summary.seconds.toFixed(1)} s)`);
+        return summary;
+      } catch (error) {
+        if (error instanceof BuildLockedError) {
+          await counters.decr(scheduleCounterKey(config.name, 'ran', keys));
+          await counters.incr(scheduleCounterKey(config.name, 'skipped', keys));
+          display.log(`reindex schedule: ${job.id}: skipped: ${error.message}`);
+          return { skipped: true, reason: error.message };
+        }
+        await counters.incr(scheduleCounterKey(config.name, 'failed', keys));
+        display.log(`reindex schedule: ${job.id}: build failed, LATEST stays on the last good version: ${(error as Error).message}`);
+        throw error;
       }
-      await counters.incr(scheduleCounterKey(config.name, 'failed', keys));
-      display.log(`reindex schedule: ${job.id}: build failed, LATEST stays on the last good version: ${(error as Error).message}`);
-      throw error;
-    }
-  }, { connection, prefix: DEFAULT_QUEUE_PREFIX, concurrency: 2 });
+    },
+    { connection, prefix: DEFAULT_QUEUE_PREFIX, concurrency: 2 },
+  );
   worker.on('error', (error) => display.log(`reindex schedule: ${error.message}`));
   return {
     schedulerId,
     async counts() {
-      const [ran, skipped, failed] = await counters.mget(scheduleCounterKey(config.name, 'ran', keys), scheduleCounterKey(config.name, 'skipped', keys), scheduleCounterKey(config.name, 'failed', keys));
+      const [ran, skipped, failed] = await counters.mget(
+        scheduleCounterKey(config.name, 'ran', keys),
+        scheduleCounterKey(config.name, 'skipped', keys),
+        scheduleCounterKey(config.name, 'failed', keys),
+      );
       return { ran: Number(ran ?? 0), skipped: Number(skipped ?? 0), failed: Number(failed ?? 0) };
     },
     async close() {

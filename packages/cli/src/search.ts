@@ -49,9 +49,10 @@ export async function searchIndex(store: ObjectStore, query: SearchQuery, option
   try {
     const spec = await readBuildSpec(store, manifest.buildId);
     const nprobe = options.nprobe ?? manifest.nprobe;
-    const scores = 'vector' in query
-      ? await vectorSearch(index, queryVector(query.vector, manifest.dim, spec.catalogue.normalizeEmbeddings === true), options.k, nprobe)
-      : await textSearch(published, query.text, spec.model.dir, { ...options, nprobe, version });
+    const scores =
+      'vector' in query
+        ? await vectorSearch(index, queryVector(query.vector, manifest.dim, spec.catalogue.normalizeEmbeddings === true), options.k, nprobe)
+        : await textSearch(published, query.text, spec.model.dir, { ...options, nprobe, version });
     const ranked = [...scores.entries()].sort((a, b) => b[1] - a[1]).slice(0, options.k);
     const ids = ranked.map(([faissId]) => published.idMap?.lookup(faissId) ?? faissId.toString());
     const titles = await lookupTitles(manifest, ids, spec.catalogue.fields);
@@ -75,22 +76,33 @@ function queryVector(vector: Float32Array, dim: number, normalize: boolean): Flo
 async function vectorSearch(index: PublishedIndex['index'], vector: Float32Array, k: number, nprobe: number): Promise<Map<bigint, number>> {
   const scores = new Map<bigint, number>();
   const { labels, distances } = await index.search(vector, k, { nprobe });
-  labels.forEach((id, j) => { if (id >= 0n) scores.set(id, distances[j]!); });
+  labels.forEach((id, j) => {
+    if (id >= 0n) scores.set(id, distances[j]!);
+  });
   return scores;
 }
 
-async function textSearch(published: PublishedIndex, text: string, plannedModelDir: string | null, options: SearchOptions & { nprobe: number; version: string }): Promise<Map<bigint, number>> {
+async function textSearch(
+  published: PublishedIndex,
+  text: string,
+  plannedModelDir: string | null,
+  options: SearchOptions & { nprobe: number; version: string },
+): Promise<Map<bigint, number>> {
   const { manifest } = published;
   const modelDir = options.modelDir ?? plannedModelDir;
   if (modelDir === null) {
-    throw new CliError(`version ${options.version} was built from the catalogue's own vectors without a model bundle: search it with --vector, or give --model DIR for a bundle whose query tower maps text into the same space`);
+    throw new CliError(
+      `version ${options.version} was built from the catalogue's own vectors without a model bundle: search it with --vector, or give --model DIR for a bundle whose query tower maps text into the same space`,
+    );
   }
   // An object-store bundle is downloaded for this one query, then removed.
   const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'reindex-search-'));
   try {
     const bundle = await openModelBundle(modelDir, { cacheDir, ...(options.s3 ? { s3: options.s3 } : {}) });
     if (manifest.modelBundleHash !== null && bundle.contentHash !== manifest.modelBundleHash) {
-      throw new Error(`model bundle ${modelDir} (${bundle.contentHash}) is not the one version ${options.version} was built with (${manifest.modelBundleHash})`);
+      throw new Error(
+        `model bundle ${modelDir} (${bundle.contentHash}) is not the one version ${options.version} was built with (${manifest.modelBundleHash})`,
+      );
     }
     const encoder = await QueryEncoder.create(bundle);
     try {
@@ -104,13 +116,22 @@ async function textSearch(published: PublishedIndex, text: string, plannedModelD
   }
 }
 
-async function fusedSearch(index: PublishedIndex['index'], heads: Float32Array, manifest: Manifest, rule: FusionRule, k: number, nprobe: number): Promise<Map<bigint, number>> {
+async function fusedSearch(
+  index: PublishedIndex['index'],
+  heads: Float32Array,
+  manifest: Manifest,
+  rule: FusionRule,
+  k: number,
+  nprobe: number,
+): Promise<Map<bigint, number>> {
   const dim = manifest.dim;
   const scores = new Map<bigint, number>();
   if (rule.kind === 'mean' || rule.kind === 'weighted') {
     const q = collapseHeads(heads, dim, rule);
     const { labels, distances } = await index.search(q, k, { nprobe });
-    labels.forEach((id, j) => { if (id >= 0n) scores.set(id, distances[j]!); });
+    labels.forEach((id, j) => {
+      if (id >= 0n) scores.set(id, distances[j]!);
+    });
     return scores;
   }
   const perHead = Math.max(k * 5, 50);

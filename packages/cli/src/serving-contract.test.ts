@@ -44,7 +44,10 @@ async function buildOnce(dir: string, builderMemoryBytes: number) {
   return { summary, store };
 }
 
-for (const [mode, budget] of [['in memory', 1 << 30], ['on disk', 65_536]] as const) {
+for (const [mode, budget] of [
+  ['in memory', 1 << 30],
+  ['on disk', 65_536],
+] as const) {
   test(`a published index (${mode} merge) loads in Debian's python3-faiss through LATEST with every id once`, async (t) => {
     try {
       execFileSync('/usr/bin/python3', ['-c', 'import faiss'], { stdio: 'ignore' });
@@ -55,11 +58,19 @@ for (const [mode, budget] of [['in memory', 1 << 30], ['on disk', 65_536]] as co
     const dir = await mkdtemp(path.join(os.tmpdir(), 'reindex-contract-'));
     try {
       const { summary, store } = await buildOnce(dir, budget);
-      const manifest = JSON.parse(await readFile(path.join(store, 'indexes/catalogue', summary.version, 'manifest.json'), 'utf8')) as { files: Array<{ path: string }>; ntotal: number };
+      const manifest = JSON.parse(await readFile(path.join(store, 'indexes/catalogue', summary.version, 'manifest.json'), 'utf8')) as {
+        files: Array<{ path: string }>;
+        ntotal: number;
+      };
       assert.deepEqual(manifest.files.map((f) => f.path).sort(), mode === 'on disk' ? ['index.faiss', 'index.ivfdata'] : ['index.faiss']);
       const out = execFileSync('/usr/bin/python3', ['-c', pythonReader, store, 'catalogue'], { encoding: 'utf8' });
       // faiss's C++ side prints a line of its own on the on-disk path; the report is the JSON line.
-      const seen = JSON.parse(out.split('\n').filter((l) => l.startsWith('{')).at(-1)!) as { version: string; ntotal: number; ids: number; distinct: number; type: string };
+      const seen = JSON.parse(
+        out
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .at(-1)!,
+      ) as { version: string; ntotal: number; ids: number; distinct: number; type: string };
       assert.equal(seen.version, summary.version);
       assert.equal(seen.ntotal, summary.items);
       assert.equal(seen.ntotal, manifest.ntotal);

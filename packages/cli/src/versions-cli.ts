@@ -2,7 +2,17 @@ import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ManifestError, manifestKey, type ObjectStore } from '@reindex/core';
 import {
-  applyRetention, listVersions, pruneBuilds, moveLatest, readBuildSpec, readLatest, readManifest, readPlan, readQualityRecord, verifyVersionFiles, VersionError,
+  applyRetention,
+  listVersions,
+  pruneBuilds,
+  moveLatest,
+  readBuildSpec,
+  readLatest,
+  readManifest,
+  readPlan,
+  readQualityRecord,
+  verifyVersionFiles,
+  VersionError,
 } from '@reindex/worker';
 import { SEARCH_CACHE_DIR } from './published-index.js';
 
@@ -51,7 +61,17 @@ export async function indexStatus(store: ObjectStore, name: string): Promise<Ind
   for (const version of await listVersions(store, name)) {
     try {
       const m = await readManifest(store, name, version);
-      versions.push({ version, latest: version === latest?.version, buildId: m.buildId, createdAt: m.createdAt, ntotal: m.ntotal, items: m.catalogue.items, rejected: m.catalogue.rejected, nprobe: m.nprobe, factory: m.factory });
+      versions.push({
+        version,
+        latest: version === latest?.version,
+        buildId: m.buildId,
+        createdAt: m.createdAt,
+        ntotal: m.ntotal,
+        items: m.catalogue.items,
+        rejected: m.catalogue.rejected,
+        nprobe: m.nprobe,
+        factory: m.factory,
+      });
     } catch (error) {
       versions.push({ version, latest: version === latest?.version, problem: (error as Error).message });
     }
@@ -109,7 +129,10 @@ export async function rollback(store: ObjectStore, name: string, to?: string): P
       }
     }
     if (!target) {
-      throw new VersionError('VERSION_MISSING', `index "${name}" has no intact version older than ${latest?.version ?? '(none)'} to roll back to${skipped.length ? ` (broken: ${skipped.join(', ')})` : ''}`);
+      throw new VersionError(
+        'VERSION_MISSING',
+        `index "${name}" has no intact version older than ${latest?.version ?? '(none)'} to roll back to${skipped.length ? ` (broken: ${skipped.join(', ')})` : ''}`,
+      );
     }
   }
   if (target === latest?.version) throw new VersionError('VERSION_MISSING', `LATEST already points to ${target}`);

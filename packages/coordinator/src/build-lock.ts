@@ -12,7 +12,12 @@ export const DEFAULT_BUILD_LOCK_TTL_MS = 30_000;
 export class BuildLockedError extends Error {
   override readonly name = 'BuildLockedError';
   readonly code = 'BUILD_LOCKED';
-  constructor(readonly indexName: string, readonly holder: string, readonly expiresInMs: number, readonly buildId?: string) {
+  constructor(
+    readonly indexName: string,
+    readonly holder: string,
+    readonly expiresInMs: number,
+    readonly buildId?: string,
+  ) {
     super(
       `a build of index "${indexName}" is already running (held by ${holder}${buildId ? ` for build ${buildId}` : ''}; the lock expires in ${Math.ceil(expiresInMs / 1000)} s unless renewed)` +
         (buildId ? `; if that coordinator is gone, \`reindex --resume ${buildId}\` takes its build over now` : ''),
@@ -57,7 +62,13 @@ export class BuildLock {
   #released = false;
   #value: string;
 
-  private constructor(private readonly redis: Redis, readonly key: string, readonly owner: string, readonly ttlMs: number, value: string) {
+  private constructor(
+    private readonly redis: Redis,
+    readonly key: string,
+    readonly owner: string,
+    readonly ttlMs: number,
+    value: string,
+  ) {
     this.#value = value;
   }
 

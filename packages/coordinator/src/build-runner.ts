@@ -9,7 +9,11 @@ export class BuildFailedError extends Error {
   readonly code = 'BUILD_FAILED';
   /** The failing job's own error code, when it failed permanently with one (e.g. `CATALOGUE_CHANGED`). */
   readonly causeCode?: string;
-  constructor(readonly buildId: string, readonly stage: string, message: string) {
+  constructor(
+    readonly buildId: string,
+    readonly stage: string,
+    message: string,
+  ) {
     super(message);
     const code = /\(([A-Z][A-Z0-9_]+); not retried/.exec(message)?.[1];
     if (code !== undefined) this.causeCode = code;
@@ -59,7 +63,10 @@ async function explainFailure(queues: BuildQueues, job: Job): Promise<{ stage: s
   const child = queues.keys.shardJobIdIn(job.failedReason ?? '');
   if (child) {
     const shardJob = await queues.queues.shard.getJob(child.jobId);
-    return { stage: `shard ${child.shard}`, message: `shard ${child.shard} failed after ${attemptsPhrase(shardJob?.attemptsMade)}: ${shardJob?.failedReason ?? job.failedReason}` };
+    return {
+      stage: `shard ${child.shard}`,
+      message: `shard ${child.shard} failed after ${attemptsPhrase(shardJob?.attemptsMade)}: ${shardJob?.failedReason ?? job.failedReason}`,
+    };
   }
   return { stage: job.name, message: `${job.name} failed after ${attemptsPhrase(job.attemptsMade)}: ${job.failedReason}` };
 }
@@ -121,7 +128,11 @@ export async function waitForBuild(
       if (Date.now() - missingSince >= lostAfterMs) {
         const what = `the jobs of build ${buildId} are gone from Redis (restarted without persistence, or failed over to an empty replica)`;
         if (!lost.store || resumed) {
-          throw new BuildFailedError(buildId, 'queue', `${what}; run \`reindex --resume ${buildId}\` to continue it from the store (finished shards are reused)`);
+          throw new BuildFailedError(
+            buildId,
+            'queue',
+            `${what}; run \`reindex --resume ${buildId}\` to continue it from the store (finished shards are reused)`,
+          );
         }
         resumed = true;
         missingSince = undefined;
@@ -132,7 +143,10 @@ export async function waitForBuild(
     } else {
       missingSince = undefined;
     }
-    for (const [job, state, queue] of [[merge, mergeState, queues.queues.merge], [publish, publishState, queues.queues.publish]] as const) {
+    for (const [job, state, queue] of [
+      [merge, mergeState, queues.queues.merge],
+      [publish, publishState, queues.queues.publish],
+    ] as const) {
       if (state === 'failed' && job) {
         // The job was read before its state: it may have failed in between, so read it again
         // for the reason (else the report says "failed after 0 attempts: undefined").
@@ -175,7 +189,15 @@ export async function waitForBuild(
       }
     }
     onProgress({
-      buildId, stage, shardsTotal, shardsDone, shardsActive, items: finishedItems + activeItems, itemsReused: reusedItems, rejected: finishedRejected + activeRejected, elapsedMs: Date.now() - started,
+      buildId,
+      stage,
+      shardsTotal,
+      shardsDone,
+      shardsActive,
+      items: finishedItems + activeItems,
+      itemsReused: reusedItems,
+      rejected: finishedRejected + activeRejected,
+      elapsedMs: Date.now() - started,
       ...(shardStageStartedAt !== undefined ? { shardStageMs: Date.now() - shardStageStartedAt } : {}),
       ...(trainProgress ? { train: trainProgress } : {}),
     });

@@ -37,7 +37,10 @@ test('a billion-item night: serial stages from the rates, workers for the rest o
 
 test('a window shorter than the serial stages and bad rate files are refused with the reason', async () => {
   const params = chooseIndexParams(1_000_000_000, 128);
-  assert.throws(() => planCapacity(params, 1e9, 0.5, 1000, rates), (e: unknown) => e instanceof ConfigError && e.code === 'WINDOW_TOO_SHORT' && /0.5 h is too short/.test(e.message));
+  assert.throws(
+    () => planCapacity(params, 1e9, 0.5, 1000, rates),
+    (e: unknown) => e instanceof ConfigError && e.code === 'WINDOW_TOO_SHORT' && /0.5 h is too short/.test(e.message),
+  );
   assert.throws(() => planCapacity(params, 1e9, 0, 1000, rates), /--hours must be a positive number/);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'reindex-rates-'));
   try {
@@ -46,7 +49,10 @@ test('a window shorter than the serial stages and bad rate files are refused wit
     assert.deepEqual(await readScaleRates(file), rates);
     await writeFile(file, JSON.stringify({ ...rates, shardItemsPerWorkerSecond: 0, mergeBytesPerSecond: 'fast' }));
     await assert.rejects(readScaleRates(file), /shardItemsPerWorkerSecond must be a positive number; mergeBytesPerSecond must be a positive number/);
-    await assert.rejects(readScaleRates(path.join(dir, 'missing.json')), (e: unknown) => e instanceof ConfigError && e.code === 'SCALE_RATES_UNREADABLE' && /bench:scale writes them/.test(e.message));
+    await assert.rejects(
+      readScaleRates(path.join(dir, 'missing.json')),
+      (e: unknown) => e instanceof ConfigError && e.code === 'SCALE_RATES_UNREADABLE' && /bench:scale writes them/.test(e.message),
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -27,7 +27,14 @@ export interface ScaleRates {
 
 export const DEFAULT_SCALE_RATES_FILE = path.join(REPO_ROOT, 'docs/scale-rates.json');
 
-const RATE_FIELDS = ['shardItemsPerWorkerSecond', 'trainSecondsPerSampleVector', 'mergeBytesPerSecond', 'qualitySecondsPerThousandQueries', 'storeObjectsPerShard', 'redisBytesPerShard'] as const;
+const RATE_FIELDS = [
+  'shardItemsPerWorkerSecond',
+  'trainSecondsPerSampleVector',
+  'mergeBytesPerSecond',
+  'qualitySecondsPerThousandQueries',
+  'storeObjectsPerShard',
+  'redisBytesPerShard',
+] as const;
 
 /** Reads and validates a rates file, naming the file and field at fault. */
 export async function readScaleRates(file = DEFAULT_SCALE_RATES_FILE): Promise<ScaleRates> {
@@ -35,7 +42,10 @@ export async function readScaleRates(file = DEFAULT_SCALE_RATES_FILE): Promise<S
   try {
     raw = JSON.parse(await readFile(file, 'utf8'));
   } catch (cause) {
-    throw new ConfigError(`cannot read the measured rates ${file}: ${(cause as Error).message} (pnpm run bench:scale writes them)`, { cause, code: 'SCALE_RATES_UNREADABLE' });
+    throw new ConfigError(`cannot read the measured rates ${file}: ${(cause as Error).message} (pnpm run bench:scale writes them)`, {
+      cause,
+      code: 'SCALE_RATES_UNREADABLE',
+    });
   }
   const r = raw as Record<string, unknown>;
   const bad = RATE_FIELDS.filter((k) => typeof r[k] !== 'number' || !Number.isFinite(r[k]) || (r[k] as number) <= 0);
@@ -81,7 +91,13 @@ export function planCapacity(params: IndexParams, items: number, hours: number, 
   const workers = Math.ceil(items / (rates.shardItemsPerWorkerSecond * shardStageSeconds));
   const shards = Math.max(workers, Math.ceil(items / (rates.shardItemsPerWorkerSecond * TARGET_SHARD_SECONDS)));
   return {
-    items, hours, shards, workers, trainSeconds, shardStageSeconds, mergeSeconds,
+    items,
+    hours,
+    shards,
+    workers,
+    trainSeconds,
+    shardStageSeconds,
+    mergeSeconds,
     // The merge downloads every part and writes the merged index beside them.
     mergeDiskBytes: 2 * params.estimatedIndexBytes,
     qualitySeconds,

@@ -19,7 +19,10 @@ export const EMBEDDED_DEFAULTS = Object.freeze({
 });
 
 async function exists(file: string): Promise<boolean> {
-  return access(file).then(() => true, () => false);
+  return access(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Generates the sample catalogue when it is not there yet; returns its path. */

@@ -1,6 +1,21 @@
 import {
-  PlanError, SYNTHETIC_FIELDS, indexParamsForConfig, isSyntheticUrl, openCatalogue, parseSyntheticUrl, planShards, versionIdFor,
-  formatLocation, mapLimit, readObjectAt, type Catalogue, type ParquetColumnShape, type CatalogueRow, type ItemIdKind, type ReindexConfig, type ShardPlan,
+  PlanError,
+  SYNTHETIC_FIELDS,
+  indexParamsForConfig,
+  isSyntheticUrl,
+  openCatalogue,
+  parseSyntheticUrl,
+  planShards,
+  versionIdFor,
+  formatLocation,
+  mapLimit,
+  readObjectAt,
+  type Catalogue,
+  type ParquetColumnShape,
+  type CatalogueRow,
+  type ItemIdKind,
+  type ReindexConfig,
+  type ShardPlan,
 } from '@reindex/core';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -29,11 +44,17 @@ const QUALITY_SEED = 20240917;
  * parameters from the item count and memory budget (or the configured factory string), and
  * the model bundle, validated before any job exists.
  */
-export async function prepareBuild(config: ReindexConfig & { catalogue: { url: string }; modelDir?: string; force?: boolean }, now = new Date()): Promise<PreparedBuild> {
+export async function prepareBuild(
+  config: ReindexConfig & { catalogue: { url: string }; modelDir?: string; force?: boolean },
+  now = new Date(),
+): Promise<PreparedBuild> {
   const started = Date.now();
   const ownVectors = config.catalogue.fields.embedding !== undefined;
   if (config.modelDir === undefined && !ownVectors) {
-    throw new PlanError('MODEL_REQUIRED', 'a model bundle (modelDir, --model) is needed to embed the catalogue, unless catalogue.fields.embedding names a column of vectors it already has');
+    throw new PlanError(
+      'MODEL_REQUIRED',
+      'a model bundle (modelDir, --model) is needed to embed the catalogue, unless catalogue.fields.embedding names a column of vectors it already has',
+    );
   }
   // A bundle in an object store is fetched to read and hash it; workers fetch their own copy.
   const bundleCache = config.modelDir !== undefined && isBundleUrl(config.modelDir) ? await mkdtemp(path.join(os.tmpdir(), 'reindex-bundle-')) : undefined;
@@ -42,7 +63,8 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
   let ids: { kind: ItemIdKind; source: string };
   let dim: number;
   try {
-    bundle = config.modelDir === undefined ? undefined : await openModelBundle(config.modelDir, { ...(bundleCache ? { cacheDir: bundleCache } : {}), s3: config.s3 });
+    bundle =
+      config.modelDir === undefined ? undefined : await openModelBundle(config.modelDir, { ...(bundleCache ? { cacheDir: bundleCache } : {}), s3: config.s3 });
     const catalogue = await openCatalogue(config.catalogue.url, { s3: config.s3 });
     try {
       plan = await planShards(catalogue, config.shardCount);
@@ -56,7 +78,8 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
       if (bundle) {
         const fields = config.catalogue.fields;
         await checkBundleModels(bundle, {
-          itemTower: !ownVectors, fieldMapping: { ...fields },
+          itemTower: !ownVectors,
+          fieldMapping: { ...fields },
           records: probe.rows.slice(0, BUNDLE_CHECK_ROWS).map((r) => ({ ...r.value, [fields.id]: 0 })),
         });
       }
@@ -69,10 +92,16 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
   if (isSyntheticUrl(config.catalogue.url)) {
     const synthetic = parseSyntheticUrl(config.catalogue.url);
     if (synthetic.dim !== dim) {
-      throw new PlanError('CATALOGUE_DIM_MISMATCH', `catalogue ${config.catalogue.url} has vectors of dim ${synthetic.dim}, the model bundle ${config.modelDir} has dim ${dim}`);
+      throw new PlanError(
+        'CATALOGUE_DIM_MISMATCH',
+        `catalogue ${config.catalogue.url} has vectors of dim ${synthetic.dim}, the model bundle ${config.modelDir} has dim ${dim}`,
+      );
     }
     if (config.catalogue.fields.embedding !== SYNTHETIC_FIELDS.embedding) {
-      throw new PlanError('CATALOGUE_FIELDS_INVALID', `a synthetic catalogue's rows are { id, embedding }: set catalogue.fields.embedding to "${SYNTHETIC_FIELDS.embedding}" (it is ${JSON.stringify(config.catalogue.fields.embedding)})`);
+      throw new PlanError(
+        'CATALOGUE_FIELDS_INVALID',
+        `a synthetic catalogue's rows are { id, embedding }: set catalogue.fields.embedding to "${SYNTHETIC_FIELDS.embedding}" (it is ${JSON.stringify(config.catalogue.fields.embedding)})`,
+      );
     }
   }
   const queriesSha256 = config.index.quality.queriesUrl === undefined ? undefined : await checkQueryFile(config, config.index.quality.queriesUrl, dim, bundle);
@@ -92,8 +121,12 @@ export async function prepareBuild(config: ReindexConfig & { catalogue: { url: s
     createdAt: now.toISOString(),
     storeUrl: config.store.url,
     catalogue: {
-      url: config.catalogue.url, fields: config.catalogue.fields, normalizeEmbeddings: config.catalogue.normalizeEmbeddings,
-      idKind: ids.kind, idKindSource: ids.source, duplicateIds: config.catalogue.duplicateIds,
+      url: config.catalogue.url,
+      fields: config.catalogue.fields,
+      normalizeEmbeddings: config.catalogue.normalizeEmbeddings,
+      idKind: ids.kind,
+      idKindSource: ids.source,
+      duplicateIds: config.catalogue.duplicateIds,
     },
     model: bundle ? { dir: bundleCache ? config.modelDir! : bundle.dir, contentHash: bundle.contentHash, dim } : { dir: null, contentHash: null, dim },
     index: {
@@ -127,12 +160,19 @@ function checkFactory(factory: string, dim: number, metric: Metric): void {
   try {
     index = FaissIndex.fromFactory(dim, factory, metric);
   } catch (cause) {
-    throw new PlanError('INDEX_FACTORY_INVALID', `index.factory ${JSON.stringify(factory)} is not a faiss factory string faiss accepts for dim ${dim}: ${(cause as Error).message}`, { cause });
+    throw new PlanError(
+      'INDEX_FACTORY_INVALID',
+      `index.factory ${JSON.stringify(factory)} is not a faiss factory string faiss accepts for dim ${dim}: ${(cause as Error).message}`,
+      { cause },
+    );
   }
   try {
     const described = index.describe();
     if (described.nlist === undefined) {
-      throw new PlanError('INDEX_FACTORY_UNSUPPORTED', `index.factory ${JSON.stringify(factory)} builds a ${described.type}; reindex builds IVF indexes (e.g. "IVF4096,PQ32"), whose shard sub-indexes merge list by list`);
+      throw new PlanError(
+        'INDEX_FACTORY_UNSUPPORTED',
+        `index.factory ${JSON.stringify(factory)} builds a ${described.type}; reindex builds IVF indexes (e.g. "IVF4096,PQ32"), whose shard sub-indexes merge list by list`,
+      );
     }
   } finally {
     index.close().catch(() => undefined);
@@ -153,7 +193,10 @@ const FILE_CHECK_CONCURRENCY = 8;
 async function checkCatalogueFiles(config: ReindexConfig, catalogue: Catalogue): Promise<void> {
   const { files } = await catalogue.describe();
   const fields = config.catalogue.fields;
-  const required: Array<[MappedField, string]> = [['id', fields.id], fields.embedding !== undefined ? ['embedding', fields.embedding] : ['title', fields.title]];
+  const required: Array<[MappedField, string]> = [
+    ['id', fields.id],
+    fields.embedding !== undefined ? ['embedding', fields.embedding] : ['title', fields.title],
+  ];
   const decoded = new Set<string>();
   await mapLimit(files, FILE_CHECK_CONCURRENCY, async (file) => {
     if (file.format === 'synthetic') return;
@@ -164,7 +207,10 @@ async function checkCatalogueFiles(config: ReindexConfig, catalogue: Catalogue):
         const where = `Parquet file ${catalogue.store.url}/${file.file}`;
         if (column === undefined) {
           const names = [...columns.keys()];
-          throw new PlanError('CATALOGUE_FIELDS_INVALID', `catalogue.fields.${logical} is "${name}", but ${where} has no such column; its columns: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', ...' : ''}`);
+          throw new PlanError(
+            'CATALOGUE_FIELDS_INVALID',
+            `catalogue.fields.${logical} is "${name}", but ${where} has no such column; its columns: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', ...' : ''}`,
+          );
         }
         const problem = columnTypeProblem(logical, column);
         if (problem !== undefined) throw new PlanError('CATALOGUE_FIELDS_INVALID', `catalogue.fields.${logical} is "${name}", but in ${where} it ${problem}`);
@@ -188,8 +234,10 @@ function columnTypeProblem(field: MappedField, column: ParquetColumnShape): stri
       : `is ${column.nested ? 'a struct or map' : type}, not a list of FLOAT or DOUBLE (LIST<FLOAT>, FIXED_SIZE_LIST<FLOAT>)`;
   }
   if (column.list || column.nested) return `is ${column.nested ? 'a struct or map' : type}, not a single value per row`;
-  if (column.physicalType === 'BOOLEAN' || column.physicalType === 'INT96') return `is ${column.physicalType}, which cannot be read as ${field === 'id' ? 'an id' : 'text'}`;
-  if (column.physicalType === 'FIXED_LEN_BYTE_ARRAY' && column.logicalType !== 'DECIMAL' && column.logicalType !== 'UUID') return `is raw fixed-length bytes, which cannot be read as ${field === 'id' ? 'an id' : 'text'}`;
+  if (column.physicalType === 'BOOLEAN' || column.physicalType === 'INT96')
+    return `is ${column.physicalType}, which cannot be read as ${field === 'id' ? 'an id' : 'text'}`;
+  if (column.physicalType === 'FIXED_LEN_BYTE_ARRAY' && column.logicalType !== 'DECIMAL' && column.logicalType !== 'UUID')
+    return `is raw fixed-length bytes, which cannot be read as ${field === 'id' ? 'an id' : 'text'}`;
   return undefined;
 }
 
@@ -237,12 +285,18 @@ function vectorDim(config: ReindexConfig & { catalogue: { url: string } }, bundl
   const firstDim = first === undefined ? undefined : (first.value[field!] as ArrayLike<unknown>).length;
   if (bundle) {
     if (firstDim !== undefined && firstDim !== bundle.manifest.dim) {
-      throw new PlanError('CATALOGUE_DIM_MISMATCH', `catalogue.fields.embedding "${field}" holds vectors of dim ${firstDim} (${formatLocation(first!.location)}), the model bundle ${bundle.dir} has dim ${bundle.manifest.dim}`);
+      throw new PlanError(
+        'CATALOGUE_DIM_MISMATCH',
+        `catalogue.fields.embedding "${field}" holds vectors of dim ${firstDim} (${formatLocation(first!.location)}), the model bundle ${bundle.dir} has dim ${bundle.manifest.dim}`,
+      );
     }
     return bundle.manifest.dim;
   }
   if (firstDim === undefined || firstDim === 0) {
-    throw new PlanError('CATALOGUE_FIELDS_INVALID', `catalogue.fields.embedding is "${field}", but none of the first ${probe.rows.length} rows holds a non-empty list of numbers there, so the vectors' dim is unknown`);
+    throw new PlanError(
+      'CATALOGUE_FIELDS_INVALID',
+      `catalogue.fields.embedding is "${field}", but none of the first ${probe.rows.length} rows holds a non-empty list of numbers there, so the vectors' dim is unknown`,
+    );
   }
   return firstDim;
 }
@@ -283,9 +337,10 @@ async function checkMappedFields(config: ReindexConfig, dim: number, bundle: Mod
   }
   // The ids are checked by the shards (kind, duplicates); the embedder sees a placeholder.
   const records = rows.map((r) => ({ ...r.value, [fields.id]: 0 }));
-  const embedder = fields.embedding !== undefined
-    ? new PrecomputedEmbedder({ dim, idField: fields.id, embeddingField: fields.embedding, normalize: config.catalogue.normalizeEmbeddings })
-    : undefined;
+  const embedder =
+    fields.embedding !== undefined
+      ? new PrecomputedEmbedder({ dim, idField: fields.id, embeddingField: fields.embedding, normalize: config.catalogue.normalizeEmbeddings })
+      : undefined;
   const featurizer = embedder ? undefined : new Featurizer(bundle!.manifest.item.features, { ...fields });
   const rejections = embedder
     ? (await embedder.embed(records)).rejections
@@ -294,5 +349,8 @@ async function checkMappedFields(config: ReindexConfig, dim: number, bundle: Mod
   const byField = new Map<string, Rejection[]>();
   for (const r of rejections) byField.set(r.field ?? r.reason, [...(byField.get(r.field ?? r.reason) ?? []), r]);
   const [field, examples] = [...byField].sort((a, b) => b[1].length - a[1].length)[0]!;
-  throw new PlanError('CATALOGUE_FIELDS_INVALID', `every one of ${where} is rejected, ${examples.length} for field "${field}" (${examples[0]!.message}); check catalogue.fields`);
+  throw new PlanError(
+    'CATALOGUE_FIELDS_INVALID',
+    `every one of ${where} is rejected, ${examples.length} for field "${field}" (${examples[0]!.message}); check catalogue.fields`,
+  );
 }

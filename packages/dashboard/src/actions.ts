@@ -8,7 +8,11 @@ import { appendBuildLog, cancelledKey, type BuildLogEntry } from './build-log.js
 
 export class ActionError extends Error {
   override readonly name = 'ActionError';
-  constructor(readonly code: 'JOB_NOT_FOUND' | 'NOT_FAILED' | 'BUILD_CANCELLED' | 'BUILD_FINISHED' | 'BUILD_BUSY' | 'BAD_REQUEST', message: string, readonly httpStatus = 409) {
+  constructor(
+    readonly code: 'JOB_NOT_FOUND' | 'NOT_FAILED' | 'BUILD_CANCELLED' | 'BUILD_FINISHED' | 'BUILD_BUSY' | 'BAD_REQUEST',
+    message: string,
+    readonly httpStatus = 409,
+  ) {
     super(message);
   }
 }
@@ -51,7 +55,8 @@ function buildJobIds(buildId: string, shardCount: number): Record<StageName, str
  * again is recorded in the build's log with its attempts and error.
  */
 export async function retryJob(ctx: ActionContext, buildId: string, stage: StageName, shard: number | undefined, by: string): Promise<RetryResult> {
-  if (await ctx.redis.exists(cancelledKey(ctx.prefix, buildId))) throw new ActionError('BUILD_CANCELLED', `build ${buildId} was cancelled; start a new build instead`);
+  if (await ctx.redis.exists(cancelledKey(ctx.prefix, buildId)))
+    throw new ActionError('BUILD_CANCELLED', `build ${buildId} was cancelled; start a new build instead`);
   let jobId: string;
   try {
     jobId = jobIdFor(buildId, stage, shard);
@@ -65,7 +70,11 @@ export async function retryJob(ctx: ActionContext, buildId: string, stage: Stage
   if (state !== 'failed') {
     if (state === 'completed') throw new ActionError('NOT_FAILED', `${jobId} is completed, not failed: only failed jobs can be retried`);
     // Queued or running: an earlier retry of this build (which re-runs every failed part) got it.
-    const log = await appendBuildLog(ctx.redis, ctx.prefix, buildId, { action: 'retry', message: `retry ${what(stage, jobId)} (${jobId}): already queued again (${state})`, by });
+    const log = await appendBuildLog(ctx.redis, ctx.prefix, buildId, {
+      action: 'retry',
+      message: `retry ${what(stage, jobId)} (${jobId}): already queued again (${state})`,
+      by,
+    });
     return { jobId, requeued: [], alreadyQueued: true, log };
   }
   const failed: Array<{ stage: StageName; id: string; attempts: number; reason: string }> = [];
@@ -81,23 +90,37 @@ export async function retryJob(ctx: ActionContext, buildId: string, stage: Stage
       for (const id of ids[s]) {
         const j = await ctx.queues[s].getJob(id);
         // A parent failed by its child carries the child's reason: report the child, not twice.
-        if (j && (await j.getState()) === 'failed' && (s === 'shard' || failed.length === 0)) failed.push({ stage: s, id, attempts: j.attemptsMade, reason: j.failedReason ?? 'unknown error' });
+        if (j && (await j.getState()) === 'failed' && (s === 'shard' || failed.length === 0))
+          failed.push({ stage: s, id, attempts: j.attemptsMade, reason: j.failedReason ?? 'unknown error' });
       }
     }
     try {
       await resumeBuild(ctx.build, store, buildId);
     } catch (error) {
-      if (/locked/i.test((error as Error).message)) throw new ActionError('BUILD_BUSY', `jobs of build ${buildId} are still running: retry when they have finished (${(error as Error).message})`);
+      if (/locked/i.test((error as Error).message))
+        throw new ActionError('BUILD_BUSY', `jobs of build ${buildId} are still running: retry when they have finished (${(error as Error).message})`);
       throw error;
     }
   }
   let log: BuildLogEntry | undefined;
   for (const f of failed) {
-    log = await appendBuildLog(ctx.redis, ctx.prefix, buildId, { action: 'retry', message: `retry ${what(f.stage, f.id)} (${f.id}) after ${attemptsPhrase(f.attempts, 'failed')}: ${f.reason}`, by });
+    log = await appendBuildLog(ctx.redis, ctx.prefix, buildId, {
+      action: 'retry',
+      message: `retry ${what(f.stage, f.id)} (${f.id}) after ${attemptsPhrase(f.attempts, 'failed')}: ${f.reason}`,
+      by,
+    });
   }
   const message = `${failed.length} failed job(s) of build ${buildId} queued again${stage === 'train' ? '' : '; finished shards are reused'}`;
-  await ctx.queues.train.getJob(jobIdFor(buildId, 'train')).then((t) => t?.log(`[dashboard] ${message}`)).catch(() => undefined);
-  return { jobId, requeued: failed.map((f) => f.id), alreadyQueued: false, log: log ?? (await appendBuildLog(ctx.redis, ctx.prefix, buildId, { action: 'retry', message, by })) };
+  await ctx.queues.train
+    .getJob(jobIdFor(buildId, 'train'))
+    .then((t) => t?.log(`[dashboard] ${message}`))
+    .catch(() => undefined);
+  return {
+    jobId,
+    requeued: failed.map((f) => f.id),
+    alreadyQueued: false,
+    log: log ?? (await appendBuildLog(ctx.redis, ctx.prefix, buildId, { action: 'retry', message, by })),
+  };
 }
 
 export interface CancelResult {
@@ -133,7 +156,10 @@ export async function cancelBuild(ctx: ActionContext, buildId: string, shardCoun
   }
   const message = `cancel build: ${cancelledJobs.length} job(s) stopped before starting${running.length ? `, ${running.length} running job(s) left to finish (${running.join(', ')})` : ''}`;
   const log = await appendBuildLog(ctx.redis, ctx.prefix, buildId, { action: 'cancel', message, by });
-  await ctx.queues.train.getJob(jobIdFor(buildId, 'train')).then((t) => t?.log(`[dashboard] ${message}`)).catch(() => undefined);
+  await ctx.queues.train
+    .getJob(jobIdFor(buildId, 'train'))
+    .then((t) => t?.log(`[dashboard] ${message}`))
+    .catch(() => undefined);
   return { cancelledJobs, running, log };
 }
 

@@ -10,7 +10,8 @@ import { DEFAULT_DASHBOARD_OPTIONS, DashboardConfigError } from './options.js';
 import { startDashboard } from './server.js';
 import { emptyFlag, loadConfig, commandLineArgs, parseIntegerFlag } from '@reindex/core';
 
-const USAGE = 'usage: reindex-dashboard [--host 127.0.0.1] [--port 3000] [--redis URL (or REDIS_URL)] [--store URL (or REINDEX_STORE_URL)] [--config FILE (store.url from the reindex config)] [--token T (or REINDEX_DASHBOARD_TOKEN)] [--prefix reindex]';
+const USAGE =
+  'usage: reindex-dashboard [--host 127.0.0.1] [--port 3000] [--redis URL (or REDIS_URL)] [--store URL (or REINDEX_STORE_URL)] [--config FILE (store.url from the reindex config)] [--token T (or REINDEX_DASHBOARD_TOKEN)] [--prefix reindex]';
 function fail(message: string): never {
   process.stderr.write(`reindex-dashboard: ${message}\n${USAGE}\n`);
   process.exit(2);
@@ -20,8 +21,14 @@ try {
   ({ values } = parseArgs({
     args: commandLineArgs(),
     options: {
-      host: { type: 'string' }, port: { type: 'string' }, redis: { type: 'string' }, store: { type: 'string' }, config: { type: 'string' },
-      token: { type: 'string' }, prefix: { type: 'string' }, help: { type: 'boolean' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      redis: { type: 'string' },
+      store: { type: 'string' },
+      config: { type: 'string' },
+      token: { type: 'string' },
+      prefix: { type: 'string' },
+      help: { type: 'boolean' },
     },
   }));
 } catch (error) {
@@ -35,7 +42,7 @@ if (values.help) {
 }
 const str = (k: string) => values[k] as string | undefined;
 const redisUrl = str('redis') ?? process.env.REDIS_URL;
-if (!redisUrl) fail('set REDIS_URL (or --redis) to the queue\'s redis:// URL');
+if (!redisUrl) fail("set REDIS_URL (or --redis) to the queue's redis:// URL");
 const portRaw = str('port') ?? process.env.PORT;
 const parsedPort = portRaw === undefined ? DEFAULT_DASHBOARD_OPTIONS.port : parseIntegerFlag('port', portRaw, { min: 0, max: 65535 });
 const port = typeof parsedPort === 'number' ? parsedPort : fail(parsedPort.problem);
@@ -45,7 +52,9 @@ const storeUrl = str('store') ?? process.env.REINDEX_STORE_URL ?? config?.store.
 const logger = createLogger('reindex-dashboard');
 try {
   const dashboard = await startDashboard({
-    redisUrl, port, logger,
+    redisUrl,
+    port,
+    logger,
     host: str('host') ?? DEFAULT_DASHBOARD_OPTIONS.host,
     ...(token ? { token } : {}),
     ...(storeUrl ? { storeUrl: /^[a-z0-9]+:\/\//i.test(storeUrl) ? storeUrl : `file://${(await import('node:path')).resolve(storeUrl)}` } : {}),

@@ -40,14 +40,30 @@ export async function submittedBuild(items: number, parts: number): Promise<Fixt
   await rm(whole);
   const storeUrl = `file://${path.join(dir, 'store')}`;
   const modelDir = await ensureReferenceModel();
-  const config = await loadConfig(undefined, { shardCount: parts, catalogue: { url: catalogueDir }, modelDir, store: { url: storeUrl }, redisUrl: redis.url, workers: 1, name: 'catalogue' });
+  const config = await loadConfig(undefined, {
+    shardCount: parts,
+    catalogue: { url: catalogueDir },
+    modelDir,
+    store: { url: storeUrl },
+    redisUrl: redis.url,
+    workers: 1,
+    name: 'catalogue',
+  });
   const prepared = await prepareBuild({ ...config, catalogue: { ...config.catalogue, url: catalogueDir }, modelDir, store: { url: storeUrl } });
   const store = openObjectStore(storeUrl);
   const queues = new BuildQueues(redis.url);
   await queues.queues.shard.pause();
   await submitBuild(queues, store, prepared);
   return {
-    dir, redis, redisUrl: redis.url, storeUrl, store, catalogueDir, parts: partFiles, queues, prepared,
+    dir,
+    redis,
+    redisUrl: redis.url,
+    storeUrl,
+    store,
+    catalogueDir,
+    parts: partFiles,
+    queues,
+    prepared,
     async close() {
       await queues.close();
       await store.close();

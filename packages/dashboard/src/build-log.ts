@@ -22,7 +22,11 @@ export function cancelledKey(prefix: string, buildId: string): string {
 
 export async function appendBuildLog(redis: Redis, prefix: string, buildId: string, entry: Omit<BuildLogEntry, 'at'>): Promise<BuildLogEntry> {
   const full: BuildLogEntry = { at: new Date().toISOString(), ...entry };
-  await redis.multi().lpush(buildLogKey(prefix, buildId), JSON.stringify(full)).ltrim(buildLogKey(prefix, buildId), 0, MAX_ENTRIES - 1).exec();
+  await redis
+    .multi()
+    .lpush(buildLogKey(prefix, buildId), JSON.stringify(full))
+    .ltrim(buildLogKey(prefix, buildId), 0, MAX_ENTRIES - 1)
+    .exec();
   return full;
 }
 

@@ -15,10 +15,18 @@ import { submittedBuild, trainDone, until } from './build-fixture.js';
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 // The README's screenshot is refreshed only on request (REINDEX_UPDATE_SCREENSHOT=1), so that
 // a test run leaves the working tree as it found it.
-const SCREENSHOT = process.env.REINDEX_UPDATE_SCREENSHOT === '1'
-  ? path.join(REPO_ROOT, 'docs/dashboard.png')
-  : path.join(os.tmpdir(), `reindex-dashboard-${process.pid}.png`);
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const SCREENSHOT =
+  process.env.REINDEX_UPDATE_SCREENSHOT === '1' ? path.join(REPO_ROOT, 'docs/dashboard.png') : path.join(os.tmpdir(), `reindex-dashboard-${process.pid}.png`);
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 test('the build page follows a running build, shows a shard that failed for good, and its retry button completes the build', { timeout: 240_000 }, async () => {
   const f = await submittedBuild(16_000, 4);
@@ -47,28 +55,33 @@ test('the build page follows a running build, shows a shard that failed for good
     const itemsBefore = await page.getByTestId('items').textContent();
     assert.equal(itemsBefore, '0');
     await page.locator('[data-worker="page-test-worker"]').waitFor(); // the live worker, from its heartbeat
-    assert.match(await page.locator('[data-worker="page-test-worker"]').textContent() ?? '', /cpu/);
+    assert.match((await page.locator('[data-worker="page-test-worker"]').textContent()) ?? '', /cpu/);
 
     await f.queues.queues.shard.resume();
     // Progress moves on the page without a reload.
-    await until('the progress bar to move', async () => (Number(await page.getByTestId('progress').getAttribute('aria-valuenow')) > progressBefore ? true : undefined));
+    await until('the progress bar to move', async () =>
+      Number(await page.getByTestId('progress').getAttribute('aria-valuenow')) > progressBefore ? true : undefined,
+    );
     await until('the item count to move', async () => ((await page.getByTestId('items').textContent()) !== '0' ? true : undefined));
 
     // Those shards fail for good at once (retrying cannot fix a changed file); the build shows as failed, naming one.
     for (const shard of broken) {
       const failedRow = page.locator(`[data-shard="${shard}"][data-state="failed"]`);
       await failedRow.waitFor({ timeout: 120_000 });
-      assert.match(await failedRow.textContent() ?? '', /part-3\.jsonl is \d+ bytes but the shard plan was made for \d+/);
+      assert.match((await failedRow.textContent()) ?? '', /part-3\.jsonl is \d+ bytes but the shard plan was made for \d+/);
     }
     await page.locator('[data-testid="build-status"] [data-state="failed"]').waitFor();
-    assert.match(await page.getByTestId('failure').textContent() ?? '', new RegExp(`shard (${broken.join('|')}) failed after 1 attempt: .*not retried`));
-    await until('the other shards to complete', async () => ((await page.locator('[data-shard][data-state="completed"]').count()) === 4 - broken.length ? true : undefined));
+    assert.match((await page.getByTestId('failure').textContent()) ?? '', new RegExp(`shard (${broken.join('|')}) failed after 1 attempt: .*not retried`));
+    await until('the other shards to complete', async () =>
+      (await page.locator('[data-shard][data-state="completed"]').count()) === 4 - broken.length ? true : undefined,
+    );
 
     // The operator fixes the input and presses Retry on each failed shard: merge and publish follow.
     await writeFile(part, original);
     for (const shard of broken) await page.getByTestId(`retry-shard-${shard}`).click();
     await page.locator('[data-testid="build-status"] [data-state="published"]').waitFor({ timeout: 120_000 });
-    for (const shard of broken) assert.match(await page.getByTestId('log').textContent() ?? '', new RegExp(`retry shard ${shard} .* after 1 failed attempt:`));
+    for (const shard of broken)
+      assert.match((await page.getByTestId('log').textContent()) ?? '', new RegExp(`retry shard ${shard} .* after 1 failed attempt:`));
     await page.locator(`[data-version="${f.prepared.spec.version}"]`).filter({ hasText: 'LATEST' }).waitFor({ timeout: 30_000 });
     assert.equal(Number(await page.getByTestId('progress').getAttribute('aria-valuenow')), 100);
     assert.deepEqual(pageErrors, []);
@@ -86,12 +99,16 @@ test('the build page follows a running build, shows a shard that failed for good
     // The versions table shows the quality stage's recall@10 for the published version.
     const recall = (manifest.quality as { recallAt10?: number }).recallAt10;
     assert.equal(typeof recall, 'number');
-    assert.match(await page.locator(`[data-version="${latest.version}"]`).textContent() ?? '', new RegExp(recall!.toFixed(3).replace('.', '\\.')));
+    assert.match((await page.locator(`[data-version="${latest.version}"]`).textContent()) ?? '', new RegExp(recall!.toFixed(3).replace('.', '\\.')));
     for (const shard of broken) assert.equal(await (await f.queues.queues.shard.getJob(jobIdFor(buildId, 'shard', shard)))?.getState(), 'completed');
 
     // Metrics: the dashboard's (with this process's workers merged in) and a worker metrics server.
     const text = await (await fetch(`${dashboard.url}/metrics`)).text();
-    const sum = (name: string, filter = '') => text.split('\n').filter((l) => l.startsWith(name) && l.includes(filter)).reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
+    const sum = (name: string, filter = '') =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith(name) && l.includes(filter))
+        .reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
     // Vectors are counted from completed shards (exact); items as embedded, failed attempts included.
     assert.equal(sum('reindex_vectors_added_total{'), manifest.ntotal);
     assert.ok(sum('reindex_items_embedded_total{') >= manifest.ntotal);

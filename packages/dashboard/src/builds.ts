@@ -7,7 +7,13 @@ import { redactUrl } from './redact.js';
 
 export type JobStateName = 'completed' | 'failed' | 'active' | 'waiting' | 'delayed' | 'prioritized' | 'waiting-children' | 'missing' | 'unknown';
 
-export interface StageCounts { total: number; done: number; running: number; waiting: number; failed: number }
+export interface StageCounts {
+  total: number;
+  done: number;
+  running: number;
+  waiting: number;
+  failed: number;
+}
 
 export interface ShardRow {
   shard: number;
@@ -43,7 +49,10 @@ export interface BuildView {
   published: Pick<PublishResult, 'version' | 'manifestKey' | 'ntotal' | 'items' | 'rejected'> | null;
 }
 
-interface JobInfo { job: Job | undefined; state: JobStateName }
+interface JobInfo {
+  job: Job | undefined;
+  state: JobStateName;
+}
 
 const RUNNING: ReadonlySet<JobStateName> = new Set(['active']);
 const WAITING: ReadonlySet<JobStateName> = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
@@ -69,7 +78,12 @@ export class BuildReader {
 
   constructor(
     private readonly queues: Record<StageName, Queue>,
-    private readonly options: { storeUrl?: string; s3?: S3Options; snapshotTtlMs: number; isCancelled: (buildId: string) => Promise<{ at: string; by: string } | null> },
+    private readonly options: {
+      storeUrl?: string;
+      s3?: S3Options;
+      snapshotTtlMs: number;
+      isCancelled: (buildId: string) => Promise<{ at: string; by: string } | null>;
+    },
   ) {
     // s3:// stores open with the configured endpoint and credentials (MinIO, Ceph), as the workers do.
     this.#stores = new ObjectStorePool(options.s3 ? { s3: options.s3 } : {});
@@ -182,7 +196,10 @@ export class BuildReader {
 
     const stages: Record<StageName, StageCounts> = {
       train: counts(train.state === 'missing' ? [] : [train.state], 1),
-      shard: counts(shardInfos.map((s) => s.state).filter((s) => s !== 'missing'), shardCount),
+      shard: counts(
+        shardInfos.map((s) => s.state).filter((s) => s !== 'missing'),
+        shardCount,
+      ),
       merge: counts(merge.state === 'missing' ? [] : [merge.state], 1),
       publish: counts(publish.state === 'missing' ? [] : [publish.state], 1),
     };
@@ -196,7 +213,9 @@ export class BuildReader {
       const failedShard = shards.find((s) => s.state === 'failed');
       failure = failedShard
         ? `shard ${failedShard.shard} failed after ${attemptsPhrase(failedShard.attempts)}: ${failedShard.error ?? 'unknown error'}`
-        : [train, merge, publish].map((j) => (j.state === 'failed' ? `${j.job?.name} failed after ${attemptsPhrase(j.job?.attemptsMade)}: ${j.job?.failedReason}` : null)).find(Boolean) ?? null;
+        : ([train, merge, publish]
+            .map((j) => (j.state === 'failed' ? `${j.job?.name} failed after ${attemptsPhrase(j.job?.attemptsMade)}: ${j.job?.failedReason}` : null))
+            .find(Boolean) ?? null);
     } else if (train.state !== 'completed') status = train.state === 'active' ? 'training' : 'queued';
     else if (merge.state === 'waiting-children' || merge.state === 'missing') status = 'embedding';
     else if (merge.state !== 'completed') status = 'merging';
@@ -205,9 +224,12 @@ export class BuildReader {
     const items = shards.reduce((s, r) => s + r.items, 0);
     const rejected = shards.reduce((s, r) => s + r.rejected, 0);
     const estimatedItems = known?.plan.totals.estimatedRows ?? null;
-    const shardFraction = shardCount === 0 ? 0 : shards.reduce((s, r) => s + (r.state === 'completed' ? 1 : r.estimatedRows ? Math.min(0.99, (r.items + r.rejected) / r.estimatedRows) : 0), 0) / shardCount;
-    const fraction = status === 'published' ? 1
-      : (train.state === 'completed' ? 0.1 : 0) + 0.8 * shardFraction + (merge.state === 'completed' ? 0.05 : 0);
+    const shardFraction =
+      shardCount === 0
+        ? 0
+        : shards.reduce((s, r) => s + (r.state === 'completed' ? 1 : r.estimatedRows ? Math.min(0.99, (r.items + r.rejected) / r.estimatedRows) : 0), 0) /
+          shardCount;
+    const fraction = status === 'published' ? 1 : (train.state === 'completed' ? 0.1 : 0) + 0.8 * shardFraction + (merge.state === 'completed' ? 0.05 : 0);
 
     const shardStarts = shardInfos.map((s) => s.job?.processedOn).filter((t): t is number => typeof t === 'number');
     const shardsStarted = shardStarts.length ? Math.min(...shardStarts) : null;
@@ -220,10 +242,9 @@ export class BuildReader {
 
     const startedAt = train.job?.timestamp ?? null;
     // A failed or cancelled build ended when its last job did: its elapsed time stops there.
-    const ended = status === 'failed' || status === 'cancelled'
-      ? Math.max(0, ...[train, merge, publish].map((s) => s.job?.finishedOn ?? 0), lastShardEnd) || null
-      : null;
-    const finishedAt = publish.state === 'completed' ? publish.job?.finishedOn ?? null : ended;
+    const ended =
+      status === 'failed' || status === 'cancelled' ? Math.max(0, ...[train, merge, publish].map((s) => s.job?.finishedOn ?? 0), lastShardEnd) || null : null;
+    const finishedAt = publish.state === 'completed' ? (publish.job?.finishedOn ?? null) : ended;
     const result = publish.state === 'completed' ? (publish.job?.returnvalue as PublishResult | null) : null;
     const mergeResult = merge.state === 'completed' ? (merge.job?.returnvalue as MergeResult | null) : null;
     return {
@@ -243,7 +264,9 @@ export class BuildReader {
       finishedAt: finishedAt ? new Date(finishedAt).toISOString() : null,
       elapsedSeconds: startedAt ? ((finishedAt ?? now) - startedAt) / 1000 : null,
       shards,
-      published: result ? { version: result.version, manifestKey: result.manifestKey, ntotal: result.ntotal, items: result.items, rejected: result.rejected } : null,
+      published: result
+        ? { version: result.version, manifestKey: result.manifestKey, ntotal: result.ntotal, items: result.items, rejected: result.rejected }
+        : null,
     };
   }
 

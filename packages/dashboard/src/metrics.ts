@@ -6,8 +6,18 @@ import { hasWorkerMetrics, registerQueueDepthGauge, workerMetrics } from '@reind
 /** The dashboard's own metrics: queue depths, builds by status, live workers, actions, HTTP. */
 export class DashboardMetrics {
   readonly registry = new Registry();
-  readonly actions = new Counter({ name: 'reindex_dashboard_actions_total', help: 'Operator actions, by action and outcome', labelNames: ['action', 'outcome'], registers: [this.registry] });
-  readonly requests = new Counter({ name: 'reindex_dashboard_http_requests_total', help: 'HTTP requests, by route group and status class', labelNames: ['route', 'status'], registers: [this.registry] });
+  readonly actions = new Counter({
+    name: 'reindex_dashboard_actions_total',
+    help: 'Operator actions, by action and outcome',
+    labelNames: ['action', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly requests = new Counter({
+    name: 'reindex_dashboard_http_requests_total',
+    help: 'HTTP requests, by route group and status class',
+    labelNames: ['route', 'status'],
+    registers: [this.registry],
+  });
   readonly builds: Gauge;
   readonly workers: Gauge;
 
@@ -15,15 +25,22 @@ export class DashboardMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'reindex_dashboard_' });
     registerQueueDepthGauge(this.registry, queues);
     this.builds = new Gauge({
-      name: 'reindex_builds', help: 'Recent builds (as listed on the dashboard), by status', labelNames: ['status'], registers: [this.registry],
+      name: 'reindex_builds',
+      help: 'Recent builds (as listed on the dashboard), by status',
+      labelNames: ['status'],
+      registers: [this.registry],
       async collect() {
         this.reset();
         for (const [status, n] of Object.entries(await sample.builds())) this.set({ status }, n);
       },
     });
     this.workers = new Gauge({
-      name: 'reindex_workers_live', help: 'Workers with a live heartbeat or queue connection', registers: [this.registry],
-      async collect() { this.set(await sample.workers()); },
+      name: 'reindex_workers_live',
+      help: 'Workers with a live heartbeat or queue connection',
+      registers: [this.registry],
+      async collect() {
+        this.set(await sample.workers());
+      },
     });
   }
 

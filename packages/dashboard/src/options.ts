@@ -59,7 +59,9 @@ export function resolveDashboardOptions(input: Partial<DashboardOptions> & { red
     throw new DashboardConfigError('the dashboard token (--token / REINDEX_DASHBOARD_TOKEN) must be at least 8 characters');
   }
   if (!isLoopbackHost(options.host) && !options.token) {
-    throw new DashboardConfigError(`refusing to bind the dashboard to ${options.host} without a token: set REINDEX_DASHBOARD_TOKEN (or --token), or bind to 127.0.0.1`);
+    throw new DashboardConfigError(
+      `refusing to bind the dashboard to ${options.host} without a token: set REINDEX_DASHBOARD_TOKEN (or --token), or bind to 127.0.0.1`,
+    );
   }
   if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
     throw new DashboardConfigError(`--port must be an integer 0..65535, got ${options.port}`);

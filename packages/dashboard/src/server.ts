@@ -29,8 +29,16 @@ const PUBLIC_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '.
 
 export function buildSummary(b: BuildView) {
   return {
-    buildId: b.buildId, name: b.name, version: b.version, status: b.status, failure: b.failure, fraction: b.progress.fraction,
-    items: b.progress.items, shards: b.stages.shard, startedAt: b.startedAt, elapsedSeconds: b.elapsedSeconds,
+    buildId: b.buildId,
+    name: b.name,
+    version: b.version,
+    status: b.status,
+    failure: b.failure,
+    fraction: b.progress.fraction,
+    items: b.progress.items,
+    shards: b.stages.shard,
+    startedAt: b.startedAt,
+    elapsedSeconds: b.elapsedSeconds,
   };
 }
 
@@ -74,13 +82,30 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use((req, res, next) => {
-    res.on('finish', () => metrics.requests.inc({ route: req.path.startsWith('/api/') ? req.path.split('/')[2] ?? 'api' : req.path.startsWith('/queues') ? 'queues' : req.path === '/' ? 'page' : req.path.slice(1).split('/')[0] ?? '', status: `${Math.floor(res.statusCode / 100)}xx` }));
+    res.on('finish', () =>
+      metrics.requests.inc({
+        route: req.path.startsWith('/api/')
+          ? (req.path.split('/')[2] ?? 'api')
+          : req.path.startsWith('/queues')
+            ? 'queues'
+            : req.path === '/'
+              ? 'page'
+              : (req.path.slice(1).split('/')[0] ?? ''),
+        status: `${Math.floor(res.statusCode / 100)}xx`,
+      }),
+    );
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('referrer-policy', 'no-referrer');
     next();
   });
   app.get('/healthz', async (_req, res) => {
-    const redisUp = await Promise.race([redis.ping().then(() => true, () => false), new Promise<boolean>((r) => setTimeout(() => r(false), 1000))]);
+    const redisUp = await Promise.race([
+      redis.ping().then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 1000)),
+    ]);
     res.json({ ok: true, redis: redisUp ? 'up' : 'down' });
   });
   const loopback = isLoopbackHost(options.host);
@@ -107,7 +132,11 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
     next();
   });
   board.setBasePath('/queues');
-  createBullBoard({ queues: STAGES.map((s) => new BullMQAdapter(queues[s], { readOnlyMode: true })), serverAdapter: board, options: { uiConfig: { boardTitle: 'reindex queues' } } });
+  createBullBoard({
+    queues: STAGES.map((s) => new BullMQAdapter(queues[s], { readOnlyMode: true })),
+    serverAdapter: board,
+    options: { uiConfig: { boardTitle: 'reindex queues' } },
+  });
   app.use('/queues', board.getRouter());
 
   const api = express.Router();
@@ -125,7 +154,10 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
     const out: IndexVersions[] = [];
     for (const url of reader.storeUrls()) {
       const store = reader.store(url);
-      const names = new Set([...builds.filter((b) => b.store === redactUrl(url) && b.name).map((b) => b.name as string), ...(await published.names(store).catch(() => []))]);
+      const names = new Set([
+        ...builds.filter((b) => b.store === redactUrl(url) && b.name).map((b) => b.name as string),
+        ...(await published.names(store).catch(() => [])),
+      ]);
       out.push(...(await published.list(store, [...names].sort())));
     }
     return out;
@@ -134,11 +166,20 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
     const builds = await recentBuilds();
     const [workers, counts] = await Promise.all([
       liveWorkers(redis, options.prefix, queues.shard),
-      Promise.all(STAGES.map(async (s) => [s, await queues[s].getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed')] as const)),
+      Promise.all(
+        STAGES.map(
+          async (s) => [s, await queues[s].getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed')] as const,
+        ),
+      ),
     ]);
     res.json({
-      redis: redactRedisUrl(options.redisUrl), stores: reader.storeUrls().map(redactUrl), pollMs: options.pollMs, tokenRequired: Boolean(options.token),
-      queues: Object.fromEntries(counts.map(([s, c]) => [s, { name: queues[s].name, ...c }])), workers, builds: builds.map(buildSummary),
+      redis: redactRedisUrl(options.redisUrl),
+      stores: reader.storeUrls().map(redactUrl),
+      pollMs: options.pollMs,
+      tokenRequired: Boolean(options.token),
+      queues: Object.fromEntries(counts.map(([s, c]) => [s, { name: queues[s].name, ...c }])),
+      workers,
+      builds: builds.map(buildSummary),
     });
   });
   api.get('/builds', async (_req, res) => res.json({ builds: (await recentBuilds()).map(buildSummary) }));
@@ -170,14 +211,17 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
   };
   api.post('/builds/:buildId/shards/:shard/retry', requireActionHeader, async (req, res) => {
     const shard = Number(req.params.shard);
-    if (!Number.isSafeInteger(shard) || shard < 0) throw new ActionError('BAD_REQUEST', `shard must be a non-negative integer, got ${JSON.stringify(req.params.shard)}`, 400);
+    if (!Number.isSafeInteger(shard) || shard < 0)
+      throw new ActionError('BAD_REQUEST', `shard must be a non-negative integer, got ${JSON.stringify(req.params.shard)}`, 400);
     await retry(req, res, 'shard', shard);
   });
   api.post('/builds/:buildId/retry', requireActionHeader, async (req, res) => {
     const body = (req.body ?? {}) as { stage?: unknown; shard?: unknown };
     const stage = body.stage;
-    if (typeof stage !== 'string' || !(STAGES as readonly string[]).includes(stage)) throw new ActionError('BAD_REQUEST', `stage must be one of ${STAGES.join(', ')}`, 400);
-    if (stage === 'shard' && (typeof body.shard !== 'number' || !Number.isSafeInteger(body.shard) || body.shard < 0)) throw new ActionError('BAD_REQUEST', 'shard must be a non-negative integer', 400);
+    if (typeof stage !== 'string' || !(STAGES as readonly string[]).includes(stage))
+      throw new ActionError('BAD_REQUEST', `stage must be one of ${STAGES.join(', ')}`, 400);
+    if (stage === 'shard' && (typeof body.shard !== 'number' || !Number.isSafeInteger(body.shard) || body.shard < 0))
+      throw new ActionError('BAD_REQUEST', 'shard must be a non-negative integer', 400);
     await retry(req, res, stage as StageName, stage === 'shard' ? (body.shard as number) : undefined);
   });
   api.post('/builds/:buildId/cancel', requireActionHeader, async (req, res) => {
@@ -196,11 +240,16 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
     }
   });
   app.use('/api', api);
-  app.use('/api', (_req, res) => { res.status(404).json({ error: 'no such API endpoint' }); });
+  app.use('/api', (_req, res) => {
+    res.status(404).json({ error: 'no such API endpoint' });
+  });
 
   app.use('/assets', express.static(PUBLIC_DIR, { index: false, maxAge: 0 }));
   const page = (_req: Request, res: Response) => {
-    res.setHeader('content-security-policy', "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'");
+    res.setHeader(
+      'content-security-policy',
+      "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+    );
     res.sendFile(path.join(PUBLIC_DIR, 'index.html'));
   };
   app.get('/', page);
@@ -214,7 +263,9 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
     // The body parser's refusals (too large: 413, not JSON: 400) are the client's, not ours.
     const status = (error as { status?: unknown }).status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      res.status(status).json({ error: status === 413 ? 'request body too large (4 KB at most)' : status === 400 ? 'request body is not valid JSON' : error.message });
+      res
+        .status(status)
+        .json({ error: status === 413 ? 'request body too large (4 KB at most)' : status === 400 ? 'request body is not valid JSON' : error.message });
       return;
     }
     logger.error({ path: req.path, err: error.message }, 'request failed');
@@ -229,7 +280,17 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
   const address = server.address() as AddressInfo;
   const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${shownHost}:${address.port}`;
-  logger.info({ url, host: options.host, port: address.port, redis: redactRedisUrl(options.redisUrl), store: options.storeUrl ? redactUrl(options.storeUrl) : null, auth: options.token ? 'token' : 'none (loopback only)' }, 'reindex-dashboard listening');
+  logger.info(
+    {
+      url,
+      host: options.host,
+      port: address.port,
+      redis: redactRedisUrl(options.redisUrl),
+      store: options.storeUrl ? redactUrl(options.storeUrl) : null,
+      auth: options.token ? 'token' : 'none (loopback only)',
+    },
+    'reindex-dashboard listening',
+  );
 
   let closing: Promise<void> | undefined;
   return {

@@ -25,7 +25,10 @@ async function trained(): Promise<FaissIndex> {
 test('every bad argument is a FaissError naming it, and the process lives on', async () => {
   const index = await trained();
   const one = new Float32Array(dim);
-  await assert.rejects(index.addWithIds(new Float32Array(dim + 1), new BigInt64Array(1)), isFaissError('INVALID_ARGUMENT', /length 17 is not a multiple of the index dimension 16/));
+  await assert.rejects(
+    index.addWithIds(new Float32Array(dim + 1), new BigInt64Array(1)),
+    isFaissError('INVALID_ARGUMENT', /length 17 is not a multiple of the index dimension 16/),
+  );
   await assert.rejects(index.addWithIds(new Float32Array(dim * 3), new BigInt64Array(2)), isFaissError('INVALID_ARGUMENT', /3 vectors but 2 ids/));
   await assert.rejects(index.search(one, 0), isFaissError('INVALID_ARGUMENT', /k must be an integer/));
   await assert.rejects(index.search(one, 1.5), isFaissError('INVALID_ARGUMENT', /k must be an integer/));
@@ -63,7 +66,10 @@ test('corrupt or truncated serialized indexes are rejected, never crash', async 
   for (const at of [4, 8, 12, 20, 40, 100, bytes.length >> 1]) {
     const bad = Buffer.from(bytes);
     bad.writeUInt32LE(0xfffffff0, Math.min(at, bad.length - 4));
-    await FaissIndex.fromBuffer(bad).then((ix) => ix.close(), (e: unknown) => assert.ok(e instanceof FaissError));
+    await FaissIndex.fromBuffer(bad).then(
+      (ix) => ix.close(),
+      (e: unknown) => assert.ok(e instanceof FaissError),
+    );
   }
   await withTempDir(async (dir) => {
     const file = path.join(dir, 'cut.index');

@@ -95,8 +95,11 @@ _, reread = ours.search(q, 10)
 rec = lambda f: np.mean([len(set(truth[i]) & set(f[i])) / 10 for i in range(len(q))])
 print(rec(ref), rec(reread), ours.ntotal)
 `;
-    const [pyRecall, pyReread, pyNtotal] = execFileSync('/usr/bin/python3', ['-c', script, dir], { encoding: 'utf8' })
-      .trim().split(/\s+/).map(Number) as [number, number, number];
+    const [pyRecall, pyReread, pyNtotal] = execFileSync('/usr/bin/python3', ['-c', script, dir], { encoding: 'utf8' }).trim().split(/\s+/).map(Number) as [
+      number,
+      number,
+      number,
+    ];
     const ourRecall = recallAtK(truth, ours.labels, 200, 10);
     assert.equal(pyNtotal, n);
     // Python faiss reading our file and searching it gives our recall exactly.
@@ -131,7 +134,14 @@ test('ids survive add, serialization to a buffer and to a file', async () => {
 });
 
 test('train options default to fast IVF-PQ training and are validated', async () => {
-  assert.deepEqual(DEFAULT_TRAIN_OPTIONS, { polysemousTraining: false, pqPointsPerCentroid: 128, pqKmeansBlas: true, coarseTraining: 'flat', kmeansIterations: 10, quantizerEfSearch: 16 });
+  assert.deepEqual(DEFAULT_TRAIN_OPTIONS, {
+    polysemousTraining: false,
+    pqPointsPerCentroid: 128,
+    pqKmeansBlas: true,
+    coarseTraining: 'flat',
+    kmeansIterations: 10,
+    quantizerEfSearch: 16,
+  });
   const index = FaissIndex.fromFactory(dim, 'IVF16,PQ8', 'l2');
   await assert.rejects(index.train(clusteredVectors(1000, dim, 1), { pqPointsPerCentroid: 0 }), /pqPointsPerCentroid/);
   await index.train(clusteredVectors(4000, dim, 1), { pqPointsPerCentroid: 8, pqKmeansBlas: false });
@@ -183,7 +193,11 @@ test('two-level k-means trains coarse centroids that recall as well as flat k-me
   await exact.addWithIds(x, ids);
   const truth = (await exact.search(queries, 10)).labels;
   const recalls: Record<string, number[]> = {};
-  for (const [method, factory] of [['flat', 'IVF512,Flat'], ['two-level', 'IVF512,Flat'], ['two-level', 'IVF512_HNSW32,Flat']] as const) {
+  for (const [method, factory] of [
+    ['flat', 'IVF512,Flat'],
+    ['two-level', 'IVF512,Flat'],
+    ['two-level', 'IVF512_HNSW32,Flat'],
+  ] as const) {
     const index = FaissIndex.fromFactory(d, factory, 'l2');
     await index.train(x, { coarseTraining: method, kmeansIterations: 10, quantizerEfSearch: 32 });
     assert.equal(index.isTrained, true);
@@ -234,7 +248,10 @@ test('two-level training of IVF-PQ with inner product keeps every id and refuses
     const again = await back.search(x.subarray(0, 20 * d), 1, { nprobe: 128 });
     assert.deepEqual([...again.labels], [...(await shard.search(x.subarray(0, 20 * d), 1, { nprobe: 128 })).labels]);
   });
-  await assert.rejects(FaissIndex.fromFactory(d, 'IVF1024,PQ8', 'ip').train(x.subarray(0, 500 * d), { coarseTraining: 'two-level' }), /at least nlist \(1024\) and at most 4294967295 vectors, got 500/);
+  await assert.rejects(
+    FaissIndex.fromFactory(d, 'IVF1024,PQ8', 'ip').train(x.subarray(0, 500 * d), { coarseTraining: 'two-level' }),
+    /at least nlist \(1024\) and at most 4294967295 vectors, got 500/,
+  );
   await assert.rejects(async () => index.train(x, { coarseTraining: 'three-level' as 'flat' }), /coarseTraining must be "flat" or "two-level"/);
   await assert.rejects(async () => index.train(x, { kmeansIterations: 0 }), /kmeansIterations must be an integer in \[1, 1000\]/);
 });
@@ -242,7 +259,10 @@ test('two-level training of IVF-PQ with inner product keeps every id and refuses
 test('each faiss call gives OpenBLAS the faiss thread count, so two jobs do not each run a pool of every core', async () => {
   const index = FaissIndex.fromFactory(8, 'IDMap,Flat', 'ip');
   const vectors = Float32Array.from({ length: 8 * 64 }, (_, i) => Math.sin(i));
-  await index.addWithIds(vectors, BigInt64Array.from({ length: 64 }, (_, i) => BigInt(i)));
+  await index.addWithIds(
+    vectors,
+    BigInt64Array.from({ length: 64 }, (_, i) => BigInt(i)),
+  );
   try {
     for (const threads of [1, 2, 1]) {
       setThreads(threads);
@@ -268,8 +288,14 @@ test('removeIds removes every copy of each id from an IVF index and leaves the r
   assert.equal(await index.removeIds(new BigInt64Array([123456789n])), 0, 'an absent id removes nothing');
   const { labels } = await index.search(x.slice(0, 50 * dim), 10, { nprobe: 16 });
   const removed = new Set(gone);
-  assert.ok(labels.every((label) => !removed.has(label)), 'no removed id is returned');
-  assert.ok(labels.some((label) => label === ids[20]), 'the other items are still found');
+  assert.ok(
+    labels.every((label) => !removed.has(label)),
+    'no removed id is returned',
+  );
+  assert.ok(
+    labels.some((label) => label === ids[20]),
+    'the other items are still found',
+  );
   await index.close();
   const flat = FaissIndex.fromFactory(dim, 'Flat');
   await assert.rejects(flat.removeIds(gone), (error: unknown) => error instanceof FaissError && /only IVF/.test(error.message));
@@ -279,7 +305,10 @@ test('removeIds removes every copy of each id from an IVF index and leaves the r
 test('a search whose result would not fit in memory is refused as an argument error, the process lives', async () => {
   const { index } = await trainedIvfPq(2000, 'IVF8,PQ8');
   const queries = new Float32Array(2 ** 14 * dim);
-  await assert.rejects(index.search(queries, 2 ** 14), (error: unknown) => error instanceof FaissError && error.code === 'INVALID_ARGUMENT' && /queries × k exceeds/.test(error.message));
+  await assert.rejects(
+    index.search(queries, 2 ** 14),
+    (error: unknown) => error instanceof FaissError && error.code === 'INVALID_ARGUMENT' && /queries × k exceeds/.test(error.message),
+  );
   await index.close();
 });
 

@@ -1,6 +1,14 @@
 import { mapped, mappedSync } from './errors.js';
 import { native, type NativeIndex } from './native.js';
-import { DEFAULT_TRAIN_OPTIONS, type IndexDescription, type Metric, type ReadOptions, type SearchOptions, type SearchResult, type TrainOptions } from './options.js';
+import {
+  DEFAULT_TRAIN_OPTIONS,
+  type IndexDescription,
+  type Metric,
+  type ReadOptions,
+  type SearchOptions,
+  type SearchResult,
+  type TrainOptions,
+} from './options.js';
 
 const construct = Symbol('FaissIndex.construct');
 
@@ -23,7 +31,10 @@ export class FaissIndex {
    * `IDMap,Flat`, ... The index is empty and, for IVF/PQ kinds, untrained.
    */
   static fromFactory(dim: number, factory: string, metric: Metric = 'ip'): FaissIndex {
-    return new FaissIndex(construct, mappedSync(() => native.fromFactory(dim, factory, metric)));
+    return new FaissIndex(
+      construct,
+      mappedSync(() => native.fromFactory(dim, factory, metric)),
+    );
   }
 
   /** Reads a standard faiss index file (what `faiss::write_index` or Python `faiss.write_index` wrote). */

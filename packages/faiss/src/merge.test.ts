@@ -31,11 +31,13 @@ async function shardedBuild() {
 async function writeBuild(dir: string, trained: FaissIndex, parts: FaissIndex[]) {
   const trainedPath = path.join(dir, 'trained.index');
   await trained.write(trainedPath);
-  const partPaths = await Promise.all(parts.map(async (p, i) => {
-    const file = path.join(dir, `shard-${i}.index`);
-    await p.write(file);
-    return file;
-  }));
+  const partPaths = await Promise.all(
+    parts.map(async (p, i) => {
+      const file = path.join(dir, `shard-${i}.index`);
+      await p.write(file);
+      return file;
+    }),
+  );
   return { trainedPath, partPaths };
 }
 
@@ -86,11 +88,13 @@ test('on-disk merge keeps every id, memory-maps the parts, and reads back from a
     const ivfFlat = FaissIndex.fromFactory(dim, 'IVF32,Flat', 'ip');
     await ivfFlat.train(x);
     await ivfFlat.write(trainedPath);
-    const flatParts = await Promise.all(partPaths.map(async (file, s) => {
-      const part = await ivfFlat.clone();
-      await part.addWithIds(x.subarray(s * perShard * dim, (s + 1) * perShard * dim), ids.subarray(s * perShard, (s + 1) * perShard));
-      await part.write(file);
-    }));
+    const flatParts = await Promise.all(
+      partPaths.map(async (file, s) => {
+        const part = await ivfFlat.clone();
+        await part.addWithIds(x.subarray(s * perShard * dim, (s + 1) * perShard * dim), ids.subarray(s * perShard, (s + 1) * perShard));
+        await part.write(file);
+      }),
+    );
     assert.equal(flatParts.length, shards);
     await mergeOnDisk({ trainedIndexPath: trainedPath, parts: partPaths, outIndexPath, dataPath });
     const exact = await FaissIndex.read(outIndexPath);
@@ -111,7 +115,11 @@ test('an on-disk merge onto a full disk fails with ENOSPC, and a truncated data 
     const { dataBytes } = await mergeOnDisk({ trainedIndexPath: trainedPath, parts: partPaths, outIndexPath, dataPath });
     await truncate(dataPath, Math.floor(dataBytes / 2));
     for (const mmap of [false, true]) {
-      await assert.rejects(FaissIndex.read(outIndexPath, { mmap }), (e: unknown) => e instanceof FaissError && /merged\.ivfdata has \d+ bytes, its index .* needs \d+: the file is truncated/.test(e.message), `mmap ${mmap}`);
+      await assert.rejects(
+        FaissIndex.read(outIndexPath, { mmap }),
+        (e: unknown) => e instanceof FaissError && /merged\.ivfdata has \d+ bytes, its index .* needs \d+: the file is truncated/.test(e.message),
+        `mmap ${mmap}`,
+      );
     }
 
     // A disk too small for the merged lists (a 64 KiB tmpfs: the data takes 192 KB).
@@ -125,7 +133,12 @@ test('an on-disk merge onto a full disk fails with ENOSPC, and a truncated data 
     }
     try {
       await assert.rejects(
-        mergeOnDisk({ trainedIndexPath: trainedPath, parts: partPaths, outIndexPath: path.join(small, 'merged.index'), dataPath: path.join(small, 'merged.ivfdata') }),
+        mergeOnDisk({
+          trainedIndexPath: trainedPath,
+          parts: partPaths,
+          outIndexPath: path.join(small, 'merged.index'),
+          dataPath: path.join(small, 'merged.ivfdata'),
+        }),
         (e: unknown) => e instanceof FaissError && /cannot reserve \d+ bytes for .*merged\.ivfdata: No space left on device/.test(e.message),
       );
     } finally {

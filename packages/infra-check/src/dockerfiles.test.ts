@@ -27,12 +27,32 @@ describe('Dockerfiles', () => {
 
   const breakages: Array<[string, string, (text: string) => string, RegExp]> = [
     ['running as root', 'cpu.Dockerfile', (t) => t.replace('USER 10001:10001', 'USER root'), /non-root USER/],
-    ['shell-form ENTRYPOINT (signals would go to sh)', 'cpu.Dockerfile', (t) => t.replace('ENTRYPOINT ["/usr/bin/tini", "--"]', 'ENTRYPOINT /usr/bin/tini --'), /ENTRYPOINT must be/],
+    [
+      'shell-form ENTRYPOINT (signals would go to sh)',
+      'cpu.Dockerfile',
+      (t) => t.replace('ENTRYPOINT ["/usr/bin/tini", "--"]', 'ENTRYPOINT /usr/bin/tini --'),
+      /ENTRYPOINT must be/,
+    ],
     ['no HEALTHCHECK', 'cpu.Dockerfile', (t) => t.replace(/HEALTHCHECK[^\n]*\\\n[^\n]*\n/, ''), /no HEALTHCHECK/],
-    ['GPU image without the CUDA provider', 'gpu.Dockerfile', (t) => t.replace('ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install', 'true'), /ONNXRUNTIME_NODE_INSTALL=cuda12/],
-    ['COPY from a stage that does not exist', 'cpu.Dockerfile', (t) => t.replace('COPY --from=build /app/bin', 'COPY --from=builder /app/bin'), /names no earlier stage/],
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile line, with its own ${} substitution
-    ['faiss not built', 'cpu.Dockerfile', (t) => t.replace('RUN FAISS_OPT_LEVEL="${FAISS_OPT_LEVEL}" bash scripts/build-faiss.sh', 'RUN true'), /scripts\/build-faiss.sh/],
+    [
+      'GPU image without the CUDA provider',
+      'gpu.Dockerfile',
+      (t) => t.replace('ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install', 'true'),
+      /ONNXRUNTIME_NODE_INSTALL=cuda12/,
+    ],
+    [
+      'COPY from a stage that does not exist',
+      'cpu.Dockerfile',
+      (t) => t.replace('COPY --from=build /app/bin', 'COPY --from=builder /app/bin'),
+      /names no earlier stage/,
+    ],
+    [
+      'faiss not built',
+      'cpu.Dockerfile',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile line, with its own ${} substitution
+      (t) => t.replace('RUN FAISS_OPT_LEVEL="${FAISS_OPT_LEVEL}" bash scripts/build-faiss.sh', 'RUN true'),
+      /scripts\/build-faiss.sh/,
+    ],
     ['misspelt instruction', 'cpu.Dockerfile', (t) => t.replace('WORKDIR /app', 'WORKDRI /app'), /unknown instruction WORKDRI/],
   ];
   for (const [what, name, breakIt, expected] of breakages) {
@@ -41,7 +61,10 @@ describe('Dockerfiles', () => {
       const broken = breakIt(original);
       assert.notEqual(broken, original, 'the breakage applies');
       const problems = lintDockerfile(broken, IMAGES[name] as ImageExpectations);
-      assert.ok(problems.some((p) => expected.test(p)), problems.join('\n'));
+      assert.ok(
+        problems.some((p) => expected.test(p)),
+        problems.join('\n'),
+      );
     });
   }
 

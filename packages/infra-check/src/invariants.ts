@@ -75,8 +75,10 @@ export function checkInvariants(objects: readonly K8sObject[]): InvariantReport 
       const at = `${where} container ${String(container.name)}`;
       for (const env of list(container.env)) {
         const from = isObject(env.valueFrom) ? env.valueFrom : undefined;
-        if (from && isObject(from.secretKeyRef)) requireRef('Secret', from.secretKeyRef.name, from.secretKeyRef.key, from.secretKeyRef.optional, `env ${String(env.name)}`);
-        if (from && isObject(from.configMapKeyRef)) requireRef('ConfigMap', from.configMapKeyRef.name, from.configMapKeyRef.key, from.configMapKeyRef.optional, `env ${String(env.name)}`);
+        if (from && isObject(from.secretKeyRef))
+          requireRef('Secret', from.secretKeyRef.name, from.secretKeyRef.key, from.secretKeyRef.optional, `env ${String(env.name)}`);
+        if (from && isObject(from.configMapKeyRef))
+          requireRef('ConfigMap', from.configMapKeyRef.name, from.configMapKeyRef.key, from.configMapKeyRef.optional, `env ${String(env.name)}`);
         if (typeof env.name === 'string' && SECRET_KEY_PATTERN.test(env.name) && env.value !== undefined && env.name !== 'REINDEX_HEALTH_URL') {
           problems.push(`${at}: env ${env.name} has a literal value; secrets come from a Secret (valueFrom)`);
         }
@@ -85,9 +87,13 @@ export function checkInvariants(objects: readonly K8sObject[]): InvariantReport 
         if (isObject(source.secretRef)) requireRef('Secret', source.secretRef.name, undefined, source.secretRef.optional, 'envFrom');
         if (isObject(source.configMapRef)) requireRef('ConfigMap', source.configMapRef.name, undefined, source.configMapRef.optional, 'envFrom');
       }
-      const claims = owner.kind === 'StatefulSet' && isObject(owner.spec) ? list(owner.spec.volumeClaimTemplates).map((claim) => (isObject(claim.metadata) ? claim.metadata.name : undefined)) : [];
+      const claims =
+        owner.kind === 'StatefulSet' && isObject(owner.spec)
+          ? list(owner.spec.volumeClaimTemplates).map((claim) => (isObject(claim.metadata) ? claim.metadata.name : undefined))
+          : [];
       for (const mount of list(container.volumeMounts)) {
-        if (!volumes.some((volume) => volume.name === mount.name) && !claims.includes(mount.name)) problems.push(`${at}: volumeMount ${String(mount.name)} has no volume`);
+        if (!volumes.some((volume) => volume.name === mount.name) && !claims.includes(mount.name))
+          problems.push(`${at}: volumeMount ${String(mount.name)} has no volume`);
       }
       const ports = list(container.ports);
       for (const probeName of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
@@ -96,7 +102,8 @@ export function checkInvariants(objects: readonly K8sObject[]): InvariantReport 
         const action = isObject(probe.httpGet) ? probe.httpGet : isObject(probe.tcpSocket) ? probe.tcpSocket : undefined;
         if (action === undefined) continue;
         if (!portExposed(ports, action.port)) problems.push(`${at}: ${probeName} port ${JSON.stringify(action.port)} is not a port the container exposes`);
-        if (isObject(probe.httpGet) && probe.httpGet.path !== '/healthz') problems.push(`${at}: ${probeName} must use GET /healthz, got ${String(probe.httpGet.path)}`);
+        if (isObject(probe.httpGet) && probe.httpGet.path !== '/healthz')
+          problems.push(`${at}: ${probeName} must use GET /healthz, got ${String(probe.httpGet.path)}`);
       }
       const resources = isObject(container.resources) ? container.resources : {};
       if (!isObject(resources.requests) || !isObject(resources.limits) || resources.limits.memory === undefined) {
@@ -119,13 +126,22 @@ export function checkInvariants(objects: readonly K8sObject[]): InvariantReport 
     const selector = isObject(spec.selector) ? spec.selector : {};
     const selected = pods.filter(({ owner, template }) => {
       const labels = isObject(template.metadata) && isObject(template.metadata.labels) ? template.metadata.labels : {};
-      return owner.metadata.namespace === service.metadata.namespace && Object.keys(selector).length > 0 && Object.entries(selector).every(([key, value]) => labels[key] === value);
+      return (
+        owner.metadata.namespace === service.metadata.namespace &&
+        Object.keys(selector).length > 0 &&
+        Object.entries(selector).every(([key, value]) => labels[key] === value)
+      );
     });
     if (selected.length === 0) problems.push(`Service ${service.metadata.name}: selector matches no pod template`);
     for (const port of list(spec.ports)) {
       const target = port.targetPort ?? port.port;
       for (const { where, spec: podSpec } of selected) {
-        if (!portExposed(list(podSpec.containers).flatMap((container) => list(container.ports)), target)) {
+        if (
+          !portExposed(
+            list(podSpec.containers).flatMap((container) => list(container.ports)),
+            target,
+          )
+        ) {
           problems.push(`Service ${service.metadata.name}: targetPort ${JSON.stringify(target)} is not exposed by ${where}`);
         }
       }
@@ -145,7 +161,9 @@ function checkWorkers(pods: readonly PodSite[], problems: string[]): void {
   for (const { where, spec } of workers) {
     const grace = spec.terminationGracePeriodSeconds;
     if (typeof grace !== 'number' || grace < MIN_WORKER_GRACE_SECONDS) {
-      problems.push(`${where}: terminationGracePeriodSeconds must be >= ${MIN_WORKER_GRACE_SECONDS} (a shard job finishes or is handed back after SIGTERM), got ${JSON.stringify(grace)}`);
+      problems.push(
+        `${where}: terminationGracePeriodSeconds must be >= ${MIN_WORKER_GRACE_SECONDS} (a shard job finishes or is handed back after SIGTERM), got ${JSON.stringify(grace)}`,
+      );
     }
     for (const container of list(spec.containers).filter((c) => commandOf(c)[0] === 'reindex-worker')) {
       const command = commandOf(container);
@@ -158,7 +176,8 @@ function checkWorkers(pods: readonly PodSite[], problems: string[]): void {
         if (gpuRequest !== undefined && String(gpuRequest) !== String(gpuLimit)) problems.push(`${where}: nvidia.com/gpu requests must equal limits`);
         const tolerations = list(spec.tolerations);
         if (!isObject(spec.nodeSelector) && tolerations.length === 0) problems.push(`${where}: a GPU worker needs a nodeSelector or tolerations for GPU nodes`);
-        if (typeof container.image !== 'string' || !container.image.includes('gpu')) problems.push(`${where}: a --device cuda worker must run the GPU image, got ${String(container.image)}`);
+        if (typeof container.image !== 'string' || !container.image.includes('gpu'))
+          problems.push(`${where}: a --device cuda worker must run the GPU image, got ${String(container.image)}`);
       } else if (device === 'cpu') {
         if (gpuLimit !== undefined || gpuRequest !== undefined) problems.push(`${where}: a --device cpu worker must not take a GPU`);
       } else {
@@ -174,7 +193,8 @@ function checkCoordinator(objects: readonly K8sObject[], pods: readonly PodSite[
   if (cronJobs.length === 0) problems.push('no CronJob: the nightly build is not scheduled');
   for (const cronJob of cronJobs) {
     const spec = isObject(cronJob.spec) ? cronJob.spec : {};
-    if (spec.concurrencyPolicy !== 'Forbid') problems.push(`CronJob ${cronJob.metadata.name}: concurrencyPolicy must be Forbid, got ${JSON.stringify(spec.concurrencyPolicy)}`);
+    if (spec.concurrencyPolicy !== 'Forbid')
+      problems.push(`CronJob ${cronJob.metadata.name}: concurrencyPolicy must be Forbid, got ${JSON.stringify(spec.concurrencyPolicy)}`);
     if (typeof spec.timeZone !== 'string') problems.push(`CronJob ${cronJob.metadata.name}: timeZone must be set (else the controller's local time)`);
   }
   for (const { owner, where, spec } of pods.filter(({ owner }) => owner.kind === 'CronJob')) {
@@ -185,12 +205,21 @@ function checkCoordinator(objects: readonly K8sObject[], pods: readonly PodSite[
       const redis = flag(command, '--redis');
       const env = list(container.env);
       if (redis === undefined || !/^\$\(([A-Z_]+)\)$/.test(redis) || !env.some((e) => `$(${String(e.name)})` === redis && isObject(e.valueFrom))) {
-        problems.push(`${where}: the coordinator must get --redis $(VAR) from a Secret-backed env var (else it starts a private redis-server), got ${JSON.stringify(redis)}`);
+        problems.push(
+          `${where}: the coordinator must get --redis $(VAR) from a Secret-backed env var (else it starts a private redis-server), got ${JSON.stringify(redis)}`,
+        );
       }
       const configPath = flag(command, '--config');
-      const mount = list(container.volumeMounts).find((m) => typeof m.mountPath === 'string' && typeof configPath === 'string' && configPath.startsWith(`${m.mountPath}/`));
+      const mount = list(container.volumeMounts).find(
+        (m) => typeof m.mountPath === 'string' && typeof configPath === 'string' && configPath.startsWith(`${m.mountPath}/`),
+      );
       const volume = mount && list(spec.volumes).find((v) => v.name === mount.name);
-      const configMap = volume && isObject(volume.configMap) ? objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === (volume.configMap as JsonObject).name && o.metadata.namespace === owner.metadata.namespace) : undefined;
+      const configMap =
+        volume && isObject(volume.configMap)
+          ? objects.find(
+              (o) => o.kind === 'ConfigMap' && o.metadata.name === (volume.configMap as JsonObject).name && o.metadata.namespace === owner.metadata.namespace,
+            )
+          : undefined;
       const key = mount && typeof configPath === 'string' ? configPath.slice(String(mount.mountPath).length + 1) : undefined;
       const text = configMap && isObject(configMap.data) && key !== undefined ? configMap.data[key] : undefined;
       if (typeof text !== 'string') {
@@ -206,11 +235,18 @@ function checkCoordinator(objects: readonly K8sObject[], pods: readonly PodSite[
   }
 }
 
-function checkAutoscaling(objects: readonly K8sObject[], find: (kind: string, namespace: string | undefined, name: string) => K8sObject | undefined, problems: string[]): void {
+function checkAutoscaling(
+  objects: readonly K8sObject[],
+  find: (kind: string, namespace: string | undefined, name: string) => K8sObject | undefined,
+  problems: string[],
+): void {
   const scaledObjects = objects.filter((object) => object.kind === 'ScaledObject');
   if (scaledObjects.length === 0) problems.push('no ScaledObject: workers do not scale on queue depth');
   const redisSecret = objects.find((object) => object.kind === 'Secret' && object.metadata.name === 'reindex-redis');
-  const redisUrl = redisSecret && isObject(redisSecret.data) && typeof redisSecret.data.REDIS_URL === 'string' ? Buffer.from(redisSecret.data.REDIS_URL, 'base64').toString() : undefined;
+  const redisUrl =
+    redisSecret && isObject(redisSecret.data) && typeof redisSecret.data.REDIS_URL === 'string'
+      ? Buffer.from(redisSecret.data.REDIS_URL, 'base64').toString()
+      : undefined;
   for (const scaled of scaledObjects) {
     const at = `ScaledObject ${scaled.metadata.name}`;
     const namespace = scaled.metadata.namespace;
@@ -218,12 +254,15 @@ function checkAutoscaling(objects: readonly K8sObject[], find: (kind: string, na
     const target = isObject(spec.scaleTargetRef) ? spec.scaleTargetRef : {};
     const deployment = typeof target.name === 'string' ? find('Deployment', namespace, target.name) : undefined;
     if (deployment === undefined) problems.push(`${at}: scaleTargetRef ${String(target.name)} is not a Deployment of the overlay`);
-    else if (isObject(deployment.spec) && deployment.spec.replicas !== undefined) problems.push(`${at}: Deployment ${deployment.metadata.name} sets replicas, which fights the autoscaler on every apply`);
-    if (spec.minReplicaCount !== 0) problems.push(`${at}: minReplicaCount must be 0 (no idle workers between builds), got ${JSON.stringify(spec.minReplicaCount)}`);
+    else if (isObject(deployment.spec) && deployment.spec.replicas !== undefined)
+      problems.push(`${at}: Deployment ${deployment.metadata.name} sets replicas, which fights the autoscaler on every apply`);
+    if (spec.minReplicaCount !== 0)
+      problems.push(`${at}: minReplicaCount must be 0 (no idle workers between builds), got ${JSON.stringify(spec.minReplicaCount)}`);
     if (typeof spec.maxReplicaCount !== 'number' || spec.maxReplicaCount < 1) problems.push(`${at}: maxReplicaCount must be >= 1`);
     const triggers = list(spec.triggers);
     const lists = triggers.map((trigger) => (isObject(trigger.metadata) ? trigger.metadata.listName : undefined));
-    if (!lists.includes(SHARD_WAIT_LIST)) problems.push(`${at}: no redis trigger on the shard queue's wait list ${SHARD_WAIT_LIST} (got ${JSON.stringify(lists)})`);
+    if (!lists.includes(SHARD_WAIT_LIST))
+      problems.push(`${at}: no redis trigger on the shard queue's wait list ${SHARD_WAIT_LIST} (got ${JSON.stringify(lists)})`);
     for (const queue of Object.values(QUEUE_NAMES)) {
       const wait = `${DEFAULT_QUEUE_PREFIX}:${queue}:wait`;
       if (!lists.includes(wait)) problems.push(`${at}: no trigger on ${wait}: with zero replicas its jobs would never start`);
@@ -232,15 +271,20 @@ function checkAutoscaling(objects: readonly K8sObject[], find: (kind: string, na
       const metadata = isObject(trigger.metadata) ? trigger.metadata : {};
       const name = `${at} trigger ${String(trigger.name ?? metadata.listName)}`;
       if (trigger.type !== 'redis') problems.push(`${name}: type must be redis (the BullMQ lists), got ${String(trigger.type)}`);
-      if (typeof metadata.listName !== 'string' || !new RegExp(`^${DEFAULT_QUEUE_PREFIX}:(${Object.values(QUEUE_NAMES).join('|')}):(wait|active)$`).test(metadata.listName)) {
+      if (
+        typeof metadata.listName !== 'string' ||
+        !new RegExp(`^${DEFAULT_QUEUE_PREFIX}:(${Object.values(QUEUE_NAMES).join('|')}):(wait|active)$`).test(metadata.listName)
+      ) {
         problems.push(`${name}: listName ${JSON.stringify(metadata.listName)} is not a wait/active list of a reindex queue`);
       }
-      if (typeof metadata.listLength !== 'string' || !/^[1-9]\d*$/.test(metadata.listLength)) problems.push(`${name}: listLength must be a positive integer string`);
+      if (typeof metadata.listLength !== 'string' || !/^[1-9]\d*$/.test(metadata.listLength))
+        problems.push(`${name}: listLength must be a positive integer string`);
       for (const literal of ['address', 'host', 'password', 'passwordFromEnv', 'addressFromEnv']) {
         if (metadata[literal] !== undefined) problems.push(`${name}: ${literal} in trigger metadata; it belongs in the TriggerAuthentication`);
       }
       const tls = redisUrl?.startsWith('rediss://') === true ? 'true' : 'false';
-      if (redisUrl !== undefined && metadata.enableTLS !== tls) problems.push(`${name}: enableTLS must be "${tls}" for REDIS_URL ${redisUrl.split('://')[0]}://..., got ${JSON.stringify(metadata.enableTLS)}`);
+      if (redisUrl !== undefined && metadata.enableTLS !== tls)
+        problems.push(`${name}: enableTLS must be "${tls}" for REDIS_URL ${redisUrl.split('://')[0]}://..., got ${JSON.stringify(metadata.enableTLS)}`);
       const authName = isObject(trigger.authenticationRef) ? trigger.authenticationRef.name : undefined;
       const auth = typeof authName === 'string' ? find('TriggerAuthentication', namespace, authName) : undefined;
       if (auth === undefined) {
@@ -248,11 +292,14 @@ function checkAutoscaling(objects: readonly K8sObject[], find: (kind: string, na
         continue;
       }
       const refs = isObject(auth.spec) ? list(auth.spec.secretTargetRef) : [];
-      if (!refs.some((ref) => ref.parameter === 'address' || ref.parameter === 'host')) problems.push(`TriggerAuthentication ${auth.metadata.name}: no address/host parameter`);
+      if (!refs.some((ref) => ref.parameter === 'address' || ref.parameter === 'host'))
+        problems.push(`TriggerAuthentication ${auth.metadata.name}: no address/host parameter`);
       for (const ref of refs) {
         const secret = typeof ref.name === 'string' ? find('Secret', namespace, ref.name) : undefined;
         if (secret === undefined || !isObject(secret.data) || typeof ref.key !== 'string' || !(ref.key in secret.data)) {
-          problems.push(`TriggerAuthentication ${auth.metadata.name}: parameter ${String(ref.parameter)} references ${String(ref.name)}/${String(ref.key)}, which is not in the overlay`);
+          problems.push(
+            `TriggerAuthentication ${auth.metadata.name}: parameter ${String(ref.parameter)} references ${String(ref.name)}/${String(ref.key)}, which is not in the overlay`,
+          );
         }
       }
     }
@@ -271,7 +318,8 @@ function checkSecrets(objects: readonly K8sObject[], problems: string[]): void {
           problems.push(`Secret ${object.metadata.name}: ${key} holds a literal value; this repository carries ${PLACEHOLDER} placeholders only`);
         }
         for (const credential of credentialsIn(value)) {
-          if (!credential.includes(PLACEHOLDER)) problems.push(`Secret ${object.metadata.name}: ${key} embeds a credential that is not a ${PLACEHOLDER} placeholder`);
+          if (!credential.includes(PLACEHOLDER))
+            problems.push(`Secret ${object.metadata.name}: ${key} embeds a credential that is not a ${PLACEHOLDER} placeholder`);
         }
       }
       continue;

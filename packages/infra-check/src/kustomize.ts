@@ -15,7 +15,18 @@ export interface K8sObject extends JsonObject {
  * Any other field fails the render: a field silently ignored here would let the rendered
  * output (and so every check on it) differ from what `kubectl apply -k` deploys.
  */
-export const SUPPORTED_FIELDS = ['apiVersion', 'kind', 'resources', 'configMapGenerator', 'secretGenerator', 'generatorOptions', 'patches', 'namespace', 'labels', 'images'] as const;
+export const SUPPORTED_FIELDS = [
+  'apiVersion',
+  'kind',
+  'resources',
+  'configMapGenerator',
+  'secretGenerator',
+  'generatorOptions',
+  'patches',
+  'namespace',
+  'labels',
+  'images',
+] as const;
 
 /** Kinds without a namespace among those we use. */
 const CLUSTER_SCOPED = new Set(['Namespace']);
@@ -43,7 +54,8 @@ export async function renderKustomization(dir: string): Promise<K8sObject[]> {
   const [kustomization] = parseYamlDocuments(await readFile(kustomizationPath, 'utf8'), kustomizationPath);
   if (!isObject(kustomization)) throw new Error(`${kustomizationPath}: not a mapping`);
   const unsupported = Object.keys(kustomization).filter((key) => !(SUPPORTED_FIELDS as readonly string[]).includes(key));
-  if (unsupported.length > 0) throw new Error(`${kustomizationPath}: unsupported kustomization field(s) ${unsupported.join(', ')} (implemented: ${SUPPORTED_FIELDS.join(', ')})`);
+  if (unsupported.length > 0)
+    throw new Error(`${kustomizationPath}: unsupported kustomization field(s) ${unsupported.join(', ')} (implemented: ${SUPPORTED_FIELDS.join(', ')})`);
   const where = (what: string) => `${kustomizationPath}: ${what}`;
 
   // 1. Resources: files, or directories holding a kustomization (rendered recursively).
@@ -66,7 +78,10 @@ export async function renderKustomization(dir: string): Promise<K8sObject[]> {
   if ((kustomization.configMapGenerator !== undefined || kustomization.secretGenerator !== undefined) && options === undefined) {
     throw new Error(where('generators need generatorOptions.disableNameSuffixHash: true (name hashes are not implemented)'));
   }
-  for (const [field, kind] of [['configMapGenerator', 'ConfigMap'], ['secretGenerator', 'Secret']] as const) {
+  for (const [field, kind] of [
+    ['configMapGenerator', 'ConfigMap'],
+    ['secretGenerator', 'Secret'],
+  ] as const) {
     for (const spec of asList(kustomization[field], where(field))) {
       if (!isObject(spec)) throw new Error(where(`${field} entries must be mappings`));
       const generated = await generate(kind, spec, root, where(field));
@@ -79,7 +94,11 @@ export async function renderKustomization(dir: string): Promise<K8sObject[]> {
         const existing = objects[index];
         if (existing === undefined) throw new Error(where(`${kind} ${generated.metadata.name}: behavior ${behavior} but no such object in the bases`));
         const data = behavior === 'merge' ? { ...(existing.data as JsonObject), ...(generated.data as JsonObject) } : generated.data;
-        objects[index] = { ...existing, data: data as Json, metadata: { ...existing.metadata, labels: { ...(existing.metadata.labels as JsonObject), ...(generated.metadata.labels as JsonObject) } } } as K8sObject;
+        objects[index] = {
+          ...existing,
+          data: data as Json,
+          metadata: { ...existing.metadata, labels: { ...(existing.metadata.labels as JsonObject), ...(generated.metadata.labels as JsonObject) } },
+        } as K8sObject;
       } else {
         throw new Error(where(`${field} behavior ${JSON.stringify(behavior)} is not supported`));
       }
@@ -118,7 +137,8 @@ export async function renderKustomization(dir: string): Promise<K8sObject[]> {
   }
   for (const spec of asList(kustomization.labels, where('labels'))) {
     if (!isObject(spec) || !isObject(spec.pairs)) throw new Error(where('labels entries need pairs'));
-    if (spec.includeSelectors === true || spec.includeTemplates === true) throw new Error(where('labels: includeSelectors/includeTemplates are not implemented'));
+    if (spec.includeSelectors === true || spec.includeTemplates === true)
+      throw new Error(where('labels: includeSelectors/includeTemplates are not implemented'));
     const pairs = spec.pairs;
     objects = objects.map((object) => ({ ...object, metadata: { ...object.metadata, labels: { ...(object.metadata.labels as JsonObject), ...pairs } } }));
   }
@@ -131,7 +151,8 @@ export async function renderKustomization(dir: string): Promise<K8sObject[]> {
 
 async function generate(kind: 'ConfigMap' | 'Secret', spec: JsonObject, root: string, where: string): Promise<K8sObject> {
   const extra = Object.keys(spec).filter((key) => !['name', 'behavior', 'files', 'envs', 'literals', 'type'].includes(key));
-  if (extra.length > 0 || typeof spec.name !== 'string') throw new Error(`${where}: ${String(spec.name)}: needs a name; fields ${extra.join(', ')} are not supported`);
+  if (extra.length > 0 || typeof spec.name !== 'string')
+    throw new Error(`${where}: ${String(spec.name)}: needs a name; fields ${extra.join(', ')} are not supported`);
   const data: Record<string, string> = {};
   const put = (key: string, value: string) => {
     if (key in data) throw new Error(`${where}: ${spec.name}: key ${key} given twice`);
@@ -171,7 +192,11 @@ export function parseEnvFile(text: string): Array<[string, string]> {
 function setImages(object: K8sObject, image: JsonObject): K8sObject {
   const visit = (value: Json, key?: string): Json => {
     if (Array.isArray(value)) {
-      return value.map((item) => (key === 'containers' || key === 'initContainers') && isObject(item) && typeof item.image === 'string' ? { ...item, image: retag(item.image, image) } : visit(item));
+      return value.map((item) =>
+        (key === 'containers' || key === 'initContainers') && isObject(item) && typeof item.image === 'string'
+          ? { ...item, image: retag(item.image, image) }
+          : visit(item),
+      );
     }
     if (!isObject(value)) return value;
     return Object.fromEntries(Object.entries(value).map(([childKey, child]) => [childKey, visit(child, childKey)]));
@@ -202,7 +227,13 @@ function asList(value: Json | undefined, where: string): Json[] {
 }
 
 function asObject(value: Json, source: string): K8sObject {
-  if (!isObject(value) || typeof value.kind !== 'string' || typeof value.apiVersion !== 'string' || !isObject(value.metadata) || typeof value.metadata.name !== 'string') {
+  if (
+    !isObject(value) ||
+    typeof value.kind !== 'string' ||
+    typeof value.apiVersion !== 'string' ||
+    !isObject(value.metadata) ||
+    typeof value.metadata.name !== 'string'
+  ) {
     throw new Error(`${source}: every document needs apiVersion, kind and metadata.name`);
   }
   return value as K8sObject;

@@ -19,7 +19,8 @@ describe('rendered overlays', () => {
       const report = await checkOverlay(overlayDir(overlay));
       assert.deepEqual(report.problems, []);
       const kinds = new Set(report.objects.map((o) => o.kind));
-      for (const kind of ['Namespace', 'ConfigMap', 'Secret', 'CronJob', 'Deployment', 'Service', 'ScaledObject', 'TriggerAuthentication']) assert.ok(kinds.has(kind), `${overlay} has a ${kind}`);
+      for (const kind of ['Namespace', 'ConfigMap', 'Secret', 'CronJob', 'Deployment', 'Service', 'ScaledObject', 'TriggerAuthentication'])
+        assert.ok(kinds.has(kind), `${overlay} has a ${kind}`);
     });
 
     test(`${overlay}: config.json loads with @reindex/core as the CLI would load it`, async () => {

@@ -4,10 +4,34 @@ import { applyJsonPatch, strategicMerge, type Json } from './patch.js';
 
 describe('strategic merge', () => {
   test('merges containers by name and ports by containerPort, replaces args, deletes on null', () => {
-    const base: Json = { spec: { containers: [{ name: 'a', image: 'x', args: ['1', '2'], ports: [{ containerPort: 1, name: 'p' }], env: [{ name: 'A', value: '1' }] }, { name: 'b', image: 'y' }], nodeSelector: { k: 'v' } } };
-    const patch: Json = { spec: { containers: [{ name: 'a', args: ['3'], ports: [{ containerPort: 2 }], env: [{ name: 'B', value: '2' }] }], nodeSelector: null } };
+    const base: Json = {
+      spec: {
+        containers: [
+          { name: 'a', image: 'x', args: ['1', '2'], ports: [{ containerPort: 1, name: 'p' }], env: [{ name: 'A', value: '1' }] },
+          { name: 'b', image: 'y' },
+        ],
+        nodeSelector: { k: 'v' },
+      },
+    };
+    const patch: Json = {
+      spec: { containers: [{ name: 'a', args: ['3'], ports: [{ containerPort: 2 }], env: [{ name: 'B', value: '2' }] }], nodeSelector: null },
+    };
     assert.deepEqual(strategicMerge(base, patch), {
-      spec: { containers: [{ name: 'a', image: 'x', args: ['3'], ports: [{ containerPort: 1, name: 'p' }, { containerPort: 2 }], env: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }] }, { name: 'b', image: 'y' }] },
+      spec: {
+        containers: [
+          {
+            name: 'a',
+            image: 'x',
+            args: ['3'],
+            ports: [{ containerPort: 1, name: 'p' }, { containerPort: 2 }],
+            env: [
+              { name: 'A', value: '1' },
+              { name: 'B', value: '2' },
+            ],
+          },
+          { name: 'b', image: 'y' },
+        ],
+      },
     });
   });
 

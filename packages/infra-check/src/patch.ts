@@ -52,7 +52,12 @@ export function strategicMerge(base: Json, patch: Json, path = ''): Json {
 }
 
 function mergeKeyFor(key: string, parentPath: string): string | undefined {
-  if (key === 'ports') return /(?:^|\.)(?:containers|initContainers)\[\]$/.test(parentPath) ? MERGE_KEYS['containers[].ports'] : parentPath === 'spec' ? MERGE_KEYS['spec.ports'] : undefined;
+  if (key === 'ports')
+    return /(?:^|\.)(?:containers|initContainers)\[\]$/.test(parentPath)
+      ? MERGE_KEYS['containers[].ports']
+      : parentPath === 'spec'
+        ? MERGE_KEYS['spec.ports']
+        : undefined;
   return MERGE_KEYS[key];
 }
 
@@ -83,7 +88,10 @@ export function applyJsonPatch(document: Json, operations: readonly JsonPatchOpe
   const out = structuredClone(document);
   for (const operation of operations) {
     if (!['add', 'replace', 'remove'].includes(operation.op)) throw new Error(`JSON patch: op ${JSON.stringify(operation.op)} is not supported`);
-    const tokens = operation.path.split('/').slice(1).map((token) => token.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const tokens = operation.path
+      .split('/')
+      .slice(1)
+      .map((token) => token.replace(/~1/g, '/').replace(/~0/g, '~'));
     if (operation.path[0] !== '/' || tokens.length === 0) throw new Error(`JSON patch: bad path ${JSON.stringify(operation.path)}`);
     const last = tokens.pop() as string;
     let parent: Json = out;

@@ -23,7 +23,9 @@ export async function checkBundleModels(bundle: ModelBundle, options: BundleChec
   // One thread: a plan-time check, not throughput.
   const session = { intraOpThreads: 1 };
   if (options.itemTower !== false) {
-    const embedder = await loading(bundle.itemModelPath, () => ItemEmbedder.create(bundle, { ...session, batchSize: 16, fieldMapping: options.fieldMapping ?? {} }));
+    const embedder = await loading(bundle.itemModelPath, () =>
+      ItemEmbedder.create(bundle, { ...session, batchSize: 16, fieldMapping: options.fieldMapping ?? {} }),
+    );
     try {
       await running(bundle.itemModelPath, () => embedder.embed(options.records ?? []));
     } finally {
@@ -37,7 +39,10 @@ export async function checkBundleModels(bundle: ModelBundle, options: BundleChec
       const heads = await running(path, () => encoder.encode(['bundle check']));
       const expected = encoder.heads * bundle.manifest.dim;
       if (heads.length !== expected) {
-        throw new BundleError('BUNDLE_MODEL_MISMATCH', `${path} returned ${heads.length} numbers for one query; bundle.json promises ${encoder.heads} heads × dim ${bundle.manifest.dim}`);
+        throw new BundleError(
+          'BUNDLE_MODEL_MISMATCH',
+          `${path} returned ${heads.length} numbers for one query; bundle.json promises ${encoder.heads} heads × dim ${bundle.manifest.dim}`,
+        );
       }
       const bad = heads.findIndex((x) => !Number.isFinite(x));
       if (bad >= 0) throw new ItemTowerError('EMBEDDING_INVALID', `${path} returned ${heads[bad]} for a query (value ${bad})`);

@@ -18,7 +18,12 @@ async function editManifest(dir: string, edit: (m: any) => void): Promise<void> 
 
 async function rejectsWith(p: Promise<unknown>, code: string, pattern: RegExp): Promise<Error> {
   let caught: unknown;
-  await p.then(() => assert.fail('expected a rejection'), (e: unknown) => { caught = e; });
+  await p.then(
+    () => assert.fail('expected a rejection'),
+    (e: unknown) => {
+      caught = e;
+    },
+  );
   assert.ok(caught instanceof BundleError, `not a BundleError: ${String(caught)}`);
   assert.equal(caught.code, code);
   assert.match(caught.message, pattern);

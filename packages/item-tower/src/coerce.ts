@@ -8,9 +8,13 @@
 
 /** Stable reasons an item is rejected; counted per shard and reported. */
 export type RejectionReason =
-  | 'not-an-object' | 'missing-id' | 'invalid-id' | 'wrong-type'
+  | 'not-an-object'
+  | 'missing-id'
+  | 'invalid-id'
+  | 'wrong-type'
   /** Precomputed vectors (`catalogue.fields.embedding`): absent, not a list of numbers, wrong length, NaN/Inf, or all zeros. */
-  | 'missing-embedding' | 'invalid-embedding';
+  | 'missing-embedding'
+  | 'invalid-embedding';
 
 /** Result of coercing one value: the value, `null` for missing, or a wrong-type marker. */
 export const WRONG_TYPE: unique symbol = Symbol('wrong-type');
@@ -95,9 +99,11 @@ const DESCRIBE_DEPTH = 4;
  */
 function preview(v: unknown, depth: number, budget: { left: number }): string {
   let out: string;
-  if (typeof v === 'bigint') out = String(v); // a Parquet INT64 id reads as digits, as the user wrote it
+  if (typeof v === 'bigint')
+    out = String(v); // a Parquet INT64 id reads as digits, as the user wrote it
   else if (typeof v === 'string') out = JSON.stringify(v.length > budget.left ? v.slice(0, budget.left) : v);
-  else if (v === null || typeof v !== 'object') out = v === undefined ? 'undefined' : typeof v === 'number' && !Number.isFinite(v) ? String(v) : String(JSON.stringify(v) ?? v);
+  else if (v === null || typeof v !== 'object')
+    out = v === undefined ? 'undefined' : typeof v === 'number' && !Number.isFinite(v) ? String(v) : String(JSON.stringify(v) ?? v);
   else if (depth >= DESCRIBE_DEPTH) out = Array.isArray(v) ? '[...]' : '{...}';
   else {
     const parts: string[] = [];

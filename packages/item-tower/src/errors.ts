@@ -34,10 +34,7 @@ export class BundleMismatchError extends BundleError {
   readonly mismatches: readonly string[];
 
   constructor(modelFile: string, mismatches: readonly string[]) {
-    super(
-      'BUNDLE_MODEL_MISMATCH',
-      `${modelFile} does not match bundle.json: ${mismatches.join('; ')}`,
-    );
+    super('BUNDLE_MODEL_MISMATCH', `${modelFile} does not match bundle.json: ${mismatches.join('; ')}`);
     this.mismatches = mismatches;
   }
 }

@@ -32,7 +32,10 @@ export class FeatureBatch {
   readonly itemIdWords: Int32Array;
   readonly tensors: readonly BatchTensor[];
 
-  constructor(readonly capacity: number, features: readonly FeatureSpec[]) {
+  constructor(
+    readonly capacity: number,
+    features: readonly FeatureSpec[],
+  ) {
     this.itemIds = new BigInt64Array(capacity);
     this.itemIdWords = new Int32Array(this.itemIds.buffer);
     const tensors: BatchTensor[] = [];

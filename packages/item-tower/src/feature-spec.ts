@@ -146,7 +146,9 @@ export const QUERY_INPUT_KEYS: readonly string[] = ['input', 'maskInput', 'dtype
 
 /** One problem per key of `value` not in `allowed`, naming it at `at`. */
 export function unknownKeys(value: Record<string, unknown>, allowed: readonly string[], at: string): string[] {
-  return Object.keys(value).filter((k) => !allowed.includes(k)).map((k) => `${at === '' ? '' : `${at}.`}${k} is not a known key (known: ${allowed.join(', ')})`);
+  return Object.keys(value)
+    .filter((k) => !allowed.includes(k))
+    .map((k) => `${at === '' ? '' : `${at}.`}${k} is not a known key (known: ${allowed.join(', ')})`);
 }
 
 /** Checks the tokenization fields of a text feature or of the query tower's input. */

@@ -45,7 +45,10 @@ test('missing and empty fields are valid and become id 0 / empty mask', () => {
   assert.ok(tensor(b, 'title_mask', 0).every((v) => v === 0));
   assert.ok(tensor(b, 'title_ids', 0).every((v) => v === 0));
   for (const name of ['category_ids', 'brand_ids', 'shop_ids', 'price_bucket']) {
-    assert.ok(tensor(b, name, 0).every((v) => v === 0), name);
+    assert.ok(
+      tensor(b, name, 0).every((v) => v === 0),
+      name,
+    );
   }
 });
 
@@ -77,16 +80,19 @@ test('ambiguous values reject the item with a counted reason, never a throw', ()
   assert.equal(f.featurizeInto(records, 0, batch, rejections), records.length);
   assert.equal(batch.count, 2);
   assert.deepEqual([...batch.ids()], [7n, 10n]);
-  assert.deepEqual(rejections.map((r) => [r.index, r.reason, r.field]), [
-    [1, 'wrong-type', 'category'],
-    [2, 'wrong-type', 'price'],
-    [3, 'wrong-type', 'title'],
-    [4, 'invalid-id', 'id'],
-    [5, 'missing-id', 'id'],
-    [6, 'not-an-object', null],
-    [7, 'not-an-object', null],
-    [8, 'invalid-id', 'id'],
-  ]);
+  assert.deepEqual(
+    rejections.map((r) => [r.index, r.reason, r.field]),
+    [
+      [1, 'wrong-type', 'category'],
+      [2, 'wrong-type', 'price'],
+      [3, 'wrong-type', 'title'],
+      [4, 'invalid-id', 'id'],
+      [5, 'missing-id', 'id'],
+      [6, 'not-an-object', null],
+      [7, 'not-an-object', null],
+      [8, 'invalid-id', 'id'],
+    ],
+  );
   assert.match(rejections[0]!.message, /field "category" is \{"x":1\}/);
   assert.equal(rejections[0]!.itemId, '2');
 });
@@ -123,7 +129,10 @@ test('featurizeInto stops when the batch is full and reports how many records it
 
 test('bucketize: 0 is missing, then 1 + number of boundaries ≤ value', () => {
   const b = [1, 2, 5];
-  assert.deepEqual([-3, 0.5, 1, 1.5, 2, 4.99, 5, 1e9].map((v) => bucketize(b, v)), [1, 1, 2, 2, 3, 3, 4, 4]);
+  assert.deepEqual(
+    [-3, 0.5, 1, 1.5, 2, 4.99, 5, 1e9].map((v) => bucketize(b, v)),
+    [1, 1, 2, 2, 3, 3, 4, 4],
+  );
 });
 
 test('featurization is deterministic across featurizer instances', () => {

@@ -28,5 +28,8 @@ export function dot(x: Float32Array, a: number, y: Float32Array, b: number, dim:
 /** True where an NVIDIA GPU device node exists; CUDA-unavailability tests skip there. */
 export async function hasNvidiaDevice(): Promise<boolean> {
   const { access } = await import('node:fs/promises');
-  return access('/dev/nvidia0').then(() => true, () => false);
+  return access('/dev/nvidia0').then(
+    () => true,
+    () => false,
+  );
 }

@@ -9,7 +9,10 @@ const items = new Float32Array([1, 0, 0, 1, 0.6, 0.8]);
 
 test('headScores: one inner product per head', () => {
   const out = headScores(heads, items, 2, new Float32Array(2), 2);
-  assert.deepEqual([...out].map((v) => +v.toFixed(6)), [0, 0.8]);
+  assert.deepEqual(
+    [...out].map((v) => +v.toFixed(6)),
+    [0, 0.8],
+  );
 });
 
 test('fuseScores: mean, max and weighted', () => {
@@ -27,7 +30,10 @@ test('scoreItems equals per-head scoring then fusion, for every rule', () => {
       assert.ok(Math.abs(fused[i]! - expected) < 1e-6, `${rule.kind} item ${i}: ${fused[i]} vs ${expected}`);
     }
   }
-  assert.deepEqual([...collapseHeads(heads, 2, { kind: 'mean' })].map((v) => +v.toFixed(6)), [0.8, 0.4]);
+  assert.deepEqual(
+    [...collapseHeads(heads, 2, { kind: 'mean' })].map((v) => +v.toFixed(6)),
+    [0.8, 0.4],
+  );
 });
 
 test('topK returns the best indices first, ties by lower index', () => {

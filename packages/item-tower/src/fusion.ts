@@ -70,7 +70,7 @@ export function collapseHeads(heads: Float32Array, dim: number, rule: FusionRule
   const H = heads.length / dim;
   const q = new Float32Array(dim);
   for (let h = 0; h < H; h++) {
-    const w = rule.kind === 'mean' ? 1 / H : rule.weights[h] ?? 0;
+    const w = rule.kind === 'mean' ? 1 / H : (rule.weights[h] ?? 0);
     for (let k = 0; k < dim; k++) q[k] = (q[k] as number) + w * (heads[h * dim + k] as number);
   }
   return q;

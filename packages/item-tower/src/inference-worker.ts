@@ -38,9 +38,8 @@ function post(reply: WorkerReply, transfer: ArrayBuffer[] = []): void {
 
 try {
   const { session, provider, warning } = await createSession();
-  const describe = (v: ort.InferenceSession.ValueMetadata) => (v.isTensor
-    ? { name: v.name, isTensor: true, type: v.type, shape: [...v.shape] }
-    : { name: v.name, isTensor: false });
+  const describe = (v: ort.InferenceSession.ValueMetadata) =>
+    v.isTensor ? { name: v.name, isTensor: true, type: v.type, shape: [...v.shape] } : { name: v.name, isTensor: false };
   post({
     type: 'ready',
     provider,

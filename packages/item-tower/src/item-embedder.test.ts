@@ -14,10 +14,21 @@ import { dot, hasNvidiaDevice, referenceBundleDir, tempDir } from './fixtures.js
 const records = [...new CatalogueGenerator({ seed: 5 }).items(0, 3000)];
 
 test('defaults are the documented ones', () => {
-  assert.deepEqual({ ...ITEM_EMBEDDER_DEFAULTS, logger: undefined }, {
-    executionProvider: 'cpu', onProviderUnavailable: 'error', cudaDeviceId: 0, intraOpThreads: 0, interOpThreads: 1, threadSpinning: false,
-    logger: undefined, batchSize: 256, maxBatchesInFlight: 2, fieldMapping: {},
-  });
+  assert.deepEqual(
+    { ...ITEM_EMBEDDER_DEFAULTS, logger: undefined },
+    {
+      executionProvider: 'cpu',
+      onProviderUnavailable: 'error',
+      cudaDeviceId: 0,
+      intraOpThreads: 0,
+      interOpThreads: 1,
+      threadSpinning: false,
+      logger: undefined,
+      batchSize: 256,
+      maxBatchesInFlight: 2,
+      fieldMapping: {},
+    },
+  );
   assert.equal(SESSION_DEFAULTS.logger, console);
 });
 
@@ -59,7 +70,13 @@ test('rejections are reported with their index in the input, across batches', as
     input[2] = { id: 3, category: { x: 1 } };
     input[9] = { id: 'ten' };
     const r = await e.embed(input);
-    assert.deepEqual(r.rejections.map((x) => [x.index, x.reason]), [[2, 'wrong-type'], [9, 'invalid-id']]);
+    assert.deepEqual(
+      r.rejections.map((x) => [x.index, x.reason]),
+      [
+        [2, 'wrong-type'],
+        [9, 'invalid-id'],
+      ],
+    );
     assert.deepEqual([...r.ids], [1n, 2n, 4n, 5n, 6n, 7n, 8n, 9n]);
     const bare = await e.embed([{ id: 77 }, { id: ' ' }]);
     assert.deepEqual([...bare.ids], [77n], 'an item with every feature missing is still embedded');
@@ -119,8 +136,10 @@ test('the event loop keeps running while batches compute (inference is off the m
     // chunk of three batches) in one synchronous step; inference is not main-thread work. Were
     // session.run on this thread, some gap would hold that featurization and whole inferences.
     const featurizeMs = e.stats.featurizeMs - warm.featurizeMs;
-    assert.ok(maxGap < featurizeMs + perBatchMs * 0.6,
-      `event loop stalled ${maxGap.toFixed(1)} ms; featurizing took ${featurizeMs.toFixed(1)} ms, a batch's inference ${perBatchMs.toFixed(1)} ms`);
+    assert.ok(
+      maxGap < featurizeMs + perBatchMs * 0.6,
+      `event loop stalled ${maxGap.toFixed(1)} ms; featurizing took ${featurizeMs.toFixed(1)} ms, a batch's inference ${perBatchMs.toFixed(1)} ms`,
+    );
   } finally {
     await e.close();
     await b.cleanup();
@@ -133,7 +152,10 @@ test('query head 0 equals the item tower on a title-only item; other heads stay 
   const q = await QueryEncoder.create(b.dir);
   try {
     const title = 'Kaka waterproof navy linen parka XL QX-4821';
-    const items = await e.embed([{ id: 1, title }, { id: 2, title, category: 'Clothing > Men > Jackets', brand: 'Kaka', shop: 'shop-0001', price: 99 }]);
+    const items = await e.embed([
+      { id: 1, title },
+      { id: 2, title, category: 'Clothing > Men > Jackets', brand: 'Kaka', shop: 'shop-0001', price: 99 },
+    ]);
     const heads = await q.encode([title]);
     assert.equal(heads.length, 4 * 128);
     assert.ok(dot(heads, 0, items.vectors, 0, 128) > 0.9999);
@@ -160,10 +182,22 @@ async function customBundle(outDim: number, declaredDim: number): Promise<{ dir:
   g.node('MatMul', [ratio, ones], {}, 'embedding');
   g.output('embedding', 'float32', ['batch', 'dim']);
   await writeFile(path.join(t.dir, 'model.onnx'), g.toBytes(17, { name: 'test', version: '1' }, ''));
-  await writeFile(path.join(t.dir, 'bundle.json'), JSON.stringify({
-    formatVersion: 1, name: 'test', version: '1', dim: declaredDim, metric: 'inner_product', normalized: false,
-    item: { model: 'model.onnx', output: 'embedding', features: [{ kind: 'numeric', field: 'price', input: 'price_bucket', dtype: 'int64', boundaries: [10] }] },
-  }));
+  await writeFile(
+    path.join(t.dir, 'bundle.json'),
+    JSON.stringify({
+      formatVersion: 1,
+      name: 'test',
+      version: '1',
+      dim: declaredDim,
+      metric: 'inner_product',
+      normalized: false,
+      item: {
+        model: 'model.onnx',
+        output: 'embedding',
+        features: [{ kind: 'numeric', field: 'price', input: 'price_bucket', dtype: 'int64', boundaries: [10] }],
+      },
+    }),
+  );
   return t;
 }
 
@@ -171,7 +205,10 @@ test('a batch with NaN embeddings fails naming the offending item ids', async ()
   const b = await customBundle(4, 4);
   const e = await ItemEmbedder.create(b.dir);
   try {
-    const ok = await e.embed([{ id: 1, price: 5 }, { id: 2, price: 50 }]);
+    const ok = await e.embed([
+      { id: 1, price: 5 },
+      { id: 2, price: 50 },
+    ]);
     assert.deepEqual([...ok.vectors], [1, 1, 1, 1, 1, 1, 1, 1]);
     await assert.rejects(e.embed([{ id: 1, price: 5 }, { id: 22 }, { id: 3, price: 1 }, { id: 44 }]), (err: unknown) => {
       assert.ok(err instanceof EmbeddingValidationError);
@@ -199,10 +236,22 @@ async function dataDependentWidthBundle(): Promise<{ dir: string; cleanup: () =>
   g.node('MatMul', [g.node('Cast', [ids], { to: 1 }), g.node('ConstantOfShape', [shape])], {}, 'embedding');
   g.output('embedding', 'float32', ['batch', 'dim']);
   await writeFile(path.join(t.dir, 'model.onnx'), g.toBytes(17, { name: 'test', version: '1' }, ''));
-  await writeFile(path.join(t.dir, 'bundle.json'), JSON.stringify({
-    formatVersion: 1, name: 'test', version: '1', dim: 4, metric: 'inner_product', normalized: false,
-    item: { model: 'model.onnx', output: 'embedding', features: [{ kind: 'numeric', field: 'price', input: 'price_bucket', dtype: 'int64', boundaries: [10, 20, 30, 40] }] },
-  }));
+  await writeFile(
+    path.join(t.dir, 'bundle.json'),
+    JSON.stringify({
+      formatVersion: 1,
+      name: 'test',
+      version: '1',
+      dim: 4,
+      metric: 'inner_product',
+      normalized: false,
+      item: {
+        model: 'model.onnx',
+        output: 'embedding',
+        features: [{ kind: 'numeric', field: 'price', input: 'price_bucket', dtype: 'int64', boundaries: [10, 20, 30, 40] }],
+      },
+    }),
+  );
   return t;
 }
 
@@ -211,12 +260,18 @@ test('a batch whose embeddings have the wrong dimension fails naming its items',
   const e = await ItemEmbedder.create(b.dir);
   try {
     assert.equal((await e.embed([{ id: 4, price: 35 }])).vectors.length, 4, 'bucket 4: the declared width');
-    await assert.rejects(e.embed([{ id: 5, price: 1 }, { id: 6, price: 25 }]), (err: unknown) => {
-      assert.ok(err instanceof EmbeddingValidationError);
-      assert.deepEqual(err.itemIds, [5n, 6n]);
-      assert.match(err.message, /returned shape \[2, 3\] for 2 items, expected \[2, 4\]; items 5, 6/);
-      return true;
-    });
+    await assert.rejects(
+      e.embed([
+        { id: 5, price: 1 },
+        { id: 6, price: 25 },
+      ]),
+      (err: unknown) => {
+        assert.ok(err instanceof EmbeddingValidationError);
+        assert.deepEqual(err.itemIds, [5n, 6n]);
+        assert.match(err.message, /returned shape \[2, 3\] for 2 items, expected \[2, 4\]; items 5, 6/);
+        return true;
+      },
+    );
   } finally {
     await e.close();
     await b.cleanup();
@@ -238,7 +293,11 @@ test('cuda where it is unavailable: fails clearly, or falls back to cpu with a w
       return true;
     });
     const warnings: string[] = [];
-    const e = await ItemEmbedder.create(bundle, { executionProvider: 'cuda', onProviderUnavailable: 'fallback-to-cpu', logger: { warn: (m) => warnings.push(m) } });
+    const e = await ItemEmbedder.create(bundle, {
+      executionProvider: 'cuda',
+      onProviderUnavailable: 'fallback-to-cpu',
+      logger: { warn: (m) => warnings.push(m) },
+    });
     try {
       assert.equal(e.provider, 'cpu');
       assert.equal(warnings.length, 1);

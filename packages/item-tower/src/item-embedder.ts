@@ -204,10 +204,7 @@ export class ItemEmbedder {
       const badRows = nonFiniteRows(r.data, n);
       if (badRows.length > 0) {
         const bad = badRows.map((row) => ids[row] as bigint);
-        throw new EmbeddingValidationError(
-          `${this.bundle.itemModelPath} produced NaN/Inf embeddings for ${bad.length} of ${n} items: ${preview(bad)}`,
-          bad,
-        );
+        throw new EmbeddingValidationError(`${this.bundle.itemModelPath} produced NaN/Inf embeddings for ${bad.length} of ${n} items: ${preview(bad)}`, bad);
       }
       this.stats.batches++;
       this.stats.itemsEmbedded += n;

@@ -70,7 +70,8 @@ export function compareModelIo(
     if (got.type !== want.dtype) problems.push(`${kind} "${want.name}" has dtype ${got.type ?? 'unknown'}, expected ${want.dtype}`);
     const shape = got.shape ?? [];
     if (shape.length === 0) return; // Shape not declared in the graph: checked on the first batch.
-    const show = (s: readonly (number | string | null)[]): string => `[${s.map((d) => (d === null ? 'batch' : typeof d === 'string' ? d : String(d))).join(', ')}]`;
+    const show = (s: readonly (number | string | null)[]): string =>
+      `[${s.map((d) => (d === null ? 'batch' : typeof d === 'string' ? d : String(d))).join(', ')}]`;
     if (shape.length !== want.shape.length) {
       problems.push(`${kind} "${want.name}" has shape ${show(shape)}, expected rank ${want.shape.length} ${show(want.shape)}`);
       return;

@@ -30,23 +30,27 @@ export class OnnxGraphBuilder {
 
   /** Adds a float32 initializer; `data` is stored as raw little-endian bytes. */
   floatTensor(name: string, dims: readonly number[], data: Float32Array): string {
-    this.initializers.push(onnx.TensorProto.create({
-      name,
-      dims: [...dims],
-      dataType: onnx.TensorProto.DataType.FLOAT,
-      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-    }));
+    this.initializers.push(
+      onnx.TensorProto.create({
+        name,
+        dims: [...dims],
+        dataType: onnx.TensorProto.DataType.FLOAT,
+        rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      }),
+    );
     return name;
   }
 
   int64Tensor(name: string, dims: readonly number[], values: readonly number[]): string {
     const data = BigInt64Array.from(values, (v) => BigInt(v));
-    this.initializers.push(onnx.TensorProto.create({
-      name,
-      dims: [...dims],
-      dataType: onnx.TensorProto.DataType.INT64,
-      rawData: new Uint8Array(data.buffer),
-    }));
+    this.initializers.push(
+      onnx.TensorProto.create({
+        name,
+        dims: [...dims],
+        dataType: onnx.TensorProto.DataType.INT64,
+        rawData: new Uint8Array(data.buffer),
+      }),
+    );
     return name;
   }
 
@@ -84,7 +88,8 @@ export class OnnxGraphBuilder {
 }
 
 function valueInfo(name: string, dtype: 'float32' | 'int64' | 'int32', shape: readonly Dim[]): InstanceType<typeof onnx.ValueInfoProto> {
-  const elemType = dtype === 'float32' ? onnx.TensorProto.DataType.FLOAT : dtype === 'int64' ? onnx.TensorProto.DataType.INT64 : onnx.TensorProto.DataType.INT32;
+  const elemType =
+    dtype === 'float32' ? onnx.TensorProto.DataType.FLOAT : dtype === 'int64' ? onnx.TensorProto.DataType.INT64 : onnx.TensorProto.DataType.INT32;
   return onnx.ValueInfoProto.create({
     name,
     type: {

@@ -70,7 +70,10 @@ export class PrecomputedEmbedder implements Embedder {
       if (problem !== null) {
         const missing = problem === MISSING;
         rejections.push({
-          index, itemId: String(id), reason: missing ? 'missing-embedding' : 'invalid-embedding', field: embeddingField,
+          index,
+          itemId: String(id),
+          reason: missing ? 'missing-embedding' : 'invalid-embedding',
+          field: embeddingField,
           message: missing ? `field "${embeddingField}" is missing` : `field "${embeddingField}" ${problem}`,
         });
         continue;
@@ -96,13 +99,16 @@ const MISSING = 'missing';
 function copyVector(value: unknown, out: Float32Array, offset: number, dim: number, normalize: boolean): string | null {
   if (value === undefined || value === null) return MISSING;
   const list = value as ArrayLike<unknown>;
-  const isList = Array.isArray(value) || (ArrayBuffer.isView(value) && !(value instanceof DataView) && !(value instanceof BigInt64Array) && !(value instanceof BigUint64Array));
+  const isList =
+    Array.isArray(value) ||
+    (ArrayBuffer.isView(value) && !(value instanceof DataView) && !(value instanceof BigInt64Array) && !(value instanceof BigUint64Array));
   if (!isList) return `is ${describeValue(value)}, not a list of ${dim} numbers`;
   if (list.length !== dim) return `has ${list.length} values, the index has dim ${dim}`;
   let sumSquares = 0;
   for (let d = 0; d < dim; d++) {
     const x = list[d];
-    if (typeof x !== 'number' || !Number.isFinite(x)) return `has ${typeof x === 'number' ? String(x) : describeValue(x)} at position ${d}, not a finite number`;
+    if (typeof x !== 'number' || !Number.isFinite(x))
+      return `has ${typeof x === 'number' ? String(x) : describeValue(x)} at position ${d}, not a finite number`;
     out[offset + d] = x;
     sumSquares += x * x;
   }

@@ -35,7 +35,9 @@ describe('a bundle exported by torch.onnx.export with the README recipe', () => 
     await run(PYTHON, [SCRIPT, 'export', dir]);
     bundle = await loadBundle(dir);
   });
-  after(async () => { await rm(dir, { recursive: true, force: true }); });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it('exports plain ops (no ONNX Loop) and passes the plan-time bundle check', async () => {
     for (const file of ['model.onnx', 'query.onnx']) {
@@ -60,7 +62,9 @@ describe('a bundle exported by torch.onnx.export with the README recipe', () => 
     const L = q.input.maxLength;
     const ids = new Int32Array(queries.length * L);
     const mask = new Float32Array(queries.length * L);
-    queries.forEach((text, i) => { mask.fill(1, i * L, i * L + tokenizer.hashTokens(text, q.input, ids, i * L)); });
+    queries.forEach((text, i) => {
+      mask.fill(1, i * L, i * L + tokenizer.hashTokens(text, q.input, ids, i * L));
+    });
     const rows = <T extends Int32Array | Float32Array>(a: T) => Array.from({ length: queries.length }, (_, i) => Array.from(a.subarray(i * L, (i + 1) * L)));
     const inputs = join(dir, 'inputs.json');
     const outputs = join(dir, 'outputs.json');
@@ -73,13 +77,26 @@ describe('a bundle exported by torch.onnx.export with the README recipe', () => 
     const encoder = await QueryEncoder.create(bundle, { intraOpThreads: 1 });
     try {
       const embedded = await embedder.embed(records);
-      assert.deepEqual(Array.from(embedded.ids), records.map((r) => BigInt(r.id)));
+      assert.deepEqual(
+        Array.from(embedded.ids),
+        records.map((r) => BigInt(r.id)),
+      );
       let worst = 0;
-      torch.item.forEach((vector, r) => { vector.forEach((x, j) => { worst = Math.max(worst, Math.abs(x - embedded.vectors[r * dim + j]!)); }); });
+      torch.item.forEach((vector, r) => {
+        vector.forEach((x, j) => {
+          worst = Math.max(worst, Math.abs(x - embedded.vectors[r * dim + j]!));
+        });
+      });
       assert.ok(worst < 1e-5, `item vectors match torch's within ${worst}`);
       const heads = await encoder.encode(queries);
       worst = 0;
-      torch.query.forEach((perHead, i) => { perHead.forEach((vector, h) => { vector.forEach((x, j) => { worst = Math.max(worst, Math.abs(x - heads[(i * q.heads + h) * dim + j]!)); }); }); });
+      torch.query.forEach((perHead, i) => {
+        perHead.forEach((vector, h) => {
+          vector.forEach((x, j) => {
+            worst = Math.max(worst, Math.abs(x - heads[(i * q.heads + h) * dim + j]!));
+          });
+        });
+      });
       assert.ok(worst < 1e-5, `query heads match torch's within ${worst}`);
       // Weighted fusion: the combined vector scores an item as Σ_h weights[h]·<head_h, item>.
       assert.deepEqual(q.fusion, { kind: 'weighted', weights: [0.7, 0.3] });

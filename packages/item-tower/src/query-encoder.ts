@@ -16,7 +16,10 @@ import { BundleError, BundleMismatchError, EmbeddingValidationError } from './er
 export class QueryEncoder {
   private readonly tokenizer = new TextTokenizer();
 
-  private constructor(readonly bundle: ModelBundle, private readonly session: WorkerSession) {}
+  private constructor(
+    readonly bundle: ModelBundle,
+    private readonly session: WorkerSession,
+  ) {}
 
   static async create(bundle: ModelBundle | string, options: Partial<SessionOptions> = {}): Promise<QueryEncoder> {
     const b = typeof bundle === 'string' ? await loadBundle(bundle) : bundle;
@@ -52,17 +55,23 @@ export class QueryEncoder {
       mask.fill(1, i * L, i * L + count);
     });
     const idData = q.input.dtype === 'int64' ? BigInt64Array.from(ids, (v) => BigInt(v)) : ids;
-    const r = await this.session.run([
-      { name: q.input.input, dtype: q.input.dtype, dims: [n, L], data: idData },
-      { name: q.input.maskInput, dtype: 'float32', dims: [n, L], data: mask },
-    ], q.output);
+    const r = await this.session.run(
+      [
+        { name: q.input.input, dtype: q.input.dtype, dims: [n, L], data: idData },
+        { name: q.input.maskInput, dtype: 'float32', dims: [n, L], data: mask },
+      ],
+      q.output,
+    );
     const dim = this.bundle.manifest.dim;
     if (r.dims.join() !== [n, q.heads, dim].join()) {
       throw new EmbeddingValidationError(`${this.bundle.queryModelPath} returned shape [${r.dims.join(', ')}], expected [${n}, ${q.heads}, ${dim}]`, []);
     }
     const badRows = nonFiniteRows(r.data, n);
     if (badRows.length > 0) {
-      throw new EmbeddingValidationError(`${this.bundle.queryModelPath} produced NaN/Inf for queries ${badRows.map((i) => JSON.stringify(queries[i])).join(', ')}`, []);
+      throw new EmbeddingValidationError(
+        `${this.bundle.queryModelPath} produced NaN/Inf for queries ${badRows.map((i) => JSON.stringify(queries[i])).join(', ')}`,
+        [],
+      );
     }
     return r.data;
   }

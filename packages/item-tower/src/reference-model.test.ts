@@ -37,13 +37,22 @@ test('the bundle declares what the builder was asked for', async () => {
     assert.equal(m.dim, 64);
     assert.equal(m.query?.heads, 2);
     assert.deepEqual(m.query?.fusion, { kind: 'weighted', weights: [0.7, 0.3] });
-    assert.deepEqual(m.item.features.map((f) => f.input), ['title_ids', 'category_ids', 'brand_ids', 'shop_ids', 'price_bucket']);
+    assert.deepEqual(
+      m.item.features.map((f) => f.input),
+      ['title_ids', 'category_ids', 'brand_ids', 'shop_ids', 'price_bucket'],
+    );
   } finally {
     await t.cleanup();
   }
 });
 
 test('impossible options fail naming the option', async () => {
-  await assert.rejects(buildReferenceBundle('/tmp/never-written', { hiddenDim: 100 }), (e: unknown) => e instanceof ItemTowerError && e.code === 'INVALID_OPTION' && /hiddenDim \(100\)/.test(e.message));
-  await assert.rejects(buildReferenceBundle('/tmp/never-written', { heads: 0 }), (e: unknown) => e instanceof ItemTowerError && /heads must be a positive integer/.test(e.message));
+  await assert.rejects(
+    buildReferenceBundle('/tmp/never-written', { hiddenDim: 100 }),
+    (e: unknown) => e instanceof ItemTowerError && e.code === 'INVALID_OPTION' && /hiddenDim \(100\)/.test(e.message),
+  );
+  await assert.rejects(
+    buildReferenceBundle('/tmp/never-written', { heads: 0 }),
+    (e: unknown) => e instanceof ItemTowerError && /heads must be a positive integer/.test(e.message),
+  );
 });

@@ -100,7 +100,16 @@ export const REFERENCE_MODEL_DEFAULTS: Readonly<ReferenceModelOptions> = Object.
 export function referenceFeatureSpecs(o: ReferenceModelOptions = REFERENCE_MODEL_DEFAULTS): FeatureSpec[] {
   return [
     { kind: 'text', field: 'title', input: 'title_ids', maskInput: 'title_mask', dtype: 'int64', ...titleTokenization(o) },
-    { kind: 'categorical', field: 'category', input: 'category_ids', dtype: 'int64', buckets: o.categoryBuckets, seed: 2, pathSeparator: '>', maxDepth: o.categoryMaxDepth },
+    {
+      kind: 'categorical',
+      field: 'category',
+      input: 'category_ids',
+      dtype: 'int64',
+      buckets: o.categoryBuckets,
+      seed: 2,
+      pathSeparator: '>',
+      maxDepth: o.categoryMaxDepth,
+    },
     { kind: 'categorical', field: 'brand', input: 'brand_ids', dtype: 'int64', buckets: o.brandBuckets, seed: 3, pathSeparator: null, maxDepth: 1 },
     { kind: 'categorical', field: 'shop', input: 'shop_ids', dtype: 'int64', buckets: o.shopBuckets, seed: 4, pathSeparator: null, maxDepth: 1 },
     { kind: 'numeric', field: 'price', input: 'price_bucket', dtype: 'int64', boundaries: [...o.priceBoundaries] },
@@ -298,7 +307,10 @@ export async function buildReferenceBundle(outDir: string, options: Partial<Refe
     }
   }
   if (o.hiddenDim < o.titleEmbeddingDim + 4 * o.fieldEmbeddingDim || o.titleEmbeddingDim > o.dim) {
-    throw new ItemTowerError('INVALID_OPTION', `reference model needs hiddenDim (${o.hiddenDim}) ≥ titleEmbeddingDim + 4 × fieldEmbeddingDim and titleEmbeddingDim (${o.titleEmbeddingDim}) ≤ dim (${o.dim})`);
+    throw new ItemTowerError(
+      'INVALID_OPTION',
+      `reference model needs hiddenDim (${o.hiddenDim}) ≥ titleEmbeddingDim + 4 × fieldEmbeddingDim and titleEmbeddingDim (${o.titleEmbeddingDim}) ≤ dim (${o.dim})`,
+    );
   }
   const specs = referenceFeatureSpecs(o);
   const weights = drawWeights(o, specs);

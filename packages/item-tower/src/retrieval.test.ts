@@ -23,10 +23,14 @@ test(`an item's own title ranks it first among ${itemCount} items; shared words 
     const records = [...gen.items(0, itemCount)];
     const { ids, vectors, dim } = await e.embed(records);
     const row = new Map<bigint, number>();
-    ids.forEach((id, i) => { row.set(id, i); });
+    ids.forEach((id, i) => {
+      row.set(id, i);
+    });
 
     // Queries: the titles of 60 items spread over the catalogue (CJK and decorated ones included).
-    const probes = records.filter((r, i) => i % Math.floor(itemCount / 60) === 0 && typeof r.title === 'string' && r.title !== '' && row.has(BigInt(r.id as number)));
+    const probes = records.filter(
+      (r, i) => i % Math.floor(itemCount / 60) === 0 && typeof r.title === 'string' && r.title !== '' && row.has(BigInt(r.id as number)),
+    );
     const heads = await q.encode(probes.map((r) => r.title as string));
     const per = q.heads * dim;
     const misses: string[] = [];
@@ -59,7 +63,10 @@ test(`an item's own title ranks it first among ${itemCount} items; shared words 
     // Trigrams make near-spellings similar too ("blue" shares "<bl", "blu", "lue" with
     // "bluetooth"), so a few top items may share one word plus such n-grams.
     const top = topK(scores, 20).map(shared);
-    assert.ok(top.every((s) => s >= 1), `top-20 shared-word counts ${top.join(',')}`);
+    assert.ok(
+      top.every((s) => s >= 1),
+      `top-20 shared-word counts ${top.join(',')}`,
+    );
     assert.ok(top.filter((s) => s >= 2).length >= 15, `top-20 shared-word counts ${top.join(',')}`);
   } finally {
     await e.close();

@@ -19,7 +19,26 @@ function run(text: string, spec: Omit<TextFeatureSpec, 'kind' | 'field' | 'input
 // with the reference title spec: 65536 buckets, seed 1, trigrams, CJK bigrams).
 test('Latin text: lower-cased words first, then boundary-marked trigrams', () => {
   const r = run('Blue Cotton Shirt');
-  assert.deepEqual(r.tokens, ['blue', 'cotton', 'shirt', '<bl', 'blu', 'lue', 'ue>', '<co', 'cot', 'ott', 'tto', 'ton', 'on>', '<sh', 'shi', 'hir', 'irt', 'rt>']);
+  assert.deepEqual(r.tokens, [
+    'blue',
+    'cotton',
+    'shirt',
+    '<bl',
+    'blu',
+    'lue',
+    'ue>',
+    '<co',
+    'cot',
+    'ott',
+    'tto',
+    'ton',
+    'on>',
+    '<sh',
+    'shi',
+    'hir',
+    'irt',
+    'rt>',
+  ]);
   assert.deepEqual(r.ids, [30279, 16528, 42562, 31377, 57744, 55163, 45140, 22796, 62340, 7614, 31011, 4812, 21350, 57333, 34397, 37833, 5503, 20581]);
 });
 
@@ -97,8 +116,28 @@ test('hashTokens hashes exactly the tokens that tokens() lists, for a whole samp
 test('the word memo never changes ids: tiny memos (constant conflicts), several n-gram sizes, any order', () => {
   const spec = { ...title, maxLength: 64, charNgramSizes: [2, 3, 5] };
   const rng = new Rng(11);
-  const pieces = ['shirt', 'Shirt', 'shirts', 'a', 'ab', 'abc', '连衣裙', '👍', 'x'.repeat(30), 'y'.repeat(24), 'z'.repeat(25), 'café', 'ＡＢＣ', 'usb-c', '3-pack', '', '  '];
-  const texts = Array.from({ length: 3000 }, () => Array.from({ length: 1 + Math.floor(rng.nextFloat() * 12) }, () => pieces[Math.floor(rng.nextFloat() * pieces.length)]).join(' '));
+  const pieces = [
+    'shirt',
+    'Shirt',
+    'shirts',
+    'a',
+    'ab',
+    'abc',
+    '连衣裙',
+    '👍',
+    'x'.repeat(30),
+    'y'.repeat(24),
+    'z'.repeat(25),
+    'café',
+    'ＡＢＣ',
+    'usb-c',
+    '3-pack',
+    '',
+    '  ',
+  ];
+  const texts = Array.from({ length: 3000 }, () =>
+    Array.from({ length: 1 + Math.floor(rng.nextFloat() * 12) }, () => pieces[Math.floor(rng.nextFloat() * pieces.length)]).join(' '),
+  );
   const reference = new TextTokenizer();
   const expected = texts.map((text) => reference.tokens(text, spec).map((tok) => bucketOf(hashString(tok, spec.seed), spec.buckets)));
   for (const slots of [1, 4, 1 << 15]) {

@@ -222,9 +222,11 @@ export class TextTokenizer {
         const have = stagedCount[k] as number;
         if (have === max) continue;
         const at = k * max + have;
-        stagedCount[k] = have + (record >= 0
-          ? cache.copyNgrams(record, k, staged, at, max - have)
-          : hashWordNgrams(cps, a, b - a, sizes[k] as number, seeded, buckets, staged, at, max - have));
+        stagedCount[k] =
+          have +
+          (record >= 0
+            ? cache.copyNgrams(record, k, staged, at, max - have)
+            : hashWordNgrams(cps, a, b - a, sizes[k] as number, seeded, buckets, staged, at, max - have));
       }
     }
     // 2. Bigrams of CJK characters that touch in the text.
@@ -326,15 +328,7 @@ export class TextTokenizer {
    * "levi s" are the same brand. For paths, `prefixIds` receives one id per level prefix, where
    * levels are joined by `>`; returns the number of ids written (levels with no tokens skipped).
    */
-  hashCategorical(
-    value: string,
-    separator: string | null,
-    seed: number,
-    buckets: number,
-    ids: Int32Array,
-    offset: number,
-    maxDepth: number,
-  ): number {
+  hashCategorical(value: string, separator: string | null, seed: number, buckets: number, ids: Int32Array, offset: number, maxDepth: number): number {
     let h = hashBegin(seed);
     let written = 0;
     let level = 0;

@@ -83,7 +83,11 @@ export class WordIdCache {
   hits = 0;
   misses = 0;
 
-  constructor(spec: WordIdSpec, private readonly seeded: number, slots = WordIdCache.DEFAULT_SLOTS) {
+  constructor(
+    spec: WordIdSpec,
+    private readonly seeded: number,
+    slots = WordIdCache.DEFAULT_SLOTS,
+  ) {
     if (!Number.isInteger(Math.log2(slots))) throw new RangeError(`WordIdCache slots must be a power of two (got ${slots})`);
     this.mask = slots - 1;
     this.sizes = Int32Array.from(spec.charNgramSizes);

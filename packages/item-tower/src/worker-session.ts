@@ -36,7 +36,9 @@ export class WorkerSession {
     readonly outputs: readonly ModelValueInfo[],
   ) {
     worker.on('message', (reply: WorkerReply) => this.onReply(reply));
-    worker.on('error', (error) => this.fail(new InferenceError('INFERENCE_FAILED', `inference worker for ${modelPath} crashed: ${error.message}`, { cause: error })));
+    worker.on('error', (error) =>
+      this.fail(new InferenceError('INFERENCE_FAILED', `inference worker for ${modelPath} crashed: ${error.message}`, { cause: error })),
+    );
     worker.on('exit', (code) => {
       if (!this.closed) this.fail(new InferenceError('INFERENCE_FAILED', `inference worker for ${modelPath} exited with code ${code}`));
     });
@@ -86,7 +88,10 @@ export class WorkerSession {
     const seq = this.seq++;
     return new Promise<RunResult>((resolve, reject) => {
       this.pending.set(seq, { resolve, reject });
-      this.worker.postMessage({ type: 'run', seq, output, feeds }, feeds.map((f) => f.data.buffer as ArrayBuffer));
+      this.worker.postMessage(
+        { type: 'run', seq, output, feeds },
+        feeds.map((f) => f.data.buffer as ArrayBuffer),
+      );
     });
   }
 

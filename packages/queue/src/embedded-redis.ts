@@ -53,12 +53,32 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions = {}): Pr
   const dir = await mkdtemp(path.join(os.tmpdir(), 'reindex-redis-'));
   for (let attempt = 0; ; attempt++) {
     const port = await freeLoopbackPort();
-    const child = spawn(binary, [
-      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-      '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning', '--maxmemory-policy', 'noeviction',
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      binary,
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        '--daemonize',
+        'no',
+        '--loglevel',
+        'warning',
+        '--maxmemory-policy',
+        'noeviction',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
     running.add(child);
@@ -67,11 +87,17 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions = {}): Pr
     const deadline = Date.now() + timeoutMs;
     let lastError: unknown;
     while (Date.now() < deadline) {
-      const early = await Promise.race([exited.then((code) => ({ code })), spawnError.then((error) => ({ error })), new Promise<null>((r) => setTimeout(() => r(null), 50))]);
+      const early = await Promise.race([
+        exited.then((code) => ({ code })),
+        spawnError.then((error) => ({ error })),
+        new Promise<null>((r) => setTimeout(() => r(null), 50)),
+      ]);
       if (early && 'error' in early) {
         running.delete(child);
         await rm(dir, { recursive: true, force: true });
-        throw new RedisUnavailableError(`cannot start ${binary}: ${early.error.message} (install it with scripts/setup.sh, or pass --redis URL)`, { cause: early.error });
+        throw new RedisUnavailableError(`cannot start ${binary}: ${early.error.message} (install it with scripts/setup.sh, or pass --redis URL)`, {
+          cause: early.error,
+        });
       }
       if (early && 'code' in early) break;
       try {

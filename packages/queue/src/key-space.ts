@@ -43,7 +43,7 @@ export class ReindexKeys {
   }
 
   /** The first shard job id named in a text (BullMQ's "child ... failed" reasons). */
-  shardJobIdIn(text: string): ParsedJobId & { jobId: string } | undefined {
+  shardJobIdIn(text: string): (ParsedJobId & { jobId: string }) | undefined {
     const match = /([A-Za-z0-9_.-]+-shard-\d+)/.exec(text);
     const parsed = match ? this.parseJobId(match[1]!) : undefined;
     return parsed ? { ...parsed, jobId: match![1]! } : undefined;
@@ -86,6 +86,9 @@ export class ReindexKeys {
 
   /** The four stage queues on one connection (the one place they are constructed). */
   openStageQueues(connection: ConnectionOptions): Record<StageName, Queue> {
-    return Object.fromEntries(STAGES.map((stage) => [stage, new Queue(this.queueName(stage), { connection, prefix: this.prefix })])) as Record<StageName, Queue>;
+    return Object.fromEntries(STAGES.map((stage) => [stage, new Queue(this.queueName(stage), { connection, prefix: this.prefix })])) as Record<
+      StageName,
+      Queue
+    >;
   }
 }

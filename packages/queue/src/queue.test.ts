@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import { JobDataError, RedisUnavailableError, assertRedisReachable, createRedis, jobIdFor, newBuildId, parseJobData, redactRedisUrl, redisOptionsFromUrl, startEmbeddedRedis } from './index.js';
+import {
+  JobDataError,
+  RedisUnavailableError,
+  assertRedisReachable,
+  createRedis,
+  jobIdFor,
+  newBuildId,
+  parseJobData,
+  redactRedisUrl,
+  redisOptionsFromUrl,
+  startEmbeddedRedis,
+} from './index.js';
 
 test('an embedded redis-server answers on loopback and is gone after stop', async () => {
   const redis = await startEmbeddedRedis();
@@ -48,7 +59,13 @@ test('a wrong Redis password is named as such, not as "Connection is closed."', 
 });
 
 test('redis URLs are parsed for BullMQ and bad ones are named', () => {
-  assert.deepEqual(redisOptionsFromUrl('redis://:pw@redis.internal:6380/2'), { host: 'redis.internal', port: 6380, password: 'pw', db: 2, maxRetriesPerRequest: null });
+  assert.deepEqual(redisOptionsFromUrl('redis://:pw@redis.internal:6380/2'), {
+    host: 'redis.internal',
+    port: 6380,
+    password: 'pw',
+    db: 2,
+    maxRetriesPerRequest: null,
+  });
   assert.deepEqual(redisOptionsFromUrl('rediss://h').tls, {});
   assert.throws(() => redisOptionsFromUrl('http://h'), /--redis must be a redis:\/\/ or rediss:\/\/ URL/);
   assert.throws(() => redisOptionsFromUrl('not a url'), /--redis must be/);
@@ -66,7 +83,10 @@ test('job ids are deterministic per build, stage and shard', () => {
 
 test('job payloads are validated at the edge, naming the field', () => {
   assert.deepEqual(parseJobData('shard', { buildId: 'b1', storeUrl: 'file:///s', shard: 3, extra: 1 }), { buildId: 'b1', storeUrl: 'file:///s', shard: 3 });
-  assert.throws(() => parseJobData('shard', { buildId: 'b1', storeUrl: 'file:///s', shard: -1 }), (e: Error) => e instanceof JobDataError && /data\.shard/.test(e.message));
+  assert.throws(
+    () => parseJobData('shard', { buildId: 'b1', storeUrl: 'file:///s', shard: -1 }),
+    (e: Error) => e instanceof JobDataError && /data\.shard/.test(e.message),
+  );
   assert.throws(() => parseJobData('train', { buildId: 'a b', storeUrl: 'x' }), /data\.buildId/);
   assert.throws(() => parseJobData('merge', { buildId: 'b1' }), /data\.storeUrl/);
   assert.throws(() => parseJobData('publish', null), /must be an object/);

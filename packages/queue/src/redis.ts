@@ -68,12 +68,15 @@ export async function assertRedisReachable(url: string, timeoutMs = 3000): Promi
   // The first error the connection reports says why (WRONGPASS, NOAUTH, ECONNREFUSED); the
   // rejected connect() often only says "Connection is closed." after it.
   let firstError: Error | undefined;
-  client.on('error', (error: Error) => { firstError ??= error; });
+  client.on('error', (error: Error) => {
+    firstError ??= error;
+  });
   try {
     await client.connect();
     await client.ping();
   } catch (error) {
-    const reason = firstError && firstError.message !== (error as Error).message ? `${firstError.message} (${(error as Error).message})` : (error as Error).message;
+    const reason =
+      firstError && firstError.message !== (error as Error).message ? `${firstError.message} (${(error as Error).message})` : (error as Error).message;
     const hint = /WRONGPASS|NOAUTH|invalid password|AUTH/i.test(reason) ? '; check the password (or user) in the Redis URL' : '';
     throw new RedisUnavailableError(redactSecrets(`cannot reach Redis at ${redactRedisUrl(url)}: ${reason}${hint}`), { cause: error });
   } finally {

@@ -27,8 +27,13 @@ export function assertBuildId(buildId: unknown, what = 'buildId'): asserts build
 
 /** A new build id: sortable by time, unique across coordinators. */
 export function newBuildId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const random = Math.floor(Math.random() * 0xffffff).toString(16).padStart(6, '0');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  const random = Math.floor(Math.random() * 0xffffff)
+    .toString(16)
+    .padStart(6, '0');
   return `b${stamp}-${random}`;
 }
 

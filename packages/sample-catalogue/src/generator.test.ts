@@ -60,14 +60,29 @@ test('odd rows carry exactly their documented deviation', () => {
     const { item, oddity } = gen.item(i);
     seen.add(oddity!);
     switch (oddity) {
-      case 'empty-title': assert.equal(item.title, ''); break;
-      case 'missing-brand': assert.ok(!('brand' in item)); break;
-      case 'null-shop': assert.equal(item.shop, null); break;
-      case 'price-string': assert.match(item.price as string, /^\d+\.\d{2}$/); break;
-      case 'title-number': assert.equal(typeof item.title, 'number'); break;
-      case 'category-object': assert.deepEqual(item.category, { x: 1 }); break;
-      case 'price-invalid': assert.equal(item.price, 'n/a'); break;
-      default: assert.fail(`unexpected oddity ${oddity}`);
+      case 'empty-title':
+        assert.equal(item.title, '');
+        break;
+      case 'missing-brand':
+        assert.ok(!('brand' in item));
+        break;
+      case 'null-shop':
+        assert.equal(item.shop, null);
+        break;
+      case 'price-string':
+        assert.match(item.price as string, /^\d+\.\d{2}$/);
+        break;
+      case 'title-number':
+        assert.equal(typeof item.title, 'number');
+        break;
+      case 'category-object':
+        assert.deepEqual(item.category, { x: 1 });
+        break;
+      case 'price-invalid':
+        assert.equal(item.price, 'n/a');
+        break;
+      default:
+        assert.fail(`unexpected oddity ${oddity}`);
     }
   }
   assert.equal(seen.size, ODDITIES.length);

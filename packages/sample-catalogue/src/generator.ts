@@ -131,13 +131,27 @@ export class CatalogueGenerator {
     if (rng.float() < o.oddRate) {
       oddity = rng.pick(ODDITIES);
       switch (oddity) {
-        case 'empty-title': item.title = ''; break;
-        case 'missing-brand': delete item.brand; break;
-        case 'null-shop': item.shop = null; break;
-        case 'price-string': item.price = price.toFixed(2); break;
-        case 'title-number': item.title = 100000 + rng.int(900000); break;
-        case 'category-object': item.category = { x: 1 }; break;
-        case 'price-invalid': item.price = 'n/a'; break;
+        case 'empty-title':
+          item.title = '';
+          break;
+        case 'missing-brand':
+          delete item.brand;
+          break;
+        case 'null-shop':
+          item.shop = null;
+          break;
+        case 'price-string':
+          item.price = price.toFixed(2);
+          break;
+        case 'title-number':
+          item.title = 100000 + rng.int(900000);
+          break;
+        case 'category-object':
+          item.category = { x: 1 };
+          break;
+        case 'price-invalid':
+          item.price = 'n/a';
+          break;
       }
     }
     return { item, oddity };

@@ -3,8 +3,16 @@
 /** Category tree: top > mid > leaf, each leaf with the product nouns that belong there. */
 export const CATEGORY_TREE: Record<string, Record<string, Record<string, string[]>>> = {
   Clothing: {
-    Men: { Shirts: ['shirt', 'polo', 'oxford shirt', 'flannel shirt'], Trousers: ['chinos', 'jeans', 'cargo pants', 'joggers'], Jackets: ['bomber jacket', 'parka', 'windbreaker', 'blazer'] },
-    Women: { Dresses: ['dress', 'maxi dress', 'wrap dress', 'sundress'], Tops: ['blouse', 'tank top', 'tee', 'cardigan'], Skirts: ['skirt', 'pleated skirt', 'midi skirt'] },
+    Men: {
+      Shirts: ['shirt', 'polo', 'oxford shirt', 'flannel shirt'],
+      Trousers: ['chinos', 'jeans', 'cargo pants', 'joggers'],
+      Jackets: ['bomber jacket', 'parka', 'windbreaker', 'blazer'],
+    },
+    Women: {
+      Dresses: ['dress', 'maxi dress', 'wrap dress', 'sundress'],
+      Tops: ['blouse', 'tank top', 'tee', 'cardigan'],
+      Skirts: ['skirt', 'pleated skirt', 'midi skirt'],
+    },
     Kids: { Sets: ['pajama set', 'romper', 'tracksuit'], Shoes: ['sneakers', 'sandals', 'rain boots'] },
   },
   Electronics: {
@@ -27,15 +35,121 @@ export const CATEGORY_TREE: Record<string, Record<string, Record<string, string[
   },
 };
 
-export const ADJECTIVES = ['classic', 'slim fit', 'premium', 'lightweight', 'waterproof', 'vintage', 'organic', 'wireless', 'portable', 'compact', 'oversized', 'ergonomic', 'breathable', 'heavy duty', 'eco friendly', 'ultra soft', 'professional', 'non-stick', 'quick dry', 'foldable', 'adjustable', 'deluxe', 'essential', 'everyday', 'limited edition'];
-export const COLORS = ['black', 'white', 'navy', 'grey', 'red', 'blue', 'green', 'beige', 'pink', 'olive', 'burgundy', 'charcoal', 'cream', 'teal', 'mustard', 'lavender'];
-export const MATERIALS = ['cotton', 'linen', 'wool', 'leather', 'stainless steel', 'aluminium', 'bamboo', 'silicone', 'polyester', 'cashmere', 'ceramic', 'oak', 'recycled plastic', 'denim', 'silk'];
+export const ADJECTIVES = [
+  'classic',
+  'slim fit',
+  'premium',
+  'lightweight',
+  'waterproof',
+  'vintage',
+  'organic',
+  'wireless',
+  'portable',
+  'compact',
+  'oversized',
+  'ergonomic',
+  'breathable',
+  'heavy duty',
+  'eco friendly',
+  'ultra soft',
+  'professional',
+  'non-stick',
+  'quick dry',
+  'foldable',
+  'adjustable',
+  'deluxe',
+  'essential',
+  'everyday',
+  'limited edition',
+];
+export const COLORS = [
+  'black',
+  'white',
+  'navy',
+  'grey',
+  'red',
+  'blue',
+  'green',
+  'beige',
+  'pink',
+  'olive',
+  'burgundy',
+  'charcoal',
+  'cream',
+  'teal',
+  'mustard',
+  'lavender',
+];
+export const MATERIALS = [
+  'cotton',
+  'linen',
+  'wool',
+  'leather',
+  'stainless steel',
+  'aluminium',
+  'bamboo',
+  'silicone',
+  'polyester',
+  'cashmere',
+  'ceramic',
+  'oak',
+  'recycled plastic',
+  'denim',
+  'silk',
+];
 export const SIZES = ['XS', 'S', 'M', 'L', 'XL', 'XXL', '2-pack', '3-pack', '500ml', '1L', '12 inch', '15.6"', '256GB', '1TB'];
 
 /** Syllables that brand names are built from (deterministically, by rank). */
-export const BRAND_SYLLABLES = ['ka', 'lo', 'mi', 'ra', 'zen', 'vo', 'tek', 'nu', 'sol', 'ari', 'bel', 'cor', 'dex', 'fin', 'gro', 'hal', 'ion', 'jun', 'kor', 'lum', 'mar', 'nov', 'orb', 'pix', 'qua', 'ryn', 'sky', 'tor', 'umi', 'vex'];
+export const BRAND_SYLLABLES = [
+  'ka',
+  'lo',
+  'mi',
+  'ra',
+  'zen',
+  'vo',
+  'tek',
+  'nu',
+  'sol',
+  'ari',
+  'bel',
+  'cor',
+  'dex',
+  'fin',
+  'gro',
+  'hal',
+  'ion',
+  'jun',
+  'kor',
+  'lum',
+  'mar',
+  'nov',
+  'orb',
+  'pix',
+  'qua',
+  'ryn',
+  'sky',
+  'tor',
+  'umi',
+  'vex',
+];
 
 /** CJK titles: Chinese product words and modifiers, plus Japanese for variety. */
-export const CJK_NOUNS = ['连衣裙', '衬衫', '运动鞋', '蓝牙耳机', '保温杯', '电饭煲', '双肩包', '羽绒服', '机械键盘', '面霜', '瑜伽垫', '手机壳', 'スニーカー', 'ワンピース', '炊飯器'];
+export const CJK_NOUNS = [
+  '连衣裙',
+  '衬衫',
+  '运动鞋',
+  '蓝牙耳机',
+  '保温杯',
+  '电饭煲',
+  '双肩包',
+  '羽绒服',
+  '机械键盘',
+  '面霜',
+  '瑜伽垫',
+  '手机壳',
+  'スニーカー',
+  'ワンピース',
+  '炊飯器',
+];
 export const CJK_MODIFIERS = ['夏季', '新款', '纯棉', '男士', '女士', '加厚', '无线', '大容量', '防水', '轻薄', '正品', '限定'];
 export const CJK_COLORS = ['红色', '黑色', '白色', '蓝色', '粉色', '灰色'];

@@ -32,7 +32,9 @@ test('JSONL: one valid JSON object per line, equal to the generator items, no te
     assert.equal(lines.pop(), '', 'ends with a newline');
     assert.equal(lines.length, 5003);
     const gen = new CatalogueGenerator({ seed: 3 });
-    lines.forEach((line, i) => { assert.deepEqual(JSON.parse(line), gen.item(i).item); });
+    lines.forEach((line, i) => {
+      assert.deepEqual(JSON.parse(line), gen.item(i).item);
+    });
     assert.deepEqual(await readdir(dir), ['c.jsonl']);
   });
 });
@@ -43,7 +45,10 @@ test('Parquet: row groups of rowGroupSize rows, typed columns, values as documen
     await writeCatalogue(file, { items: 2500, format: 'parquet', rowGroupSize: 1000, seed: 4, oddRate: 0.2 });
     const buffer = await asyncBufferFromFile(file);
     const meta = await parquetMetadataAsync(buffer);
-    assert.deepEqual(meta.row_groups.map((g) => Number(g.num_rows)), [1000, 1000, 500]);
+    assert.deepEqual(
+      meta.row_groups.map((g) => Number(g.num_rows)),
+      [1000, 1000, 500],
+    );
     const rows = await parquetReadObjects({ file: buffer });
     assert.equal(rows.length, 2500);
     const gen = new CatalogueGenerator({ seed: 4, oddRate: 0.2 });

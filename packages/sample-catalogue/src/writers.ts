@@ -77,7 +77,12 @@ async function writeParquet(file: string, gen: CatalogueGenerator, count: number
   for (let start = 0; start < count; start += rowGroupSize) {
     const n = Math.min(rowGroupSize, count - start);
     const ids: bigint[] = new Array(n);
-    const cols = { title: new Array<string | null>(n), category: new Array<string | null>(n), brand: new Array<string | null>(n), shop: new Array<string | null>(n) };
+    const cols = {
+      title: new Array<string | null>(n),
+      category: new Array<string | null>(n),
+      brand: new Array<string | null>(n),
+      shop: new Array<string | null>(n),
+    };
     const price: (number | null)[] = new Array(n);
     let k = 0;
     for (const item of gen.items(start, start + n)) {

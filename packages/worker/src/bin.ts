@@ -50,7 +50,7 @@ function integerFlag(name: string, raw: string | undefined, fallback: number, mi
 }
 const positive = (name: string, raw: string | undefined, fallback: number): number => integerFlag(name, raw, fallback);
 const redisUrl = values.redis ?? process.env.REDIS_URL;
-if (!redisUrl) fail('set REDIS_URL (or --redis) to the queue\'s redis:// URL');
+if (!redisUrl) fail("set REDIS_URL (or --redis) to the queue's redis:// URL");
 const device = values.device ?? process.env.REINDEX_DEVICE ?? DEFAULT_WORKER_OPTIONS.device;
 if (device !== 'cpu' && device !== 'cuda') fail(`--device must be cpu or cuda, got ${JSON.stringify(device)}`);
 const concurrency = positive('concurrency', values.concurrency ?? process.env.REINDEX_WORKER_CONCURRENCY, DEFAULT_WORKER_OPTIONS.concurrency);
@@ -75,12 +75,21 @@ const logger = createLogger('reindex-worker');
 // A promise rejected with no handler must never end a worker: every job's own failure is
 // already reported through BullMQ, and a fleet that dies on one poison job waits forever.
 process.on('unhandledRejection', (reason) => {
-  logger.error({ err: reason instanceof Error ? { message: reason.message, stack: reason.stack } : String(reason) }, 'unhandled rejection (the worker keeps running)');
+  logger.error(
+    { err: reason instanceof Error ? { message: reason.message, stack: reason.stack } : String(reason) },
+    'unhandled rejection (the worker keeps running)',
+  );
 });
 // Fail fast on a wrong or unreachable Redis instead of retrying forever.
 await assertRedisReachable(redisUrl).catch((error: Error) => fail(error.message));
 const worker = await startWorker({
-  redisUrl, device, concurrency, batchSize, logger, lockDurationMs, stalledIntervalMs,
+  redisUrl,
+  device,
+  concurrency,
+  batchSize,
+  logger,
+  lockDurationMs,
+  stalledIntervalMs,
   ...(intraOpThreads !== undefined ? { intraOpThreads } : {}),
   ...(s3 ? { s3 } : {}),
 });
@@ -89,7 +98,10 @@ let metrics: MetricsServer | undefined;
 if (metricsPort > 0) {
   metrics = await startMetricsServer({ port: metricsPort, host: values['metrics-host'] ?? '0.0.0.0', redisUrl, healthy: () => !stopping });
 }
-logger.info({ workerId: worker.workerId, device, concurrency, redis: redactRedisUrl(redisUrl), metrics: metrics ? `${metrics.url}/metrics` : 'off' }, 'reindex-worker waiting for jobs');
+logger.info(
+  { workerId: worker.workerId, device, concurrency, redis: redactRedisUrl(redisUrl), metrics: metrics ? `${metrics.url}/metrics` : 'off' },
+  'reindex-worker waiting for jobs',
+);
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
     if (stopping) return;
@@ -99,7 +111,14 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     logger.info({ workerId: worker.workerId, signal, shutdownTimeoutMs }, 'finishing jobs in progress');
     // Past the timeout the jobs are handed back, then the process waits for faiss calls still
     // running (exiting under OpenMP teams can crash in teardown) before it exits.
-    const timer = setTimeout(() => void worker.close(true).then(() => nativeTasksSettled()).finally(() => process.exit(0)), shutdownTimeoutMs);
+    const timer = setTimeout(
+      () =>
+        void worker
+          .close(true)
+          .then(() => nativeTasksSettled())
+          .finally(() => process.exit(0)),
+      shutdownTimeoutMs,
+    );
     void worker.close(false).finally(async () => {
       clearTimeout(timer);
       await metrics?.close();

@@ -9,7 +9,10 @@ export class BuildQueues {
   /** Every queue name, job id and key of this deployment's prefix. */
   readonly keys: ReindexKeys;
 
-  constructor(readonly redisUrl: string, readonly prefix = DEFAULT_QUEUE_PREFIX) {
+  constructor(
+    readonly redisUrl: string,
+    readonly prefix = DEFAULT_QUEUE_PREFIX,
+  ) {
     const connection = redisOptionsFromUrl(redisUrl);
     this.keys = new ReindexKeys(prefix);
     this.queues = this.keys.openStageQueues(connection);
@@ -39,18 +42,20 @@ export class BuildQueues {
       queueName: QUEUE_NAMES.publish,
       data,
       opts: { jobId: jobIdFor(data.buildId, 'publish'), ...retry },
-      children: [{
-        name: 'merge',
-        queueName: QUEUE_NAMES.merge,
-        data,
-        opts: { jobId: jobIdFor(data.buildId, 'merge'), failParentOnFailure: true, ...retry },
-        children: Array.from({ length: shardCount }, (_, shard) => ({
-          name: 'shard',
-          queueName: QUEUE_NAMES.shard,
-          data: { ...data, shard },
-          opts: { jobId: jobIdFor(data.buildId, 'shard', shard), failParentOnFailure: true, ...retry },
-        })),
-      }],
+      children: [
+        {
+          name: 'merge',
+          queueName: QUEUE_NAMES.merge,
+          data,
+          opts: { jobId: jobIdFor(data.buildId, 'merge'), failParentOnFailure: true, ...retry },
+          children: Array.from({ length: shardCount }, (_, shard) => ({
+            name: 'shard',
+            queueName: QUEUE_NAMES.shard,
+            data: { ...data, shard },
+            opts: { jobId: jobIdFor(data.buildId, 'shard', shard), failParentOnFailure: true, ...retry },
+          })),
+        },
+      ],
     });
   }
 

@@ -28,7 +28,11 @@ export interface BuildSpec {
    */
   model: { dir: string | null; contentHash: string | null; dim: number };
   index: IndexParams & {
-    metric: 'ip' | 'l2'; nprobe: number; servingMemoryBytes: number; builderMemoryBytes: number; trainSeed: number;
+    metric: 'ip' | 'l2';
+    nprobe: number;
+    servingMemoryBytes: number;
+    builderMemoryBytes: number;
+    trainSeed: number;
     /** Set by the train job when the real sample could not train the planned lists (see fitIndexToSample). */
     adjusted?: { plannedFactory: string; reason: string };
   };

@@ -43,7 +43,8 @@ export class WorkerContext {
     let bundle = this.#bundles.get(key);
     if (!bundle) {
       bundle = this.scratch('models').then((cacheDir) =>
-        openModelBundle(dir, { cacheDir, expectedHash: contentHash, ...(this.options.s3 ? { s3: this.options.s3 } : {}) }));
+        openModelBundle(dir, { cacheDir, expectedHash: contentHash, ...(this.options.s3 ? { s3: this.options.s3 } : {}) }),
+      );
       bundle.catch(() => this.#bundles.delete(key));
       this.#bundles.set(key, bundle);
     }
@@ -59,15 +60,19 @@ export class WorkerContext {
     const key = `${spec.model.dir}\0${spec.model.contentHash}\0${JSON.stringify(fields)}\0${normalizeEmbeddings === true}`;
     let embedder = this.#embedders.get(key);
     if (!embedder) {
-      embedder = fields.embedding !== undefined
-        ? Promise.resolve(new PrecomputedEmbedder({ dim: spec.model.dim, idField: fields.id, embeddingField: fields.embedding, normalize: normalizeEmbeddings === true }))
-        : this.modelBundle(spec).then((bundle) =>
-          ItemEmbedder.create(bundle, {
-            executionProvider: this.options.device,
-            batchSize: this.options.batchSize,
-            intraOpThreads: this.options.intraOpThreads ?? defaultIntraOpThreads(this.options.device, this.options.concurrency, os.availableParallelism()),
-            fieldMapping: { ...fields },
-          }));
+      embedder =
+        fields.embedding !== undefined
+          ? Promise.resolve(
+              new PrecomputedEmbedder({ dim: spec.model.dim, idField: fields.id, embeddingField: fields.embedding, normalize: normalizeEmbeddings === true }),
+            )
+          : this.modelBundle(spec).then((bundle) =>
+              ItemEmbedder.create(bundle, {
+                executionProvider: this.options.device,
+                batchSize: this.options.batchSize,
+                intraOpThreads: this.options.intraOpThreads ?? defaultIntraOpThreads(this.options.device, this.options.concurrency, os.availableParallelism()),
+                fieldMapping: { ...fields },
+              }),
+            );
       embedder.catch(() => this.#embedders.delete(key));
       this.#embedders.set(key, embedder);
     }
@@ -103,7 +108,10 @@ export class WorkerContext {
       for (const [other, old] of this.#trained) {
         if (other !== buildId) {
           this.#trained.delete(other);
-          void old.then((ix) => ix.close(), () => undefined);
+          void old.then(
+            (ix) => ix.close(),
+            () => undefined,
+          );
         }
       }
       this.#trained.set(buildId, index);
@@ -124,8 +132,16 @@ export class WorkerContext {
   }
 
   async close(): Promise<void> {
-    for (const embedder of this.#embedders.values()) await embedder.then((e) => e.close(), () => undefined);
-    for (const index of this.#trained.values()) await index.then((ix) => ix.close(), () => undefined);
+    for (const embedder of this.#embedders.values())
+      await embedder.then(
+        (e) => e.close(),
+        () => undefined,
+      );
+    for (const index of this.#trained.values())
+      await index.then(
+        (ix) => ix.close(),
+        () => undefined,
+      );
     await this.#stores.closeAll();
     this.#embedders.clear();
     this.#trained.clear();

@@ -66,7 +66,15 @@ describe('classifyFailure', () => {
   });
 
   it('retries the store, the network, the machine and what nobody classified', async () => {
-    const store = openObjectStore('s3://bucket', { s3: { endpoint: 'http://127.0.0.1:9', forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 } });
+    const store = openObjectStore('s3://bucket', {
+      s3: {
+        endpoint: 'http://127.0.0.1:9',
+        forcePathStyle: true,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+        maxAttempts: 1,
+      },
+    });
     const unreachable = await thrownBy(() => store.get('x'));
     assert.ok(unreachable instanceof ObjectStoreError && unreachable.code === 'ENDPOINT_UNREACHABLE', String(unreachable));
     for (const error of [

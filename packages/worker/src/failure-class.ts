@@ -22,23 +22,17 @@ import { VersionError } from './versions.js';
 export type FailureClass = 'permanent' | 'transient';
 
 /** Codes of reindex's own errors (core) that another attempt can fix: the store or the network. */
-const TRANSIENT_REINDEX_CODES: ReadonlySet<string> = new Set([
-  'ENDPOINT_UNREACHABLE', 'STORE_IO', 'OBJECT_NOT_FOUND', 'CATALOGUE_LIST_FAILED',
-]);
+const TRANSIENT_REINDEX_CODES: ReadonlySet<string> = new Set(['ENDPOINT_UNREACHABLE', 'STORE_IO', 'OBJECT_NOT_FOUND', 'CATALOGUE_LIST_FAILED']);
 
 /** Item-tower codes that depend on the machine or the process, not on the bundle or the rows. */
-const TRANSIENT_ITEM_TOWER_CODES: ReadonlySet<string> = new Set([
-  'EXECUTION_PROVIDER_UNAVAILABLE', 'INFERENCE_FAILED', 'EMBEDDER_CLOSED',
-]);
+const TRANSIENT_ITEM_TOWER_CODES: ReadonlySet<string> = new Set(['EXECUTION_PROVIDER_UNAVAILABLE', 'INFERENCE_FAILED', 'EMBEDDER_CLOSED']);
 
 /**
  * Node system error codes that name a path that cannot work (permissions, a file where a
  * directory should be, a read-only file system). Sockets, DNS, descriptors and disk space
  * (ECONNRESET, EAI_AGAIN, EMFILE, ENOSPC, ...) come back, so they stay transient.
  */
-const PERMANENT_SYSTEM_CODES: ReadonlySet<string> = new Set([
-  'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'EROFS',
-]);
+const PERMANENT_SYSTEM_CODES: ReadonlySet<string> = new Set(['EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'EROFS']);
 
 /** faiss messages of this machine's resources (memory), not of the index or the input. */
 const FAISS_RESOURCE_MESSAGE = /bad_alloc|cannot allocate|out of memory|No space left/i;

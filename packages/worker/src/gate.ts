@@ -39,18 +39,25 @@ export function evaluateGate(input: GateInputs): GateVerdict {
   const checks: GateCheck[] = [];
 
   if (!r.measured) {
-    checks.push(input.quality
-      ? { check: 'recall', passed: false, message: `recall could not be measured: ${r.skipped}` }
-      : { check: 'recall', passed: true, message: `not measured: ${r.skipped}` });
+    checks.push(
+      input.quality
+        ? { check: 'recall', passed: false, message: `recall could not be measured: ${r.skipped}` }
+        : { check: 'recall', passed: true, message: `not measured: ${r.skipped}` },
+    );
   } else if (r.reachesTarget && r.withinBudget) {
-    checks.push({ check: 'recall', passed: true, message: `recall@10 ${r.recallAt10} >= ${q.targetRecallAt10} at nprobe ${r.nprobe} (${r.msPerQuery} ms/query)` });
+    checks.push({
+      check: 'recall',
+      passed: true,
+      message: `recall@10 ${r.recallAt10} >= ${q.targetRecallAt10} at nprobe ${r.nprobe} (${r.msPerQuery} ms/query)`,
+    });
   } else {
     const best = r.sweep.reduce((b, row) => (row.recallAt10 > b.recallAt10 ? row : b), r.sweep[0]!);
     const cap = r.target.maxNprobe !== undefined ? `, nprobe capped at ${r.target.maxNprobe}` : '';
-    const message = r.target.fixedNprobe !== undefined
-      ? `the configured nprobe ${r.nprobe} gives recall@10 ${r.recallAt10} at ${r.msPerQuery} ms/query (target ${q.targetRecallAt10} within ${q.latencyBudgetMs} ms)`
-      : `no nprobe reaches recall@10 ${q.targetRecallAt10} within ${q.latencyBudgetMs} ms/query${cap}: the best within budget is ${r.recallAt10} at nprobe ${r.nprobe}`
-        + ` (best measured: ${best.recallAt10} at nprobe ${best.nprobe}, ${best.msPerQuery} ms/query)`;
+    const message =
+      r.target.fixedNprobe !== undefined
+        ? `the configured nprobe ${r.nprobe} gives recall@10 ${r.recallAt10} at ${r.msPerQuery} ms/query (target ${q.targetRecallAt10} within ${q.latencyBudgetMs} ms)`
+        : `no nprobe reaches recall@10 ${q.targetRecallAt10} within ${q.latencyBudgetMs} ms/query${cap}: the best within budget is ${r.recallAt10} at nprobe ${r.nprobe}` +
+          ` (best measured: ${best.recallAt10} at nprobe ${best.nprobe}, ${best.msPerQuery} ms/query)`;
     checks.push({ check: 'recall', passed: false, message });
   }
 
@@ -59,9 +66,10 @@ export function evaluateGate(input: GateInputs): GateVerdict {
     checks.push({
       check: 'item-drop',
       passed: drop <= q.maxItemDropFraction,
-      message: drop > 0
-        ? `${input.items} items, ${pct(drop)} fewer than the ${input.previous.items} of LATEST version ${input.previous.version} (at most ${pct(q.maxItemDropFraction)} allowed)`
-        : `${input.items} items, no drop against LATEST version ${input.previous.version} (${input.previous.items})`,
+      message:
+        drop > 0
+          ? `${input.items} items, ${pct(drop)} fewer than the ${input.previous.items} of LATEST version ${input.previous.version} (at most ${pct(q.maxItemDropFraction)} allowed)`
+          : `${input.items} items, no drop against LATEST version ${input.previous.version} (${input.previous.items})`,
     });
   } else {
     checks.push({ check: 'item-drop', passed: true, message: 'no LATEST version to compare with' });
@@ -116,7 +124,10 @@ export async function readQualityRecord(store: ObjectStore, buildId: string): Pr
 
 export class QualityGateError extends Error {
   override readonly name = 'QualityGateError';
-  constructor(readonly code: 'QUALITY_GATE_FAILED' | 'QUALITY_REPORT_MISSING', message: string) {
+  constructor(
+    readonly code: 'QUALITY_GATE_FAILED' | 'QUALITY_REPORT_MISSING',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -151,7 +162,11 @@ export function buildManifest(spec: BuildSpec, record: Pick<QualityRecord, 'repo
 }
 
 /** Writes the manifest (verifying every file), moves LATEST to it, then applies retention. */
-export async function publishManifest(store: ObjectStore, manifest: Manifest, keepVersions: number): Promise<{ manifestKey: string; deletedVersions: string[] }> {
+export async function publishManifest(
+  store: ObjectStore,
+  manifest: Manifest,
+  keepVersions: number,
+): Promise<{ manifestKey: string; deletedVersions: string[] }> {
   const manifestKey = await writeManifest(store, manifest);
   await moveLatest(store, manifest.name, manifest.version);
   const deletedVersions = await applyRetention(store, manifest.name, keepVersions);
@@ -178,7 +193,10 @@ export async function publishBuild(store: ObjectStore, buildId: string, options:
   const spec = await readBuildSpec(store, buildId);
   const previous = await currentLatest(store, spec.name);
   const gate = evaluateGate({
-    quality: spec.quality, report: record.report, items: record.merge.items, rejected: record.merge.rejected,
+    quality: spec.quality,
+    report: record.report,
+    items: record.merge.items,
+    rejected: record.merge.rejected,
     ...(previous && previous.version !== spec.version ? { previous } : {}),
   });
   if (!gate.passed && !options.force) throw new QualityGateError('QUALITY_GATE_FAILED', gateFailureMessage(buildId, gate));

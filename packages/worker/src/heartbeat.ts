@@ -63,8 +63,14 @@ export function startHeartbeat(options: HeartbeatOptions): HeartbeatHandle {
   const startedAt = new Date().toISOString();
   const beat = async () => {
     const record: WorkerHeartbeat = {
-      workerId: options.workerId, hostname: os.hostname(), pid: process.pid, device: options.device,
-      concurrency: options.concurrency, startedAt, beatAt: new Date().toISOString(), ...options.activity(),
+      workerId: options.workerId,
+      hostname: os.hostname(),
+      pid: process.pid,
+      device: options.device,
+      concurrency: options.concurrency,
+      startedAt,
+      beatAt: new Date().toISOString(),
+      ...options.activity(),
     };
     try {
       await redis.set(key, JSON.stringify(record), 'PX', intervalMs * 3);
@@ -73,7 +79,9 @@ export function startHeartbeat(options: HeartbeatOptions): HeartbeatHandle {
     }
   };
   let pending = beat();
-  const timer = setInterval(() => { pending = beat(); }, intervalMs);
+  const timer = setInterval(() => {
+    pending = beat();
+  }, intervalMs);
   timer.unref();
   let stopped: Promise<void> | undefined;
   return {

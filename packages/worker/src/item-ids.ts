@@ -1,6 +1,13 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import {
-  IdMapError, IdMapper, formatLocation, hashStringId, type CatalogueRow, type DuplicateIdPolicy, type ItemIdKind, type RowLocation,
+  IdMapError,
+  IdMapper,
+  formatLocation,
+  hashStringId,
+  type CatalogueRow,
+  type DuplicateIdPolicy,
+  type ItemIdKind,
+  type RowLocation,
 } from '@reindex/core';
 import type { BuildSpec } from './build-spec.js';
 import type { RejectionTally } from './shard-stats.js';
@@ -191,7 +198,11 @@ export class ShardIds {
   /** Ids whose indexed copy is replaced by a later one: the later vector waits here. */
   private readonly replacements = new Map<bigint, Float32Array>();
 
-  constructor(private readonly policy: IdPolicy, private readonly idField: string, private readonly dim: number) {}
+  constructor(
+    private readonly policy: IdPolicy,
+    private readonly idField: string,
+    private readonly dim: number,
+  ) {}
 
   /** Rejects rows of the other id kind; replaces string ids by their faiss id. */
   prepare(rows: readonly CatalogueRow[], rejected: RejectionTally): PreparedRow[] {
@@ -205,7 +216,10 @@ export class ShardIds {
       }
       if (kind !== this.policy.kind) {
         rejected.add({
-          location: formatLocation(row.location), at: row.location, itemId: describeId(raw), reason: 'id-mixed-kinds',
+          location: formatLocation(row.location),
+          at: row.location,
+          itemId: describeId(raw),
+          reason: 'id-mixed-kinds',
           message: `item id ${describeId(raw)} is ${kind === 'string' ? 'a string' : 'an integer'}, but this build's ids are ${this.policy.kind === 'string' ? 'strings' : 'integers'} (from ${this.policy.kindSource}); set catalogue.idKind to choose`,
         });
         continue;
@@ -213,7 +227,13 @@ export class ShardIds {
       if (kind === 'string') {
         const text = raw as string;
         if (text.length === 0) {
-          rejected.add({ location: formatLocation(row.location), at: row.location, itemId: '', reason: 'invalid-id', message: `field "${this.idField}" is an empty string` });
+          rejected.add({
+            location: formatLocation(row.location),
+            at: row.location,
+            itemId: '',
+            reason: 'invalid-id',
+            message: `field "${this.idField}" is an empty string`,
+          });
           continue;
         }
         out.push({ location: row.location, value: { ...row.value, [this.idField]: hashStringId(text) }, originalId: text });
@@ -267,12 +287,28 @@ export class ShardIds {
         if (!this.rejectedAll.has(id)) {
           this.rejectedAll.add(id);
           this.replacements.delete(id);
-          rejected.add({ location: there, itemId, reason: 'duplicate-id', message: `item id ${JSON.stringify(itemId)} also appears at ${here}; every copy is rejected (catalogue.duplicateIds "reject")` });
+          rejected.add({
+            location: there,
+            itemId,
+            reason: 'duplicate-id',
+            message: `item id ${JSON.stringify(itemId)} also appears at ${here}; every copy is rejected (catalogue.duplicateIds "reject")`,
+          });
         }
-        rejected.add({ location: here, at: row.location, itemId, reason: 'duplicate-id', message: `item id ${JSON.stringify(itemId)} also appears at ${there}; every copy is rejected (catalogue.duplicateIds "reject")` });
+        rejected.add({
+          location: here,
+          at: row.location,
+          itemId,
+          reason: 'duplicate-id',
+          message: `item id ${JSON.stringify(itemId)} also appears at ${there}; every copy is rejected (catalogue.duplicateIds "reject")`,
+        });
         continue;
       }
-      rejected.add({ location: there, itemId, reason: 'duplicate-id', message: `item id ${JSON.stringify(itemId)} appears again at ${here}, which is kept (catalogue.duplicateIds "keep-last")` });
+      rejected.add({
+        location: there,
+        itemId,
+        reason: 'duplicate-id',
+        message: `item id ${JSON.stringify(itemId)} appears again at ${here}, which is kept (catalogue.duplicateIds "keep-last")`,
+      });
       this.replace(id, batch.vectors, j);
       this.table.set(id, ordinal);
     }
@@ -295,7 +331,9 @@ export class ShardIds {
   replacementBatch(): { vectors: Float32Array; ids: BigInt64Array } {
     const ids = BigInt64Array.from(this.replacements.keys());
     const vectors = new Float32Array(ids.length * this.dim);
-    ids.forEach((id, n) => { vectors.set(this.replacements.get(id)!, n * this.dim); });
+    ids.forEach((id, n) => {
+      vectors.set(this.replacements.get(id)!, n * this.dim);
+    });
     return { vectors, ids };
   }
 
@@ -371,7 +409,12 @@ export class ShardIdCursor {
   /** Faiss id of the current record; undefined past the end. */
   id: bigint | undefined;
 
-  private constructor(readonly shard: number, private readonly handle: FileHandle, private readonly files: readonly string[], private readonly chunkRecords: number) {}
+  private constructor(
+    readonly shard: number,
+    private readonly handle: FileHandle,
+    private readonly files: readonly string[],
+    private readonly chunkRecords: number,
+  ) {}
 
   static async open(shard: number, path: string, files: readonly string[], chunkRecords = 16_384): Promise<ShardIdCursor> {
     const cursor = new ShardIdCursor(shard, await open(path, 'r'), files, chunkRecords);
@@ -477,7 +520,11 @@ export interface CrossShardResolution {
  * then the duplicate policy among the copies of the winning id (shards are in catalogue order,
  * so the highest shard holds the last copy). `textOf` gives a string build's id of a copy.
  */
-export function resolveCrossShard(duplicate: CrossShardDuplicate, policy: DuplicateIdPolicy, textOf?: (shard: number) => string | undefined): CrossShardResolution {
+export function resolveCrossShard(
+  duplicate: CrossShardDuplicate,
+  policy: DuplicateIdPolicy,
+  textOf?: (shard: number) => string | undefined,
+): CrossShardResolution {
   const copies = duplicate.copies.map((c) => ({ ...c, at: formatLocation(c.location), text: textOf?.(c.shard) }));
   const winningText = copies.reduce<string | undefined>((min, c) => (c.text !== undefined && (min === undefined || c.text < min) ? c.text : min), undefined);
   const rejections: CrossShardResolution['rejections'] = [];
@@ -485,7 +532,13 @@ export function resolveCrossShard(duplicate: CrossShardDuplicate, policy: Duplic
   for (const c of copies) {
     if (c.text === winningText) continue;
     const winner = winners[0]!;
-    rejections.push({ shard: c.shard, location: c.at, itemId: c.text!, reason: 'id-collision', message: collisionMessage(winner.text!, winner.at, c.text!, c.at, duplicate.id) });
+    rejections.push({
+      shard: c.shard,
+      location: c.at,
+      itemId: c.text!,
+      reason: 'id-collision',
+      message: collisionMessage(winner.text!, winner.at, c.text!, c.at, duplicate.id),
+    });
   }
   const itemId = winningText ?? String(duplicate.id);
   if (winners.length === 1) return { keepShard: winners[0]!.shard, rejections };

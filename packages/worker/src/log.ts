@@ -22,12 +22,18 @@ export function logJobEvents(workers: Record<StageName, Worker>, logger: Logger)
     worker.on('completed', (job) => {
       const ms = job.finishedOn && job.processedOn ? job.finishedOn - job.processedOn : undefined;
       const result = job.returnvalue as { items?: number; rejected?: number } | undefined;
-      logger.info({ ...jobFields(stage, job), attempt: job.attemptsMade, durationMs: ms, items: result?.items, rejected: result?.rejected }, `${stage} job completed`);
+      logger.info(
+        { ...jobFields(stage, job), attempt: job.attemptsMade, durationMs: ms, items: result?.items, rejected: result?.rejected },
+        `${stage} job completed`,
+      );
     });
     worker.on('failed', (job, error) => {
       if (!job) return logger.error({ stage, err: error.message }, `${stage} job failed`);
       const willRetry = job.attemptsMade < (job.opts.attempts ?? 1) && error.name !== 'UnrecoverableError';
-      logger[willRetry ? 'warn' : 'error']({ ...jobFields(stage, job), attempt: job.attemptsMade, willRetry, err: error.message }, `${stage} job failed${willRetry ? ', will retry' : ' for good'}`);
+      logger[willRetry ? 'warn' : 'error'](
+        { ...jobFields(stage, job), attempt: job.attemptsMade, willRetry, err: error.message },
+        `${stage} job failed${willRetry ? ', will retry' : ' for good'}`,
+      );
     });
   }
 }

@@ -16,22 +16,103 @@ const DURATION_BUCKETS_S = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800
 /** The job metrics of this process (every worker started in it), on one registry. */
 export class WorkerMetrics {
   readonly registry = new Registry();
-  readonly itemsFeaturized = new Counter({ name: 'reindex_items_featurized_total', help: 'Catalogue rows featurized by shard jobs (embedded + rejected)', labelNames: ['worker'], registers: [this.registry] });
-  readonly itemsEmbedded = new Counter({ name: 'reindex_items_embedded_total', help: 'Items embedded by the item tower in shard jobs', labelNames: ['worker'], registers: [this.registry] });
-  readonly itemsRejected = new Counter({ name: 'reindex_items_rejected_total', help: 'Catalogue rows rejected (malformed, unusable fields, id collisions)', labelNames: ['worker'], registers: [this.registry] });
-  readonly vectorsAdded = new Counter({ name: 'reindex_vectors_added_total', help: 'Vectors added to shard sub-indexes (counted when the shard completes)', labelNames: ['worker'], registers: [this.registry] });
-  readonly bytesUploaded = new Counter({ name: 'reindex_bytes_uploaded_total', help: 'Index bytes uploaded to the object store, by stage', labelNames: ['worker', 'stage'], registers: [this.registry] });
-  readonly jobDuration = new Histogram({ name: 'reindex_job_duration_seconds', help: 'Wall time of one job attempt, by stage and outcome', labelNames: ['stage', 'outcome'], buckets: DURATION_BUCKETS_S, registers: [this.registry] });
-  readonly stageDuration = new Histogram({ name: 'reindex_stage_duration_seconds', help: 'Time spent in a pipeline step as the job results report it (train, embed, add, merge)', labelNames: ['step'], buckets: DURATION_BUCKETS_S, registers: [this.registry] });
-  readonly jobsCompleted = new Counter({ name: 'reindex_jobs_completed_total', help: 'Jobs completed by doing their work, by stage (reused shards are in reindex_shards_reused_total)', labelNames: ['stage'], registers: [this.registry] });
-  readonly shardsReused = new Counter({ name: 'reindex_shards_reused_total', help: 'Shard jobs that found their shard finished by an earlier run (resume, retry) and reused it', registers: [this.registry] });
-  readonly attemptsFailed = new Counter({ name: 'reindex_job_attempts_failed_total', help: 'Failed job attempts (each retry that follows counts in reindex_job_retries_total)', labelNames: ['stage'], registers: [this.registry] });
-  readonly retries = new Counter({ name: 'reindex_job_retries_total', help: 'Failed attempts that BullMQ will retry', labelNames: ['stage'], registers: [this.registry] });
-  readonly jobsFailed = new Counter({ name: 'reindex_jobs_failed_total', help: 'Jobs failed for good (attempts exhausted or unrecoverable), by stage', labelNames: ['stage'], registers: [this.registry] });
-  readonly activeJobs = new Gauge({ name: 'reindex_worker_active_jobs', help: 'Jobs in progress, by worker and stage', labelNames: ['worker', 'stage'], registers: [this.registry] });
-  readonly slots = new Gauge({ name: 'reindex_worker_slots', help: 'Shard jobs a worker runs at once (its concurrency)', labelNames: ['worker'], registers: [this.registry] });
-  readonly busySeconds = new Counter({ name: 'reindex_worker_busy_seconds_total', help: 'Seconds spent running jobs (finished attempts); rate(...)/reindex_worker_slots is utilisation', labelNames: ['worker'], registers: [this.registry] });
-  readonly utilisation = new Gauge({ name: 'reindex_worker_utilisation', help: 'Fraction of shard slots busy now', labelNames: ['worker'], registers: [this.registry] });
+  readonly itemsFeaturized = new Counter({
+    name: 'reindex_items_featurized_total',
+    help: 'Catalogue rows featurized by shard jobs (embedded + rejected)',
+    labelNames: ['worker'],
+    registers: [this.registry],
+  });
+  readonly itemsEmbedded = new Counter({
+    name: 'reindex_items_embedded_total',
+    help: 'Items embedded by the item tower in shard jobs',
+    labelNames: ['worker'],
+    registers: [this.registry],
+  });
+  readonly itemsRejected = new Counter({
+    name: 'reindex_items_rejected_total',
+    help: 'Catalogue rows rejected (malformed, unusable fields, id collisions)',
+    labelNames: ['worker'],
+    registers: [this.registry],
+  });
+  readonly vectorsAdded = new Counter({
+    name: 'reindex_vectors_added_total',
+    help: 'Vectors added to shard sub-indexes (counted when the shard completes)',
+    labelNames: ['worker'],
+    registers: [this.registry],
+  });
+  readonly bytesUploaded = new Counter({
+    name: 'reindex_bytes_uploaded_total',
+    help: 'Index bytes uploaded to the object store, by stage',
+    labelNames: ['worker', 'stage'],
+    registers: [this.registry],
+  });
+  readonly jobDuration = new Histogram({
+    name: 'reindex_job_duration_seconds',
+    help: 'Wall time of one job attempt, by stage and outcome',
+    labelNames: ['stage', 'outcome'],
+    buckets: DURATION_BUCKETS_S,
+    registers: [this.registry],
+  });
+  readonly stageDuration = new Histogram({
+    name: 'reindex_stage_duration_seconds',
+    help: 'Time spent in a pipeline step as the job results report it (train, embed, add, merge)',
+    labelNames: ['step'],
+    buckets: DURATION_BUCKETS_S,
+    registers: [this.registry],
+  });
+  readonly jobsCompleted = new Counter({
+    name: 'reindex_jobs_completed_total',
+    help: 'Jobs completed by doing their work, by stage (reused shards are in reindex_shards_reused_total)',
+    labelNames: ['stage'],
+    registers: [this.registry],
+  });
+  readonly shardsReused = new Counter({
+    name: 'reindex_shards_reused_total',
+    help: 'Shard jobs that found their shard finished by an earlier run (resume, retry) and reused it',
+    registers: [this.registry],
+  });
+  readonly attemptsFailed = new Counter({
+    name: 'reindex_job_attempts_failed_total',
+    help: 'Failed job attempts (each retry that follows counts in reindex_job_retries_total)',
+    labelNames: ['stage'],
+    registers: [this.registry],
+  });
+  readonly retries = new Counter({
+    name: 'reindex_job_retries_total',
+    help: 'Failed attempts that BullMQ will retry',
+    labelNames: ['stage'],
+    registers: [this.registry],
+  });
+  readonly jobsFailed = new Counter({
+    name: 'reindex_jobs_failed_total',
+    help: 'Jobs failed for good (attempts exhausted or unrecoverable), by stage',
+    labelNames: ['stage'],
+    registers: [this.registry],
+  });
+  readonly activeJobs = new Gauge({
+    name: 'reindex_worker_active_jobs',
+    help: 'Jobs in progress, by worker and stage',
+    labelNames: ['worker', 'stage'],
+    registers: [this.registry],
+  });
+  readonly slots = new Gauge({
+    name: 'reindex_worker_slots',
+    help: 'Shard jobs a worker runs at once (its concurrency)',
+    labelNames: ['worker'],
+    registers: [this.registry],
+  });
+  readonly busySeconds = new Counter({
+    name: 'reindex_worker_busy_seconds_total',
+    help: 'Seconds spent running jobs (finished attempts); rate(...)/reindex_worker_slots is utilisation',
+    labelNames: ['worker'],
+    registers: [this.registry],
+  });
+  readonly utilisation = new Gauge({
+    name: 'reindex_worker_utilisation',
+    help: 'Fraction of shard slots busy now',
+    labelNames: ['worker'],
+    registers: [this.registry],
+  });
 }
 
 let shared: WorkerMetrics | undefined;
@@ -76,11 +157,20 @@ export class WorkerActivity {
   }
 
   snapshot() {
-    return { activeJobs: [...this.active.keys()], itemsTotal: this.itemsTotal, itemsPerSecond: Math.round(this.itemsPerSecond()), jobsCompleted: this.jobsCompleted, jobsFailed: this.jobsFailed };
+    return {
+      activeJobs: [...this.active.keys()],
+      itemsTotal: this.itemsTotal,
+      itemsPerSecond: Math.round(this.itemsPerSecond()),
+      jobsCompleted: this.jobsCompleted,
+      jobsFailed: this.jobsFailed,
+    };
   }
 }
 
-interface ShardProgress { items?: number; rejected?: number }
+interface ShardProgress {
+  items?: number;
+  rejected?: number;
+}
 
 /**
  * Counts one worker's jobs into the process's metrics; returns its live activity and a
@@ -147,7 +237,10 @@ export function instrumentWorker(workerId: string, workers: Record<StageName, Wo
         m.stageDuration.observe({ step: 'add' }, s.addMs / 1000);
       } else if (stage === 'merge' && result) {
         const r = result as MergeResult;
-        m.bytesUploaded.inc({ worker: workerId, stage }, r.files.reduce((sum, f) => sum + f.bytes, 0));
+        m.bytesUploaded.inc(
+          { worker: workerId, stage },
+          r.files.reduce((sum, f) => sum + f.bytes, 0),
+        );
         m.stageDuration.observe({ step: 'merge' }, r.mergeMs / 1000);
       } else if (stage === 'train' && result) {
         const r = result as TrainResult;
@@ -180,7 +273,13 @@ export function instrumentWorker(workerId: string, workers: Record<StageName, Wo
       worker.off('failed', onFailed);
     });
   }
-  return { activity, detach: () => detachers.forEach((d) => { d(); }) };
+  return {
+    activity,
+    detach: () =>
+      detachers.forEach((d) => {
+        d();
+      }),
+  };
 }
 
 /** `reindex_queue_jobs{queue,state}`: job counts of every stage queue, read at each scrape. */
@@ -192,10 +291,12 @@ export function registerQueueDepthGauge(registry: Registry, queues: Record<Stage
     registers: [registry],
     async collect() {
       const states = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;
-      await Promise.all(STAGES.map(async (stage) => {
-        const counts = await queues[stage].getJobCounts(...states);
-        for (const state of states) this.set({ queue: queues[stage].name, state }, counts[state] ?? 0);
-      }));
+      await Promise.all(
+        STAGES.map(async (stage) => {
+          const counts = await queues[stage].getJobCounts(...states);
+          for (const state of states) this.set({ queue: queues[stage].name, state }, counts[state] ?? 0);
+        }),
+      );
     },
   });
 }

@@ -12,7 +12,16 @@ async function smallBundle(t: { after: (fn: () => Promise<void>) => void }): Pro
   const root = await mkdtemp(path.join(os.tmpdir(), 'reindex-bundle-test-'));
   t.after(() => rm(root, { recursive: true, force: true }));
   const dir = path.join(root, 'store', 'models', 'small');
-  await buildReferenceBundle(dir, { dim: 32, titleEmbeddingDim: 32, fieldEmbeddingDim: 8, hiddenDim: 64, titleBuckets: 2048, categoryBuckets: 512, brandBuckets: 512, shopBuckets: 512 });
+  await buildReferenceBundle(dir, {
+    dim: 32,
+    titleEmbeddingDim: 32,
+    fieldEmbeddingDim: 8,
+    hiddenDim: 64,
+    titleBuckets: 2048,
+    categoryBuckets: 512,
+    brandBuckets: 512,
+    shopBuckets: 512,
+  });
   return { dir, url: pathToFileURL(dir).href, cacheDir: path.join(root, 'cache') };
 }
 
@@ -44,8 +53,10 @@ test('a bundle that differs from the planned hash fails with BUNDLE_CHANGED, loc
   const manifest = path.join(dir, 'bundle.json');
   await writeFile(manifest, `${await readFile(manifest, 'utf8')}\n`);
   for (const location of [dir, url]) {
-    await assert.rejects(openModelBundle(location, { cacheDir, expectedHash: planned }), (e: Error & { code?: string }) =>
-      e.code === 'BUNDLE_CHANGED' && e.message.includes(planned) && e.message.includes(location));
+    await assert.rejects(
+      openModelBundle(location, { cacheDir, expectedHash: planned }),
+      (e: Error & { code?: string }) => e.code === 'BUNDLE_CHANGED' && e.message.includes(planned) && e.message.includes(location),
+    );
   }
 });
 
@@ -56,5 +67,8 @@ test('model file names in a downloaded bundle.json must be plain names', async (
   const manifest = JSON.parse(await readFile(path.join(dir, 'bundle.json'), 'utf8')) as { item: { model: string } };
   manifest.item.model = '../outside.onnx';
   await writeFile(path.join(dir, 'bundle.json'), JSON.stringify(manifest));
-  await assert.rejects(openModelBundle(url, { cacheDir }), (e: Error & { code?: string }) => e.code === 'BUNDLE_INVALID' && /"\.\.\/outside\.onnx".*plain file name/.test(e.message));
+  await assert.rejects(
+    openModelBundle(url, { cacheDir }),
+    (e: Error & { code?: string }) => e.code === 'BUNDLE_INVALID' && /"\.\.\/outside\.onnx".*plain file name/.test(e.message),
+  );
 });

@@ -34,7 +34,8 @@ const SAFE_FILE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** Opens the bundle at `location` (local directory or object-store prefix). */
 export async function openModelBundle(location: string, options: OpenModelBundleOptions = {}): Promise<ModelBundle> {
   if (!isBundleUrl(location)) return checked(await loadBundle(location), location, options.expectedHash);
-  if (options.cacheDir === undefined) throw new BundleError('BUNDLE_NOT_FOUND', `model bundle ${location} is an object-store URL: a cache directory is needed to download it`);
+  if (options.cacheDir === undefined)
+    throw new BundleError('BUNDLE_NOT_FOUND', `model bundle ${location} is an object-store URL: a cache directory is needed to download it`);
   const dir = path.join(options.cacheDir, `bundle-${createHash('sha256').update(location).digest('hex').slice(0, 24)}`);
   if (options.expectedHash !== undefined) {
     const cached = await loadBundle(dir).catch(() => undefined);
@@ -46,7 +47,10 @@ export async function openModelBundle(location: string, options: OpenModelBundle
 
 function checked(bundle: ModelBundle, location: string, expectedHash: string | undefined): ModelBundle {
   if (expectedHash !== undefined && bundle.contentHash !== expectedHash) {
-    throw new BundleError('BUNDLE_CHANGED', `model bundle ${location} is ${bundle.contentHash}, but the build was planned with ${expectedHash}: the model changed after planning`);
+    throw new BundleError(
+      'BUNDLE_CHANGED',
+      `model bundle ${location} is ${bundle.contentHash}, but the build was planned with ${expectedHash}: the model changed after planning`,
+    );
   }
   return bundle;
 }
@@ -58,7 +62,9 @@ async function download(location: string, dir: string, s3: S3Options | undefined
   try {
     await mkdir(partial, { recursive: true });
     const manifestText = await store.get(BUNDLE_MANIFEST_FILE).catch((cause: unknown) => {
-      throw new BundleError('BUNDLE_NOT_FOUND', `cannot read ${location.replace(/\/*$/, '/')}${BUNDLE_MANIFEST_FILE}: is ${location} a model bundle?`, { cause });
+      throw new BundleError('BUNDLE_NOT_FOUND', `cannot read ${location.replace(/\/*$/, '/')}${BUNDLE_MANIFEST_FILE}: is ${location} a model bundle?`, {
+        cause,
+      });
     });
     let manifest: { item?: { model?: unknown }; query?: { model?: unknown } };
     try {
@@ -69,7 +75,10 @@ async function download(location: string, dir: string, s3: S3Options | undefined
     const files = [manifest.item?.model, manifest.query?.model].filter((f) => f !== undefined);
     for (const file of files) {
       if (typeof file !== 'string' || !SAFE_FILE.test(file)) {
-        throw new BundleError('BUNDLE_INVALID', `${location}: model file name ${JSON.stringify(file)} in ${BUNDLE_MANIFEST_FILE} must be a plain file name (letters, digits, ".", "_", "-")`);
+        throw new BundleError(
+          'BUNDLE_INVALID',
+          `${location}: model file name ${JSON.stringify(file)} in ${BUNDLE_MANIFEST_FILE} must be a plain file name (letters, digits, ".", "_", "-")`,
+        );
       }
       await store.download(file, path.join(partial, file)).catch((cause: unknown) => {
         throw new BundleError('BUNDLE_NOT_FOUND', `model file ${file} named in ${location} cannot be downloaded: ${(cause as Error).message}`, { cause });

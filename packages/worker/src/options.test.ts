@@ -40,7 +40,7 @@ test('reindex-worker reports an unknown or malformed option in one line', () => 
   }
 });
 
-test('the libuv pool has two threads per job for faiss calls and two for I/O, never fewer than libuv\'s 4', () => {
+test("the libuv pool has two threads per job for faiss calls and two for I/O, never fewer than libuv's 4", () => {
   assert.equal(threadPoolSizeFor(0), 4);
   assert.equal(threadPoolSizeFor(1), 4);
   assert.equal(threadPoolSizeFor(2), 6);

@@ -40,7 +40,12 @@ const ENCODE_BATCH = 256;
  * sha256 the plan recorded).
  */
 export async function prepareQualityQueries(
-  store: ObjectStore, spec: BuildSpec, plan: ShardPlan, catalogue: Catalogue, bundle: ModelBundle | undefined, embedder: () => Promise<Embedder>,
+  store: ObjectStore,
+  spec: BuildSpec,
+  plan: ShardPlan,
+  catalogue: Catalogue,
+  bundle: ModelBundle | undefined,
+  embedder: () => Promise<Embedder>,
   options: { s3?: S3Options } = {},
 ): Promise<QueryFileInfo | undefined> {
   const quality = spec.quality;
@@ -61,7 +66,10 @@ export async function prepareQualityQueries(
     const bytes = await readObjectAt(quality.queriesUrl, options.s3 ? { s3: options.s3 } : {});
     const parsed = parseQueryFile(bytes, quality.queriesUrl, { dim, normalize: spec.catalogue.normalizeEmbeddings === true });
     if (quality.queriesSha256 !== undefined && parsed.sha256 !== quality.queriesSha256) {
-      throw new PlanError('QUERIES_CHANGED', `query file ${quality.queriesUrl} changed since the build was planned (sha256 ${parsed.sha256}, planned ${quality.queriesSha256}); re-plan the build`);
+      throw new PlanError(
+        'QUERIES_CHANGED',
+        `query file ${quality.queriesUrl} changed since the build was planned (sha256 ${parsed.sha256}, planned ${quality.queriesSha256}); re-plan the build`,
+      );
     }
     count = sampled = parsed.entries.length;
     vectors = new Float32Array(count * dim);
@@ -73,7 +81,12 @@ export async function prepareQualityQueries(
     if (texts.length > 0) {
       const problem = textQueryProblem(bundle);
       if (problem !== undefined) throw new PlanError('QUERIES_INVALID', `query file ${quality.queriesUrl} has text queries, but ${problem}`);
-      await encodeQueries(bundle!, texts.map((t) => t.text), dim, (i, vector) => vectors.set(vector, texts[i]!.at * dim));
+      await encodeQueries(
+        bundle!,
+        texts.map((t) => t.text),
+        dim,
+        (i, vector) => vectors.set(vector, texts[i]!.at * dim),
+      );
     }
   } else {
     const rows = await sampleRows(catalogue, plan, quality.queries, quality.seed);
@@ -86,9 +99,14 @@ export async function prepareQualityQueries(
       await encodeQueries(bundle!, titles, dim, (i, vector) => vectors.set(vector, i * dim));
       count = titles.length;
     } else {
-      if (ownVectors) sourceNote = `the catalogue carries its own vectors (field "${spec.catalogue.fields.embedding}"): held-out items' vectors are the queries`;
+      if (ownVectors)
+        sourceNote = `the catalogue carries its own vectors (field "${spec.catalogue.fields.embedding}"): held-out items' vectors are the queries`;
       else if (bundle?.queryModelPath != null) sourceNote = `query tower fusion "${fusion?.kind}" is not linear: one vector per query cannot reproduce it`;
-      const embedded = await embedAll(await embedder(), rows.map((r) => r.value), spec);
+      const embedded = await embedAll(
+        await embedder(),
+        rows.map((r) => r.value),
+        spec,
+      );
       ({ vectors, count } = embedded);
       selfIds = Array.from(embedded.ids, String);
     }
@@ -121,9 +139,11 @@ async function encodeQueries(bundle: ModelBundle, texts: string[], dim: number, 
 export async function readQualityQueries(store: ObjectStore, buildId: string): Promise<{ info: QueryFileInfo; vectors: Float32Array } | undefined> {
   if (!(await store.exists(queriesInfoKey(buildId)))) return undefined;
   const info = JSON.parse((await store.get(queriesInfoKey(buildId))).toString('utf8')) as QueryFileInfo;
-  if (info.selfIds !== undefined && info.selfIds.length !== info.count) throw new Error(`${queriesInfoKey(buildId)} names ${info.selfIds.length} query items for ${info.count} queries`);
+  if (info.selfIds !== undefined && info.selfIds.length !== info.count)
+    throw new Error(`${queriesInfoKey(buildId)} names ${info.selfIds.length} query items for ${info.count} queries`);
   const body = await store.get(queriesKey(buildId));
-  if (body.length !== info.count * info.dim * 4) throw new Error(`${queriesKey(buildId)} has ${body.length} bytes, expected ${info.count} × ${info.dim} float32`);
+  if (body.length !== info.count * info.dim * 4)
+    throw new Error(`${queriesKey(buildId)} has ${body.length} bytes, expected ${info.count} × ${info.dim} float32`);
   const vectors = new Float32Array(info.count * info.dim);
   body.copy(Buffer.from(vectors.buffer));
   return { info, vectors };

@@ -33,7 +33,7 @@ export const DEFINITIONS = {
   recallAtK: 'fraction of queries whose exact nearest neighbour (ties included) is among the ANN top k (faiss 1-recall@k); gated at k = 10',
   overlapAtK: 'mean over queries of |ANN top k ∩ exact top k| / k (intersection recall)',
   msPerQuery: 'mean time of one single-query search (k = 10) on the publishing worker, in milliseconds',
-  leaveOneOut: 'when items\' own vectors are the queries (querySource item-embeddings), each query\'s own item is left out of both the exact and the ANN lists',
+  leaveOneOut: "when items' own vectors are the queries (querySource item-embeddings), each query's own item is left out of both the exact and the ANN lists",
 } as const;
 
 /**
@@ -44,11 +44,20 @@ export async function measureQuality(store: ObjectStore, spec: BuildSpec, merge:
   const started = Date.now();
   const q = spec.quality;
   const target = {
-    recallAt10: q?.targetRecallAt10 ?? 0, latencyBudgetMs: q?.latencyBudgetMs ?? 0,
-    ...(q?.maxNprobe !== undefined ? { maxNprobe: q.maxNprobe } : {}), ...(q?.fixedNprobe !== undefined ? { fixedNprobe: q.fixedNprobe } : {}),
+    recallAt10: q?.targetRecallAt10 ?? 0,
+    latencyBudgetMs: q?.latencyBudgetMs ?? 0,
+    ...(q?.maxNprobe !== undefined ? { maxNprobe: q.maxNprobe } : {}),
+    ...(q?.fixedNprobe !== undefined ? { fixedNprobe: q.fixedNprobe } : {}),
   };
   const skipped = (why: string, queries = 0): QualityReport => ({
-    measured: false, skipped: why, queries, definitions: DEFINITIONS, target, nprobe: q?.fixedNprobe ?? spec.index.nprobe, sweep: [], measureMs: Date.now() - started,
+    measured: false,
+    skipped: why,
+    queries,
+    definitions: DEFINITIONS,
+    target,
+    nprobe: q?.fixedNprobe ?? spec.index.nprobe,
+    sweep: [],
+    measureMs: Date.now() - started,
   });
   if (!q) return skipped('the build has no quality settings (written before the quality stage existed)');
   const queries = await readQualityQueries(store, spec.buildId);
@@ -57,9 +66,7 @@ export async function measureQuality(store: ObjectStore, spec: BuildSpec, merge:
   if (info.count === 0) return skipped('no held-out query could be encoded');
 
   const truth = new ExactTopK(queries.vectors, info.dim, spec.index.metric);
-  const removedFromShards = merge.removedIds
-    ? (JSON.parse((await store.get(merge.removedIds.key)).toString('utf8')) as Record<string, string[]>)
-    : {};
+  const removedFromShards = merge.removedIds ? (JSON.parse((await store.get(merge.removedIds.key)).toString('utf8')) as Record<string, string[]>) : {};
   for (let shard = 0; shard < merge.shards; shard++) {
     const key = shardKey(spec.buildId, shard, 'json');
     const stats = parseShardStatsRecord(await store.get(key), `${store.url}/${key}`);
@@ -83,18 +90,36 @@ export async function measureQuality(store: ObjectStore, spec: BuildSpec, merge:
   let sweep: SweepRow[];
   try {
     sweep = await sweepNprobe(index, queries.vectors, truth, {
-      metric: spec.index.metric, nlist: spec.index.nlist, latencyBudgetMs: q.latencyBudgetMs,
+      metric: spec.index.metric,
+      nlist: spec.index.nlist,
+      latencyBudgetMs: q.latencyBudgetMs,
       ...(info.selfIds ? { selfIds: BigInt64Array.from(info.selfIds, BigInt) } : {}),
-      ...(q.maxNprobe !== undefined ? { maxNprobe: q.maxNprobe } : {}), ...(q.fixedNprobe !== undefined ? { extra: [q.fixedNprobe] } : {}),
+      ...(q.maxNprobe !== undefined ? { maxNprobe: q.maxNprobe } : {}),
+      ...(q.fixedNprobe !== undefined ? { extra: [q.fixedNprobe] } : {}),
     });
   } finally {
     await index.close();
   }
-  const choice = chooseNprobe(sweep, { recallAt10: q.targetRecallAt10, latencyBudgetMs: q.latencyBudgetMs, ...(q.fixedNprobe !== undefined ? { fixedNprobe: q.fixedNprobe } : {}) });
+  const choice = chooseNprobe(sweep, {
+    recallAt10: q.targetRecallAt10,
+    latencyBudgetMs: q.latencyBudgetMs,
+    ...(q.fixedNprobe !== undefined ? { fixedNprobe: q.fixedNprobe } : {}),
+  });
   const row = sweep.find((r) => r.nprobe === choice.nprobe)!;
   return {
-    measured: true, queries: info.count, querySource: info.source, ...(info.sourceNote ? { querySourceNote: info.sourceNote } : {}),
-    definitions: DEFINITIONS, target, nprobe: choice.nprobe, recallAt10: row.recallAt10, recallAt100: row.recallAt100, msPerQuery: row.msPerQuery,
-    reachesTarget: choice.reachesTarget, withinBudget: choice.withinBudget, sweep, measureMs: Date.now() - started,
+    measured: true,
+    queries: info.count,
+    querySource: info.source,
+    ...(info.sourceNote ? { querySourceNote: info.sourceNote } : {}),
+    definitions: DEFINITIONS,
+    target,
+    nprobe: choice.nprobe,
+    recallAt10: row.recallAt10,
+    recallAt100: row.recallAt100,
+    msPerQuery: row.msPerQuery,
+    reachesTarget: choice.reachesTarget,
+    withinBudget: choice.withinBudget,
+    sweep,
+    measureMs: Date.now() - started,
   };
 }

@@ -69,7 +69,10 @@ describe('ExactTopK', () => {
       const expected = bruteForce(queries, items, ids, dim, 50, metric);
 
       // Two "shards" of uneven batches, buffers smaller than a batch, then merged from their files.
-      const shards = [[0, 1300], [1300, 3000]].map(([from, to]) => ({ from: from!, to: to! }));
+      const shards = [
+        [0, 1300],
+        [1300, 3000],
+      ].map(([from, to]) => ({ from: from!, to: to! }));
       const merged = new ExactTopK(queries, dim, metric, 50);
       for (const { from, to } of shards) {
         const t = new ExactTopK(queries, dim, metric, 50, 500);
@@ -80,7 +83,10 @@ describe('ExactTopK', () => {
         await t.flush();
         merged.fold(parseTruth(serializeTruth(t), 'shard'));
       }
-      assert.deepEqual(listsOf(merged).map((l) => new Set(l)), expected.map((l) => new Set(l)));
+      assert.deepEqual(
+        listsOf(merged).map((l) => new Set(l)),
+        expected.map((l) => new Set(l)),
+      );
       // Best first.
       for (let q = 0; q < merged.count; q++) {
         for (let j = 1; j < 50; j++) {
@@ -102,13 +108,18 @@ describe('ExactTopK', () => {
     const removed = new Set(listsOf(t).flatMap((l) => l.slice(0, 2)));
     const keep = [...ids].map((id, i) => [id, i] as const).filter(([id]) => !removed.has(id));
     const remaining = new Float32Array(keep.length * dim);
-    keep.forEach(([, i], n) => { remaining.set(items.subarray(i * dim, (i + 1) * dim), n * dim); });
+    keep.forEach(([, i], n) => {
+      remaining.set(items.subarray(i * dim, (i + 1) * dim), n * dim);
+    });
     const exact = bruteForce(queries, remaining, BigInt64Array.from(keep.map(([id]) => id)), dim, 30, 'ip');
     const parsed = dropIds(parseTruth(serializeTruth(t), 'x'), removed, 'ip');
     await t.removeIds(removed);
     for (const lists of [listsOf(t), listsOf(parsed)]) {
       lists.forEach((l, q) => {
-        assert.ok(l.every((id) => !removed.has(id)), `query ${q}: no removed id`);
+        assert.ok(
+          l.every((id) => !removed.has(id)),
+          `query ${q}: no removed id`,
+        );
         assert.deepEqual(l, exact[q]!.slice(0, l.length), `query ${q}: the exact order of what is left`);
       });
     }
@@ -120,7 +131,10 @@ describe('ExactTopK', () => {
     await t.addBatch(clustered(4, dim, 1, 4), idsOf(4));
     await t.flush();
     const back = parseTruth(serializeTruth(t), 'x');
-    assert.deepEqual(listsOf(back).map((l) => l.length), [4, 4, 4]);
+    assert.deepEqual(
+      listsOf(back).map((l) => l.length),
+      [4, 4, 4],
+    );
     assert.equal(back.ids[4], -1n);
     assert.throws(() => parseTruth(Buffer.from('nope, not a truth file'), 'bad.bin'), /bad.bin is not a reindex truth file/);
   });
@@ -128,7 +142,8 @@ describe('ExactTopK', () => {
 
 describe('recall measures', () => {
   const truth: TopK = {
-    count: 2, k: 3,
+    count: 2,
+    k: 3,
     distances: Float32Array.from([0.9, 0.9, 0.5, 0.8, 0.7, 0.6]),
     ids: BigInt64Array.from([10n, 11n, 12n, 20n, 21n, 22n]),
   };
@@ -150,7 +165,7 @@ describe('recall measures', () => {
     assert.deepEqual([r.recallAt10, r.recallAt100], [0.5, 1]);
   });
 
-  it('leave each query\'s own item out of both lists when the queries are items of the index', () => {
+  it("leave each query's own item out of both lists when the queries are items of the index", () => {
     // Query 0 is item 10 itself: its nearest other item is 11 (tied at 0.9); query 1 is item 21,
     // so 20 stays its nearest. The ANN lists hold the query items first, as a self-search does.
     const labels = BigInt64Array.from([10n, 12n, 11n, 21n, 22n, 98n]);
@@ -188,7 +203,10 @@ describe('nprobe sweep', () => {
       await truth.addBatch(items, ids);
       await truth.flush();
       const rows = await sweepNprobe(index, queries, truth, { metric: 'ip', nlist: 32, latencyBudgetMs: 1e9, latencyQueries: 20 });
-      assert.deepEqual(rows.map((r) => r.nprobe), [1, 2, 4, 8, 16, 32]);
+      assert.deepEqual(
+        rows.map((r) => r.nprobe),
+        [1, 2, 4, 8, 16, 32],
+      );
       for (let i = 1; i < rows.length; i++) assert.ok(rows[i]!.recallAt10 >= rows[i - 1]!.recallAt10 - 0.02, `recall@10 at nprobe ${rows[i]!.nprobe}`);
       const full = rows.at(-1)!;
       // IVF,Flat at nprobe = nlist is an exhaustive search: exactly the truth.
@@ -201,7 +219,14 @@ describe('nprobe sweep', () => {
   });
 
   it('chooses the smallest nprobe reaching the target within the latency budget', () => {
-    const row = (nprobe: number, recallAt10: number, msPerQuery: number): SweepRow => ({ nprobe, recallAt10, recallAt100: recallAt10, overlapAt10: 0, overlapAt100: 0, msPerQuery });
+    const row = (nprobe: number, recallAt10: number, msPerQuery: number): SweepRow => ({
+      nprobe,
+      recallAt10,
+      recallAt100: recallAt10,
+      overlapAt10: 0,
+      overlapAt100: 0,
+      msPerQuery,
+    });
     const rows = [row(1, 0.6, 0.1), row(2, 0.9, 0.2), row(4, 0.96, 0.4), row(8, 0.99, 0.8), row(16, 1, 9)];
     assert.deepEqual(chooseNprobe(rows, { recallAt10: 0.95, latencyBudgetMs: 5 }), { nprobe: 4, reachesTarget: true, withinBudget: true });
     assert.deepEqual(chooseNprobe(rows, { recallAt10: 0.995, latencyBudgetMs: 5 }), { nprobe: 8, reachesTarget: false, withinBudget: true });
@@ -213,9 +238,18 @@ describe('nprobe sweep', () => {
 describe('quality gate', () => {
   const quality = DEFAULT_CONFIG.index.quality;
   const report = (over: Partial<QualityReport> = {}): QualityReport => ({
-    measured: true, queries: 1000, definitions: DEFINITIONS, target: { recallAt10: 0.95, latencyBudgetMs: 5 }, nprobe: 8, recallAt10: 0.96,
-    reachesTarget: true, withinBudget: true, msPerQuery: 0.1, measureMs: 1,
-    sweep: [{ nprobe: 8, recallAt10: 0.96, recallAt100: 0.97, overlapAt10: 0.6, overlapAt100: 0.5, msPerQuery: 0.1 }], ...over,
+    measured: true,
+    queries: 1000,
+    definitions: DEFINITIONS,
+    target: { recallAt10: 0.95, latencyBudgetMs: 5 },
+    nprobe: 8,
+    recallAt10: 0.96,
+    reachesTarget: true,
+    withinBudget: true,
+    msPerQuery: 0.1,
+    measureMs: 1,
+    sweep: [{ nprobe: 8, recallAt10: 0.96, recallAt100: 0.97, overlapAt10: 0.6, overlapAt100: 0.5, msPerQuery: 0.1 }],
+    ...over,
   });
 
   it('passes a build that reaches the target with a steady item count and few rejections', () => {
@@ -226,8 +260,11 @@ describe('quality gate', () => {
 
   it('names every failed check', () => {
     const v = evaluateGate({
-      quality, report: report({ recallAt10: 0.6, nprobe: 1, reachesTarget: false, target: { recallAt10: 0.95, latencyBudgetMs: 5, maxNprobe: 1 } }),
-      items: 800, rejected: 100, previous: { version: 'v1', items: 1000 },
+      quality,
+      report: report({ recallAt10: 0.6, nprobe: 1, reachesTarget: false, target: { recallAt10: 0.95, latencyBudgetMs: 5, maxNprobe: 1 } }),
+      items: 800,
+      rejected: 100,
+      previous: { version: 'v1', items: 1000 },
     });
     assert.equal(v.passed, false);
     assert.deepEqual(v.failed, ['recall', 'item-drop', 'rejected-rows']);

@@ -30,7 +30,6 @@ export interface TopK {
   ids: BigInt64Array;
 }
 
-
 /** Items buffered before one exact search (a larger flat search amortises the merge). */
 export const TRUTH_BATCH_ITEMS = 8192;
 
@@ -49,7 +48,13 @@ export class ExactTopK implements TopK {
   #bufferIds: BigInt64Array;
   #buffered = 0;
 
-  constructor(readonly queries: Float32Array, readonly dim: number, readonly metric: Metric, readonly k = TRUTH_K, readonly batchItems = TRUTH_BATCH_ITEMS) {
+  constructor(
+    readonly queries: Float32Array,
+    readonly dim: number,
+    readonly metric: Metric,
+    readonly k = TRUTH_K,
+    readonly batchItems = TRUTH_BATCH_ITEMS,
+  ) {
     if (queries.length % dim !== 0) throw new RangeError(`queries hold ${queries.length} floats, not a multiple of dim ${dim}`);
     this.count = queries.length / dim;
     this.distances = new Float32Array(this.count * k).fill(metric === 'ip' ? -Infinity : Infinity);
@@ -176,7 +181,8 @@ export function parseTruth(body: Buffer, source: string): TopK {
   const count = body.readUInt32LE(4);
   const k = body.readUInt32LE(8);
   const n = count * k;
-  if (body.length !== TRUTH_HEADER_BYTES + n * 12) throw new Error(`${source} has ${body.length} bytes, expected ${TRUTH_HEADER_BYTES + n * 12} for ${count} queries × ${k}`);
+  if (body.length !== TRUTH_HEADER_BYTES + n * 12)
+    throw new Error(`${source} has ${body.length} bytes, expected ${TRUTH_HEADER_BYTES + n * 12} for ${count} queries × ${k}`);
   const distances = new Float32Array(n);
   const ids = new BigInt64Array(n);
   body.copy(Buffer.from(distances.buffer), 0, TRUTH_HEADER_BYTES, TRUTH_HEADER_BYTES + n * 4);
@@ -348,7 +354,11 @@ export interface NprobeChoice {
  */
 export function chooseNprobe(rows: SweepRow[], target: { recallAt10: number; latencyBudgetMs: number; fixedNprobe?: number }): NprobeChoice {
   if (rows.length === 0) throw new RangeError('an empty sweep has no nprobe to choose');
-  const judge = (r: SweepRow): NprobeChoice => ({ nprobe: r.nprobe, reachesTarget: r.recallAt10 >= target.recallAt10, withinBudget: r.msPerQuery <= target.latencyBudgetMs });
+  const judge = (r: SweepRow): NprobeChoice => ({
+    nprobe: r.nprobe,
+    reachesTarget: r.recallAt10 >= target.recallAt10,
+    withinBudget: r.msPerQuery <= target.latencyBudgetMs,
+  });
   if (target.fixedNprobe !== undefined) {
     const row = rows.find((r) => r.nprobe === target.fixedNprobe);
     if (!row) throw new RangeError(`the sweep did not measure the configured nprobe ${target.fixedNprobe}`);

@@ -34,7 +34,10 @@ export function parseQueryFile(bytes: Buffer, url: string, options: { dim: numbe
     else entries.push(entry);
   });
   if (problems.length > 0) {
-    throw new PlanError('QUERIES_INVALID', `${problems.length} invalid line(s) in query file ${url}: ${problems.slice(0, LINES_NAMED).join('; ')}${problems.length > LINES_NAMED ? '; ...' : ''} (each line is {"vector": [${options.dim} numbers]} or {"query": "text"})`);
+    throw new PlanError(
+      'QUERIES_INVALID',
+      `${problems.length} invalid line(s) in query file ${url}: ${problems.slice(0, LINES_NAMED).join('; ')}${problems.length > LINES_NAMED ? '; ...' : ''} (each line is {"vector": [${options.dim} numbers]} or {"query": "text"})`,
+    );
   }
   if (entries.length === 0) throw new PlanError('QUERIES_INVALID', `query file ${url} holds no queries`);
   return { entries, sha256: sha256Buffer(bytes) };
@@ -84,6 +87,7 @@ export function textQueryProblem(bundle: ModelBundle | undefined): string | unde
   if (bundle === undefined) return 'the build has no model bundle (its vectors come from the catalogue): give vectors, not text';
   const fusion = bundle.manifest.query?.fusion;
   if (bundle.queryModelPath === null || !fusion) return `model bundle ${bundle.dir} has no query tower: give vectors, not text`;
-  if (fusion.kind !== 'mean' && fusion.kind !== 'weighted') return `model bundle ${bundle.dir} fuses its query heads by "${fusion.kind}", which one vector per query cannot reproduce: give vectors`;
+  if (fusion.kind !== 'mean' && fusion.kind !== 'weighted')
+    return `model bundle ${bundle.dir} fuses its query heads by "${fusion.kind}", which one vector per query cannot reproduce: give vectors`;
   return undefined;
 }

@@ -13,11 +13,25 @@ const buildSpecSchema = z.looseObject({
   version: f.text,
   createdAt: f.text,
   storeUrl: f.text,
-  catalogue: z.looseObject({ url: f.text, fields: z.record(z.string(), z.string()), normalizeEmbeddings: z.boolean().optional(), idKind: z.enum(['int64', 'string']).optional() }),
+  catalogue: z.looseObject({
+    url: f.text,
+    fields: z.record(z.string(), z.string()),
+    normalizeEmbeddings: z.boolean().optional(),
+    idKind: z.enum(['int64', 'string']).optional(),
+  }),
   model: z.looseObject({ dir: f.text.nullable(), contentHash: f.text.nullable(), dim: f.positive }),
-  index: z.looseObject({ factory: f.text, nlist: f.positive, metric: z.enum(['ip', 'l2']), nprobe: f.positive, trainSampleSize: f.positive, trainSeed: z.number().int() }),
+  index: z.looseObject({
+    factory: f.text,
+    nlist: f.positive,
+    metric: z.enum(['ip', 'l2']),
+    nprobe: f.positive,
+    trainSampleSize: f.positive,
+    trainSeed: z.number().int(),
+  }),
   keepVersions: f.positive,
-  quality: z.looseObject({ queries: f.positive, targetRecallAt10: z.number().min(0).max(1), latencyBudgetMs: z.number().positive(), seed: z.number().int() }).optional(),
+  quality: z
+    .looseObject({ queries: f.positive, targetRecallAt10: z.number().min(0).max(1), latencyBudgetMs: z.number().positive(), seed: z.number().int() })
+    .optional(),
   force: z.boolean().optional(),
 });
 

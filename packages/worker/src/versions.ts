@@ -1,12 +1,25 @@
 import {
-  indexPrefix, indexVersionPrefix, latestKey, manifestKey, parseLatestPointer, parseManifest, sha256Stream, validateManifest,
-  type LatestPointer, type ListedObject, type Manifest, type ObjectStore,
+  indexPrefix,
+  indexVersionPrefix,
+  latestKey,
+  manifestKey,
+  parseLatestPointer,
+  parseManifest,
+  sha256Stream,
+  validateManifest,
+  type LatestPointer,
+  type ListedObject,
+  type Manifest,
+  type ObjectStore,
 } from '@reindex/core';
 import { readBuildSpec } from './build-spec.js';
 
 export class VersionError extends Error {
   override readonly name = 'VersionError';
-  constructor(readonly code: 'VERSION_BROKEN' | 'VERSION_MISSING', message: string) {
+  constructor(
+    readonly code: 'VERSION_BROKEN' | 'VERSION_MISSING',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -21,9 +34,11 @@ export async function verifyVersionFiles(store: ObjectStore, manifest: Pick<Mani
     const key = `${prefix}${file.path}`;
     const head = await store.head(key);
     if (!head) throw new VersionError('VERSION_BROKEN', `version ${manifest.version}: ${key} is missing`);
-    if (head.size !== file.bytes) throw new VersionError('VERSION_BROKEN', `version ${manifest.version}: ${key} has ${head.size} bytes, the manifest says ${file.bytes}`);
+    if (head.size !== file.bytes)
+      throw new VersionError('VERSION_BROKEN', `version ${manifest.version}: ${key} has ${head.size} bytes, the manifest says ${file.bytes}`);
     const sha = await sha256Stream(await store.getStream(key));
-    if (sha !== file.sha256) throw new VersionError('VERSION_BROKEN', `version ${manifest.version}: ${key} sha256 ${sha} does not match the manifest's ${file.sha256}`);
+    if (sha !== file.sha256)
+      throw new VersionError('VERSION_BROKEN', `version ${manifest.version}: ${key} sha256 ${sha} does not match the manifest's ${file.sha256}`);
   }
 }
 

@@ -47,49 +47,66 @@ export async function startWorker(input: Partial<WorkerOptions> & { redisUrl: st
     if (typeof buildId !== 'string') return;
     const marker = await markers.get(queues.keys.cancelled(buildId));
     if (marker === null) return;
-    const by = (() => { try { return (JSON.parse(marker) as { by?: string }).by ?? 'an operator'; } catch { return 'an operator'; } })();
+    const by = (() => {
+      try {
+        return (JSON.parse(marker) as { by?: string }).by ?? 'an operator';
+      } catch {
+        return 'an operator';
+      }
+    })();
     throw new UnrecoverableError(`cancelled by operator (${by})`);
   };
-  const workers = Object.fromEntries(STAGES.map((stage) => [stage, new Worker(
-    QUEUE_NAMES[stage],
-    async (job) => {
-      try {
-        await refuseCancelled(job);
-        return await withFaissThreads(options.faissThreads, () => processors[stage](job));
-      } catch (error) {
-        // A failure no retry can fix (see classifyFailure) fails the job at once instead of
-        // burning its attempts and minutes of the night on reading the same bad bytes again.
-        if (classifyFailure(error) === 'permanent' && !(error instanceof UnrecoverableError)) {
-          const message = error instanceof Error ? error.message : String(error);
-          // The code travels in the reason (BullMQ keeps only the message), for `--json` and the dashboard.
-          const code = (error as { code?: unknown }).code;
-          const tag = typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code) ? `${code}; ` : '';
-          throw new UnrecoverableError(error instanceof JobDataError ? message : `${message} (${tag}not retried: fix the input, then retry the job)`);
-        }
-        throw error;
-      }
-    },
-    {
-      connection,
-      prefix: options.prefix,
-      concurrency: stage === 'shard' ? options.concurrency : 1,
-      lockDuration: options.lockDurationMs,
-      stalledInterval: options.stalledIntervalMs,
-      // A job whose worker died (preempted node, OOM kill) goes back to the queue; stalls get as
-      // many chances as failures do, twice over, since each retry resumes from what the dead
-      // attempt uploaded (the train job's embedded sample, finished shards).
-      maxStalledCount: 2 * JOB_ATTEMPTS,
-      name: ctx.workerId,
-    },
-  )])) as Record<StageName, Worker>;
+  const workers = Object.fromEntries(
+    STAGES.map((stage) => [
+      stage,
+      new Worker(
+        QUEUE_NAMES[stage],
+        async (job) => {
+          try {
+            await refuseCancelled(job);
+            return await withFaissThreads(options.faissThreads, () => processors[stage](job));
+          } catch (error) {
+            // A failure no retry can fix (see classifyFailure) fails the job at once instead of
+            // burning its attempts and minutes of the night on reading the same bad bytes again.
+            if (classifyFailure(error) === 'permanent' && !(error instanceof UnrecoverableError)) {
+              const message = error instanceof Error ? error.message : String(error);
+              // The code travels in the reason (BullMQ keeps only the message), for `--json` and the dashboard.
+              const code = (error as { code?: unknown }).code;
+              const tag = typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code) ? `${code}; ` : '';
+              throw new UnrecoverableError(error instanceof JobDataError ? message : `${message} (${tag}not retried: fix the input, then retry the job)`);
+            }
+            throw error;
+          }
+        },
+        {
+          connection,
+          prefix: options.prefix,
+          concurrency: stage === 'shard' ? options.concurrency : 1,
+          lockDuration: options.lockDurationMs,
+          stalledInterval: options.stalledIntervalMs,
+          // A job whose worker died (preempted node, OOM kill) goes back to the queue; stalls get as
+          // many chances as failures do, twice over, since each retry resumes from what the dead
+          // attempt uploaded (the train job's embedded sample, finished shards).
+          maxStalledCount: 2 * JOB_ATTEMPTS,
+          name: ctx.workerId,
+        },
+      ),
+    ]),
+  ) as Record<StageName, Worker>;
   const logger = input.logger;
   for (const worker of Object.values(workers)) {
-    worker.on('error', (error) => (logger ? logger.error({ workerId: ctx.workerId, err: error.message }, 'worker error') : console.error(`reindex-worker: ${error.message}`)));
+    worker.on('error', (error) =>
+      logger ? logger.error({ workerId: ctx.workerId, err: error.message }, 'worker error') : console.error(`reindex-worker: ${error.message}`),
+    );
   }
   // Observability hooks: Prometheus counters, the dashboard's heartbeat, structured job logs.
   const instrumented = instrumentWorker(ctx.workerId, workers, options.concurrency);
   const heartbeat = startHeartbeat({
-    redisUrl: options.redisUrl, prefix: options.prefix, workerId: ctx.workerId, device: options.device, concurrency: options.concurrency,
+    redisUrl: options.redisUrl,
+    prefix: options.prefix,
+    workerId: ctx.workerId,
+    device: options.device,
+    concurrency: options.concurrency,
     activity: () => instrumented.activity.snapshot(),
     ...(logger ? { onError: (error: Error) => logger.warn({ workerId: ctx.workerId, err: error.message }, 'heartbeat failed') } : {}),
   });

@@ -23,7 +23,9 @@ const WORKERS = env('FAULT_WORKERS', 3);
 const KILL_MIN_MS = env('FAULT_KILL_MIN_S', 15) * 1000;
 const KILL_MAX_MS = env('FAULT_KILL_MAX_S', 30) * 1000;
 
-test(`${BUILDS} builds of ${ITEMS} items, a worker SIGKILLed every ${KILL_MIN_MS / 1000}–${KILL_MAX_MS / 1000} s: each publishes once with every item once`, { timeout: 60 * 60_000 }, async (t) => {
+test(`${BUILDS} builds of ${ITEMS} items, a worker SIGKILLed every ${KILL_MIN_MS / 1000}–${KILL_MAX_MS / 1000} s: each publishes once with every item once`, {
+  timeout: 60 * 60_000,
+}, async (t) => {
   const dir = await tempDir(t, 'faults');
   const redis = await privateRedis(t);
   const catalogue = path.join(dir, 'catalogue.jsonl');
@@ -73,7 +75,11 @@ test(`${BUILDS} builds of ${ITEMS} items, a worker SIGKILLed every ${KILL_MIN_MS
     assert.equal(result.items, expected.accepted.length, `build ${b}: every accepted item`);
     const published = await readPublished(t, store);
     assert.equal(published.latest.version, prepared.spec.version, `build ${b} is LATEST`);
-    assert.deepEqual(compareIds(await allIds(published.index), expected.accepted.map(BigInt)), { duplicates: [], missing: [], extra: [] }, `build ${b}: every id exactly once`);
+    assert.deepEqual(
+      compareIds(await allIds(published.index), expected.accepted.map(BigInt)),
+      { duplicates: [], missing: [], extra: [] },
+      `build ${b}: every id exactly once`,
+    );
     results.push({ version: result.version, seconds: (Date.now() - t0) / 1000, kills: kills - killsBefore });
   }
   t.diagnostic(`builds: ${JSON.stringify(results)}; worker processes killed: ${kills}, started: ${started}`);

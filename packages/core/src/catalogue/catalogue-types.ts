@@ -132,14 +132,21 @@ export function detectFormat(key: string): CatalogueFormat | 'sniff' | { skip: s
     if (!/\.[a-z][a-z0-9]*$/.test(base.replace(/-c\d+$/, ''))) return 'sniff';
   }
   const ext = /\.[^./]+$/.exec(base)?.[0];
-  return { skip: ext ? `extension ${ext} is not a catalogue format (.jsonl, .ndjson, .jsonl.gz, .parquet; .json for part-* files)` : 'no extension (only part-* files are read by their content)' };
+  return {
+    skip: ext
+      ? `extension ${ext} is not a catalogue format (.jsonl, .ndjson, .jsonl.gz, .parquet; .json for part-* files)`
+      : 'no extension (only part-* files are read by their content)',
+  };
 }
 
 /** Format of a file from its first bytes (Spark part files without an extension), or a skip. */
 export function sniffFormat(head: Buffer): CatalogueFormat | { skip: string } {
   if (head.length >= 4 && head.subarray(0, 4).toString('latin1') === 'PAR1') return 'parquet';
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'jsonl.gz';
-  const text = head.toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  const text = head
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trimStart();
   if (text.startsWith('{')) return 'jsonl';
   return { skip: `part file whose content is not JSON lines, gzip or Parquet (starts with ${JSON.stringify(head.subarray(0, 8).toString('latin1'))})` };
 }

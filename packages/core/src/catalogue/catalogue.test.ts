@@ -13,7 +13,11 @@ import { DEFAULT_OPEN_CATALOGUE_OPTIONS, openCatalogue, type Catalogue } from '.
 import { DEFAULT_READ_OPTIONS, type CatalogueRow, type Rejection, type RowBatch } from './catalogue-types.js';
 import type { ShardSpec } from './shard-spec.js';
 
-async function readAll(catalogue: Catalogue, shards: ShardSpec[], batchSize?: number): Promise<{ rows: CatalogueRow[]; rejections: Rejection[]; batches: RowBatch[] }> {
+async function readAll(
+  catalogue: Catalogue,
+  shards: ShardSpec[],
+  batchSize?: number,
+): Promise<{ rows: CatalogueRow[]; rejections: Rejection[]; batches: RowBatch[] }> {
   const rows: CatalogueRow[] = [];
   const rejections: Rejection[] = [];
   const batches: RowBatch[] = [];
@@ -47,13 +51,22 @@ describe('catalogue readers (local)', () => {
     const catalogue = await openCatalogue(join(dir, 'items.jsonl'));
     const plan = await planShards(catalogue, 1);
     const { rows, rejections } = await readAll(catalogue, plan.shards);
-    assert.deepEqual(rows.map((r) => r.value.id), [1, 3, 4]);
+    assert.deepEqual(
+      rows.map((r) => r.value.id),
+      [1, 3, 4],
+    );
     assert.equal(rows[1]!.value.title, 'ü-é');
     const offsetOf = (needle: string): number => Buffer.byteLength(text.slice(0, text.indexOf(needle)));
     assert.deepEqual(
       rows.map((r) => r.location),
       // partLine: the line's index in the shard's byte range, blank lines counted (line numbers).
-      ([['{"id":1', 0], ['{"id":3', 5], ['{"id":4', 6]] as const).map(([n, index]) => ({ file: 'items.jsonl', byteOffset: offsetOf(n), partLine: { start: 0, index } })),
+      (
+        [
+          ['{"id":1', 0],
+          ['{"id":3', 5],
+          ['{"id":4', 6],
+        ] as const
+      ).map(([n, index]) => ({ file: 'items.jsonl', byteOffset: offsetOf(n), partLine: { start: 0, index } })),
     );
     assert.equal(rejections.length, 2);
     assert.deepEqual(rejections[0]!.location, { file: 'items.jsonl', byteOffset: offsetOf('{"id":2'), partLine: { start: 0, index: 1 } });
@@ -71,17 +84,27 @@ describe('catalogue readers (local)', () => {
     await writeFile(join(dir, 'latin1.parquet'), Buffer.from(buffer));
     const catalogue = await openCatalogue(join(dir, 'latin1.parquet'));
     const { rows, rejections } = await readAll(catalogue, (await planShards(catalogue, 1)).shards);
-    assert.deepEqual(rows.map((r) => r.value.title), ['café', 'ok']);
-    assert.deepEqual(rejections.map((r) => r.location), [{ file: 'latin1.parquet', row: 1 }]);
+    assert.deepEqual(
+      rows.map((r) => r.value.title),
+      ['café', 'ok'],
+    );
+    assert.deepEqual(
+      rejections.map((r) => r.location),
+      [{ file: 'latin1.parquet', row: 1 }],
+    );
     assert.match(rejections[0]!.reason, /invalid UTF-8 in column "title" \(starts 636166e9\)/);
   });
 
   it('keeps every digit of integers beyond 2^53 (JSON.parse would round two ids into one)', async () => {
-    const text = '{"id":9007199254740993,"title":"a"}\n{"id":9007199254740992,"title":"b"}\n{"meta":{"id":1},"id":12345678901234567890,"price":1e400}\n{"id":7}\n';
+    const text =
+      '{"id":9007199254740993,"title":"a"}\n{"id":9007199254740992,"title":"b"}\n{"meta":{"id":1},"id":12345678901234567890,"price":1e400}\n{"id":7}\n';
     await writeFile(join(dir, 'items.jsonl'), text);
     const catalogue = await openCatalogue(join(dir, 'items.jsonl'));
     const { rows } = await readAll(catalogue, (await planShards(catalogue, 1)).shards);
-    assert.deepEqual(rows.map((r) => r.value.id), [9007199254740993n, 9007199254740992n, 12345678901234567890n, 7]);
+    assert.deepEqual(
+      rows.map((r) => r.value.id),
+      [9007199254740993n, 9007199254740992n, 12345678901234567890n, 7],
+    );
     assert.equal(rows[2]!.value.price, Infinity, 'non-integers are left as parsed (the featurizer names them)');
   });
 
@@ -92,7 +115,10 @@ describe('catalogue readers (local)', () => {
     await writeFile(join(dir, 'items.jsonl'), Buffer.concat([good, bad, overlong]));
     const catalogue = await openCatalogue(join(dir, 'items.jsonl'));
     const { rows, rejections } = await readAll(catalogue, (await planShards(catalogue, 1)).shards);
-    assert.deepEqual(rows.map((r) => r.value.title), ['café']);
+    assert.deepEqual(
+      rows.map((r) => r.value.title),
+      ['café'],
+    );
     assert.equal(rejections.length, 2);
     assert.deepEqual(rejections[0]!.location, { file: 'items.jsonl', byteOffset: good.length, partLine: { start: 0, index: 1 } });
     assert.match(rejections[0]!.reason, /invalid UTF-8 \(bytes e9227d at byte 20 of the line\)/);
@@ -106,18 +132,32 @@ describe('catalogue readers (local)', () => {
     await writeFile(join(dir, 'README.txt'), 'not data');
     const catalogue = await openCatalogue(dir);
     const description = await catalogue.describe();
-    assert.deepEqual(description.files.map((f) => [f.file, f.rows, f.rowGroupRows]), [
-      ['a.parquet', 250, [100, 100, 50]],
-      ['sub/b.parquet', 50, [20, 20, 10]],
-    ]);
+    assert.deepEqual(
+      description.files.map((f) => [f.file, f.rows, f.rowGroupRows]),
+      [
+        ['a.parquet', 250, [100, 100, 50]],
+        ['sub/b.parquet', 50, [20, 20, 10]],
+      ],
+    );
     assert.equal(description.totalRows, 300);
-    assert.deepEqual(description.skipped.map((f) => f.file), ['README.txt', '_SUCCESS']);
+    assert.deepEqual(
+      description.skipped.map((f) => f.file),
+      ['README.txt', '_SUCCESS'],
+    );
     assert.match(description.skipped[0]!.reason, /extension \.txt is not a catalogue format/);
     assert.match(description.skipped[1]!.reason, /marker file/);
     const bytes = description.files[0]!.bytes;
-    const shard: ShardSpec = { index: 0, estimatedRows: 0, estimatedBytes: 0, parts: [{ kind: 'parquet-rows', file: 'a.parquet', fileBytes: bytes, rowStart: 95, rowEnd: 205 }] };
+    const shard: ShardSpec = {
+      index: 0,
+      estimatedRows: 0,
+      estimatedBytes: 0,
+      parts: [{ kind: 'parquet-rows', file: 'a.parquet', fileBytes: bytes, rowStart: 95, rowEnd: 205 }],
+    };
     const { rows, batches } = await readAll(catalogue, [shard], 32);
-    assert.deepEqual(rows.map((r) => Number(r.value.id)), Array.from({ length: 110 }, (_, i) => 95 + i));
+    assert.deepEqual(
+      rows.map((r) => Number(r.value.id)),
+      Array.from({ length: 110 }, (_, i) => 95 + i),
+    );
     assert.equal(typeof rows[0]!.value.id, 'bigint', 'INT64 ids stay exact');
     assert.deepEqual(rows[0]!.location, { file: 'a.parquet', row: 95 });
     assert.ok(batches.every((b) => b.rows.length <= 32));
@@ -162,7 +202,10 @@ describe('catalogue readers (local)', () => {
     await writeFile(join(dir, 'cut.jsonl.gz'), gz.subarray(0, gz.length - 40));
     const cut = await openCatalogue(join(dir, 'cut.jsonl.gz'));
     const cutPlan = await planShards(cut, 1);
-    await assert.rejects(readAll(cut, cutPlan.shards), (e: unknown) => e instanceof CatalogueError && e.code === 'GZIP_INVALID' && e.message.includes('cut.jsonl.gz'));
+    await assert.rejects(
+      readAll(cut, cutPlan.shards),
+      (e: unknown) => e instanceof CatalogueError && e.code === 'GZIP_INVALID' && e.message.includes('cut.jsonl.gz'),
+    );
   });
 
   it('refuses to read a file that changed since the plan was made', async () => {
@@ -170,7 +213,10 @@ describe('catalogue readers (local)', () => {
     const catalogue = await openCatalogue(dir);
     const plan = await planShards(catalogue, 2);
     await writeJsonlFile(join(dir, 'items.jsonl'), jsonlText(productRows(0, 101)));
-    await assert.rejects(readAll(catalogue, plan.shards), (e: unknown) => e instanceof PlanError && e.code === 'CATALOGUE_CHANGED' && e.message.includes('items.jsonl'));
+    await assert.rejects(
+      readAll(catalogue, plan.shards),
+      (e: unknown) => e instanceof PlanError && e.code === 'CATALOGUE_CHANGED' && e.message.includes('items.jsonl'),
+    );
   });
 
   it('reads Spark-style part files (.json, .json.gz, no extension) by their content and lists every skipped file with why', async () => {
@@ -184,9 +230,15 @@ describe('catalogue readers (local)', () => {
     await writeFile(join(dir, 'out', 'README.txt'), 'docs');
     const catalogue = await openCatalogue(join(dir, 'out'));
     const description = await catalogue.describe();
-    assert.deepEqual(description.files.map((f) => [f.file, f.format]), [
-      ['part-00000-1b2c-c000.json', 'jsonl'], ['part-00001-1b2c-c000.json.gz', 'jsonl.gz'], ['part-00002-1b2c-c000', 'jsonl'], ['part-00003', 'parquet'],
-    ]);
+    assert.deepEqual(
+      description.files.map((f) => [f.file, f.format]),
+      [
+        ['part-00000-1b2c-c000.json', 'jsonl'],
+        ['part-00001-1b2c-c000.json.gz', 'jsonl.gz'],
+        ['part-00002-1b2c-c000', 'jsonl'],
+        ['part-00003', 'parquet'],
+      ],
+    );
     const skipped = Object.fromEntries(description.skipped.map((f) => [f.file, f.reason]));
     assert.deepEqual(Object.keys(skipped).sort(), ['.hidden.jsonl', 'README.txt', 'notes.json', 'part-00004']);
     assert.match(skipped['.hidden.jsonl']!, /hidden file/);
@@ -195,7 +247,10 @@ describe('catalogue readers (local)', () => {
     const plan = await planShards(catalogue, 2);
     assert.deepEqual(plan.skipped?.map((f) => f.file).sort(), Object.keys(skipped).sort(), 'the plan lists them too');
     const { rows } = await readAll(catalogue, plan.shards, 64);
-    assert.deepEqual(rows.map((r) => Number(r.value.id)).sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i));
+    assert.deepEqual(
+      rows.map((r) => Number(r.value.id)).sort((a, b) => a - b),
+      Array.from({ length: 40 }, (_, i) => i),
+    );
     await catalogue.close();
   });
 
@@ -233,11 +288,17 @@ describe('catalogue readers (s3://)', () => {
     assert.equal(plan.source, 's3://catalogue-bucket/exports/2026-11-23');
     const { rows, rejections } = await readAll(catalogue, plan.shards);
     assert.equal(rejections.length, 0);
-    assert.deepEqual(rows.map((r) => Number(r.value.id)).sort((a, b) => a - b), Array.from({ length: 600 }, (_, i) => i));
+    assert.deepEqual(
+      rows.map((r) => Number(r.value.id)).sort((a, b) => a - b),
+      Array.from({ length: 600 }, (_, i) => i),
+    );
     await catalogue.close();
 
     const single = await openCatalogue('s3://catalogue-bucket/exports/2026-11-23/part-001.jsonl', { s3: server.s3Options });
-    assert.deepEqual((await single.describe()).files.map((f) => f.file), ['exports/2026-11-23/part-001.jsonl']);
+    assert.deepEqual(
+      (await single.describe()).files.map((f) => f.file),
+      ['exports/2026-11-23/part-001.jsonl'],
+    );
     await single.close();
   });
 });

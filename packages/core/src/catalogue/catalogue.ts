@@ -88,13 +88,16 @@ export class Catalogue {
    */
   async readFileHead(file: CatalogueFileInfo, rows: number): Promise<RowBatch> {
     const head: RowBatch = { rows: [], rejections: [] };
-    const batches = file.format === 'parquet'
-      ? readParquetRows(this.store, file.file, file.bytes, await this.parquetMetadata(file.file, file.bytes), 0, Math.min(rows, file.rows ?? rows), { batchSize: rows })
-      : file.format === 'jsonl.gz'
-        ? readJsonlGz(this.store, file.file, file.bytes, rows)
-        : file.format === 'jsonl'
-          ? readJsonlRange(this.store, file.file, file.bytes, 0, Math.min(file.bytes, FILE_HEAD_BYTES), rows)
-          : undefined;
+    const batches =
+      file.format === 'parquet'
+        ? readParquetRows(this.store, file.file, file.bytes, await this.parquetMetadata(file.file, file.bytes), 0, Math.min(rows, file.rows ?? rows), {
+            batchSize: rows,
+          })
+        : file.format === 'jsonl.gz'
+          ? readJsonlGz(this.store, file.file, file.bytes, rows)
+          : file.format === 'jsonl'
+            ? readJsonlRange(this.store, file.file, file.bytes, 0, Math.min(file.bytes, FILE_HEAD_BYTES), rows)
+            : undefined;
     if (batches === undefined) return head;
     try {
       for await (const batch of batches) {
@@ -185,7 +188,8 @@ export class Catalogue {
     const skipped: SkippedFile[] = [];
     const detected = await mapLimit(this.listed, this.metadataConcurrency, async (object) => {
       let format = detectFormat(object.key);
-      if (format === 'sniff') format = object.size === 0 ? { skip: 'empty file' } : sniffFormat(await this.store.getRange(object.key, 0, Math.min(object.size, 64) - 1));
+      if (format === 'sniff')
+        format = object.size === 0 ? { skip: 'empty file' } : sniffFormat(await this.store.getRange(object.key, 0, Math.min(object.size, 64) - 1));
       return { ...object, format };
     });
     const candidates: Array<ListedObject & { format: CatalogueFormat }> = [];

@@ -24,8 +24,12 @@ const columns = {
 
 describe('Parquet written by arrow-rs (parquet-wasm), every codec', () => {
   let dir: string;
-  before(async () => { dir = await mkdtemp(join(tmpdir(), 'reindex-codecs-')); });
-  after(async () => { await rm(dir, { recursive: true, force: true }); });
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'reindex-codecs-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
 
   for (const codec of ['UNCOMPRESSED', 'SNAPPY', 'GZIP', 'BROTLI', 'LZ4', 'ZSTD', 'LZ4_RAW'] as const satisfies readonly ArrowParquetCodec[]) {
     it(`reads ${codec} files row for row, across row groups and shards`, async () => {
@@ -46,7 +50,7 @@ describe('Parquet written by arrow-rs (parquet-wasm), every codec', () => {
         assert.equal(value.sku, columns.sku.values[i]);
         assert.equal(value.n, columns.n.values[i] ?? null);
         assert.equal(value.title, columns.title.values[i] ?? null);
-        assert.deepEqual(value.tags ?? null, columns.tags.values[i] ?? null, "a null list reads as missing");
+        assert.deepEqual(value.tags ?? null, columns.tags.values[i] ?? null, 'a null list reads as missing');
         assert.deepEqual(Array.from(value.vector as number[]), columns.vector.values[i]!.map(Math.fround));
         assert.deepEqual(Array.from(value.ragged as number[]), columns.ragged.values[i]);
       }
@@ -56,31 +60,44 @@ describe('Parquet written by arrow-rs (parquet-wasm), every codec', () => {
 
   it('lists what it reads; a codec it cannot read is refused from the footer, naming the file, column and codec', () => {
     assert.deepEqual([...PARQUET_CODECS_READ].sort(), ['BROTLI', 'GZIP', 'LZ4', 'LZ4_RAW', 'SNAPPY', 'UNCOMPRESSED', 'ZSTD']);
-    const metadata = { row_groups: [{ columns: [{ meta_data: { codec: 'SNAPPY', path_in_schema: ['id'] } }, { meta_data: { codec: 'LZO', path_in_schema: ['title'] } }] }] } as unknown as FileMetaData;
-    assert.throws(() => checkParquetCodecs(openObjectStore(dir), 'old.parquet', metadata), (error: Error) => {
-      assert.ok(error instanceof CatalogueError);
-      assert.equal(error.code, 'PARQUET_CODEC_UNSUPPORTED');
-      assert.match(error.message, /old\.parquet: column "title" is compressed with LZO; reindex reads UNCOMPRESSED, SNAPPY/);
-      return true;
-    });
+    const metadata = {
+      row_groups: [{ columns: [{ meta_data: { codec: 'SNAPPY', path_in_schema: ['id'] } }, { meta_data: { codec: 'LZO', path_in_schema: ['title'] } }] }],
+    } as unknown as FileMetaData;
+    assert.throws(
+      () => checkParquetCodecs(openObjectStore(dir), 'old.parquet', metadata),
+      (error: Error) => {
+        assert.ok(error instanceof CatalogueError);
+        assert.equal(error.code, 'PARQUET_CODEC_UNSUPPORTED');
+        assert.match(error.message, /old\.parquet: column "title" is compressed with LZO; reindex reads UNCOMPRESSED, SNAPPY/);
+        return true;
+      },
+    );
   });
 
   it('a Parquet file rewritten after planning, shrunk or grown, is CATALOGUE_CHANGED (not a corrupt footer, not a range error)', async () => {
     const file = join(dir, 'changing.parquet');
     await writeFile(file, arrowParquetBuffer(columns, { rowGroupRows: 1000 }));
-    for (const rewrite of [{ ...columns, sku: { ...columns.sku, values: columns.sku.values.map(() => 'S') } }, { ...columns, sku: { ...columns.sku, values: columns.sku.values.map((s) => `${s}-longer-than-before`) } }]) {
+    for (const rewrite of [
+      { ...columns, sku: { ...columns.sku, values: columns.sku.values.map(() => 'S') } },
+      { ...columns, sku: { ...columns.sku, values: columns.sku.values.map((s) => `${s}-longer-than-before`) } },
+    ]) {
       const catalogue = await openCatalogue(file);
       const plan = await planShards(catalogue, 2);
       const before = (await catalogue.describe()).files[0]!.bytes;
       await writeFile(file, arrowParquetBuffer(rewrite, { rowGroupRows: 1000 }));
       // A fresh reader, as a worker would open it: nothing cached from before the change.
       const worker = await openCatalogue(file);
-      await assert.rejects(async () => { for await (const batch of worker.readShard(plan.shards[1]!)) void batch; }, (error: Error) => {
-        assert.ok(error instanceof PlanError, `${error.name}: ${error.message}`);
-        assert.equal(error.code, 'CATALOGUE_CHANGED');
-        assert.match(error.message, new RegExp(`changing\\.parquet is \\d+ bytes but the shard plan was made for ${before}`));
-        return true;
-      });
+      await assert.rejects(
+        async () => {
+          for await (const batch of worker.readShard(plan.shards[1]!)) void batch;
+        },
+        (error: Error) => {
+          assert.ok(error instanceof PlanError, `${error.name}: ${error.message}`);
+          assert.equal(error.code, 'CATALOGUE_CHANGED');
+          assert.match(error.message, new RegExp(`changing\\.parquet is \\d+ bytes but the shard plan was made for ${before}`));
+          return true;
+        },
+      );
       await catalogue.close();
       await worker.close();
     }

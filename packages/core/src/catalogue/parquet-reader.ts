@@ -1,5 +1,14 @@
 import { isUtf8 } from 'node:buffer';
-import { parquetMetadataAsync, parquetReadObjects, parquetSchema, type AsyncBuffer, type CompressionCodec, type FileMetaData, type ParquetParsers, type SchemaTree } from 'hyparquet';
+import {
+  parquetMetadataAsync,
+  parquetReadObjects,
+  parquetSchema,
+  type AsyncBuffer,
+  type CompressionCodec,
+  type FileMetaData,
+  type ParquetParsers,
+  type SchemaTree,
+} from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { CatalogueError, ReindexError } from '../errors.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -13,8 +22,7 @@ class InvalidUtf8 {
 const UTF8 = new TextDecoder();
 /** hyparquet's parsers with strings decoded only when they are valid UTF-8. */
 const STRICT_PARSERS = {
-  stringFromBytes: (bytes: Uint8Array | undefined): string | InvalidUtf8 | undefined =>
-    bytes && (isUtf8(bytes) ? UTF8.decode(bytes) : new InvalidUtf8(bytes)),
+  stringFromBytes: (bytes: Uint8Array | undefined): string | InvalidUtf8 | undefined => bytes && (isUtf8(bytes) ? UTF8.decode(bytes) : new InvalidUtf8(bytes)),
 } as unknown as Partial<ParquetParsers>;
 
 /**
@@ -93,7 +101,8 @@ export function parquetColumns(metadata: FileMetaData): Map<string, ParquetColum
 function invalidUtf8Reason(value: Record<string, unknown>): string | undefined {
   for (const [column, cell] of Object.entries(value)) {
     const bad = cell instanceof InvalidUtf8 ? cell : Array.isArray(cell) ? cell.find((c): c is InvalidUtf8 => c instanceof InvalidUtf8) : undefined;
-    if (bad) return `invalid UTF-8 in column "${column}" (starts ${Buffer.from(bad.bytes.subarray(0, 8)).toString('hex')}); the row is not indexed rather than indexed altered`;
+    if (bad)
+      return `invalid UTF-8 in column "${column}" (starts ${Buffer.from(bad.bytes.subarray(0, 8)).toString('hex')}); the row is not indexed rather than indexed altered`;
   }
   return undefined;
 }
@@ -166,7 +175,10 @@ export async function* readParquetRows(
         throw parquetError(store, file, cause, `rows ${from}..${to - 1}`);
       }
       if (rows.length !== to - from) {
-        throw new CatalogueError('PARQUET_INVALID', `Parquet file ${store.url}/${file} returned ${rows.length} rows for rows ${from}..${to - 1}; the file is corrupt`);
+        throw new CatalogueError(
+          'PARQUET_INVALID',
+          `Parquet file ${store.url}/${file} returned ${rows.length} rows for rows ${from}..${to - 1}; the file is corrupt`,
+        );
       }
       for (let i = 0; i < rows.length; i++) {
         const location = { file, row: from + i };

@@ -20,7 +20,11 @@ describe('synthetic catalogues', () => {
       ['synthetic:gmm?items=5&spread=-1', /"spread" must be a number in \(0, 10\]/],
     ];
     for (const [url, message] of bad) {
-      assert.throws(() => parseSyntheticUrl(url), (e: unknown) => e instanceof CatalogueError && e.code === 'CATALOGUE_URL_INVALID' && message.test(e.message), url);
+      assert.throws(
+        () => parseSyntheticUrl(url),
+        (e: unknown) => e instanceof CatalogueError && e.code === 'CATALOGUE_URL_INVALID' && message.test(e.message),
+        url,
+      );
     }
   });
 
@@ -46,11 +50,20 @@ describe('synthetic catalogues', () => {
     for (let r = 0; r < 4000; r++) sizes[g.modeOf(r)]!++;
     assert.ok(sizes[0]! > 3 * sizes[15]!, `mode sizes ${sizes.join(',')}`);
     const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i]!, 0);
-    let same = 0, sameN = 0, other = 0, otherN = 0;
+    let same = 0,
+      sameN = 0,
+      other = 0,
+      otherN = 0;
     for (let i = 0; i < 300; i++) {
       for (let j = i + 1; j < 300; j++) {
         const d = dot(rows[i]!.value.embedding as Float32Array, rows[j]!.value.embedding as Float32Array);
-        if (g.modeOf(i) === g.modeOf(j)) { same += d; sameN++; } else { other += d; otherN++; }
+        if (g.modeOf(i) === g.modeOf(j)) {
+          same += d;
+          sameN++;
+        } else {
+          other += d;
+          otherN++;
+        }
       }
     }
     assert.ok(same / sameN > other / otherN + 0.3, `mean inner product within modes ${same / sameN}, across ${other / otherN}`);
@@ -78,7 +91,10 @@ describe('synthetic catalogues', () => {
     const ids: unknown[] = [];
     for await (const batch of catalogue.readShard(plan.shards[3]!, { batchSize: 4096 })) ids.push(...batch.rows.map((r) => r.value.id));
     const part = plan.shards[3]!.parts[0] as { rowStart: number; rowEnd: number };
-    assert.deepEqual(ids, Array.from({ length: part.rowEnd - part.rowStart }, (_, i) => part.rowStart + i));
+    assert.deepEqual(
+      ids,
+      Array.from({ length: part.rowEnd - part.rowStart }, (_, i) => part.rowStart + i),
+    );
     await catalogue.close();
   });
 });

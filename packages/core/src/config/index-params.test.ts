@@ -137,7 +137,10 @@ describe('configuredIndexParams', () => {
     // faiss would allocate ~5 GB of empty list headers for this one before refusing it.
     assert.throws(
       () => configuredIndexParams('IVF99999999,PQ64', 1_000_000_000, 128),
-      (e: unknown) => e instanceof ConfigError && e.code === 'INDEX_FACTORY_TOO_LARGE' && /99999999 lists: their centroids and list headers alone take 55999999440 bytes/.test(e.message),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.code === 'INDEX_FACTORY_TOO_LARGE' &&
+        /99999999 lists: their centroids and list headers alone take 55999999440 bytes/.test(e.message),
     );
   });
 });

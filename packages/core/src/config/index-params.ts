@@ -107,8 +107,10 @@ export function chooseIndexParams(itemCount: number, dim: number, options: Index
   if (!Number.isSafeInteger(itemCount) || itemCount < 1) throw new ConfigError(`item count must be a positive integer, got ${itemCount}`);
   if (!Number.isSafeInteger(dim) || dim < 1) throw new ConfigError(`embedding dim must be a positive integer, got ${dim}`);
   const positive: Array<[string, number | undefined]> = [
-    ['index.servingMemoryBytes', servingMemoryBytes], ['index.builderMemoryBytes', builderMemoryBytes],
-    ['index.trainPointsPerCentroid', pointsPerCentroid], ['index.maxTrainSampleSize', maxTrainSampleSize],
+    ['index.servingMemoryBytes', servingMemoryBytes],
+    ['index.builderMemoryBytes', builderMemoryBytes],
+    ['index.trainPointsPerCentroid', pointsPerCentroid],
+    ['index.maxTrainSampleSize', maxTrainSampleSize],
     ['index.trainSampleSize', options.trainSampleSize],
   ];
   for (const [name, value] of positive) {
@@ -127,15 +129,21 @@ export function chooseIndexParams(itemCount: number, dim: number, options: Index
   const maxByTraining = floorPow2(Math.max(1, trainSampleSize / rule.minTrainPointsPerCentroid));
   if (nlist > maxByTraining) {
     nlist = maxByTraining;
-    rationale.push(`nlist capped to ${nlist}: ${trainSampleSize} training points allow at most ${nlist} centroids of ${rule.minTrainPointsPerCentroid}+ points`);
+    rationale.push(
+      `nlist capped to ${nlist}: ${trainSampleSize} training points allow at most ${nlist} centroids of ${rule.minTrainPointsPerCentroid}+ points`,
+    );
   }
   const coarseTraining: CoarseTraining = nlist >= rule.twoLevelFromNlist ? 'two-level' : 'flat';
   if (coarseTraining === 'two-level') {
-    rationale.push(`two-level k-means: nlist ${nlist} >= ${rule.twoLevelFromNlist}, ${Math.round(Math.sqrt(nlist))} coarse clusters, then sub-centroids per cluster by size`);
+    rationale.push(
+      `two-level k-means: nlist ${nlist} >= ${rule.twoLevelFromNlist}, ${Math.round(Math.sqrt(nlist))} coarse clusters, then sub-centroids per cluster by size`,
+    );
   }
   const coarseQuantizer = nlist >= rule.hnswFromNlist ? 'hnsw32' : 'flat';
   if (coarseQuantizer === 'hnsw32') {
-    rationale.push(`HNSW32 coarse quantizer (efSearch ${rule.hnswEfSearch}): nlist ${nlist} >= ${rule.hnswFromNlist}, a flat scan of the centroids would dominate add and query time`);
+    rationale.push(
+      `HNSW32 coarse quantizer (efSearch ${rule.hnswEfSearch}): nlist ${nlist} >= ${rule.hnswFromNlist}, a flat scan of the centroids would dominate add and query time`,
+    );
   }
 
   const fixedBytes = nlist * dim * 4 + 256 * dim * 4 + (coarseQuantizer === 'hnsw32' ? nlist * rule.hnswBytesPerCentroid : 0);
@@ -175,7 +183,9 @@ export function chooseIndexParams(itemCount: number, dim: number, options: Index
  * maxTrainSampleSize and half the builder budget; or the configured fixed size.
  */
 function chooseTrainSample(
-  nlist: number, itemCount: number, dim: number,
+  nlist: number,
+  itemCount: number,
+  dim: number,
   o: { builderMemoryBytes: number; pointsPerCentroid: number; maxTrainSampleSize: number; fixed: number | undefined },
 ): { trainSampleSize: number; reason: string } {
   if (o.fixed !== undefined) {
@@ -187,10 +197,13 @@ function chooseTrainSample(
   const wanted = nlist * o.pointsPerCentroid;
   const size = Math.min(wanted, itemCount, o.maxTrainSampleSize, byBuilder);
   const bound =
-    size === wanted ? `${o.pointsPerCentroid} points for each of ${nlist} centroids`
-    : size === itemCount ? 'every item'
-    : size === o.maxTrainSampleSize ? `index.maxTrainSampleSize (${nlist}·${o.pointsPerCentroid} = ${wanted} wanted)`
-    : `half of index.builderMemoryBytes ${o.builderMemoryBytes} at ${bytesPerVector} bytes per sampled vector (${wanted} wanted)`;
+    size === wanted
+      ? `${o.pointsPerCentroid} points for each of ${nlist} centroids`
+      : size === itemCount
+        ? 'every item'
+        : size === o.maxTrainSampleSize
+          ? `index.maxTrainSampleSize (${nlist}·${o.pointsPerCentroid} = ${wanted} wanted)`
+          : `half of index.builderMemoryBytes ${o.builderMemoryBytes} at ${bytesPerVector} bytes per sampled vector (${wanted} wanted)`;
   return { trainSampleSize: size, reason: `training sample ${size}: ${bound}` };
 }
 
@@ -239,14 +252,24 @@ export function configuredIndexParams(factory: string, itemCount: number, dim: n
     bytesPerVector,
     estimatedIndexBytes: itemCount * bytesPerVector + nlist * dim * 4,
     estimatedTrainBytes: training.trainSampleSize * INDEX_PARAM_RULE.trainSampleCopies * dim * 4,
-    rationale: [`factory string from configuration: ${factory}`, training.reason, ...(coarseTraining === 'two-level' ? [`two-level k-means: nlist ${nlist} >= ${INDEX_PARAM_RULE.twoLevelFromNlist}`] : [])],
+    rationale: [
+      `factory string from configuration: ${factory}`,
+      training.reason,
+      ...(coarseTraining === 'two-level' ? [`two-level k-means: nlist ${nlist} >= ${INDEX_PARAM_RULE.twoLevelFromNlist}`] : []),
+    ],
   };
 }
 
 /** The index parameters a config's `index` section gives `itemCount` vectors of `dim`: its factory string, or the rule's choice. */
 export function indexParamsForConfig(index: IndexConfig, itemCount: number, dim: number): IndexParams {
   const { servingMemoryBytes, builderMemoryBytes, trainPointsPerCentroid, maxTrainSampleSize, trainSampleSize } = index;
-  const budget = { servingMemoryBytes, builderMemoryBytes, trainPointsPerCentroid, maxTrainSampleSize, ...(trainSampleSize !== undefined ? { trainSampleSize } : {}) };
+  const budget = {
+    servingMemoryBytes,
+    builderMemoryBytes,
+    trainPointsPerCentroid,
+    maxTrainSampleSize,
+    ...(trainSampleSize !== undefined ? { trainSampleSize } : {}),
+  };
   return index.factory ? configuredIndexParams(index.factory, itemCount, dim, budget) : chooseIndexParams(itemCount, dim, budget);
 }
 

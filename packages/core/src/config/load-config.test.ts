@@ -27,11 +27,19 @@ describe('loadConfig', () => {
   it('returns the documented defaults with no file and no overrides', async () => {
     assert.deepEqual(DEFAULT_CONFIG, {
       name: 'catalogue',
-      catalogue: { fields: { id: 'id', title: 'title', category: 'category', brand: 'brand', shop: 'shop', price: 'price' }, normalizeEmbeddings: false, idKind: 'auto', duplicateIds: 'reject' },
+      catalogue: {
+        fields: { id: 'id', title: 'title', category: 'category', brand: 'brand', shop: 'shop', price: 'price' },
+        normalizeEmbeddings: false,
+        idKind: 'auto',
+        duplicateIds: 'reject',
+      },
       store: { url: 'var/store' },
       index: {
-        metric: 'ip', trainPointsPerCentroid: 50, maxTrainSampleSize: 4_000_000,
-        servingMemoryBytes: 64 * 1024 ** 3, builderMemoryBytes: 16 * 1024 ** 3,
+        metric: 'ip',
+        trainPointsPerCentroid: 50,
+        maxTrainSampleSize: 4_000_000,
+        servingMemoryBytes: 64 * 1024 ** 3,
+        builderMemoryBytes: 16 * 1024 ** 3,
         quality: { queries: 1000, targetRecallAt10: 0.95, latencyBudgetMs: 5, maxItemDropFraction: 0.1, maxRejectedFraction: 0.05 },
       },
       shardCount: 8,
@@ -60,8 +68,13 @@ describe('loadConfig', () => {
     assert.deepEqual(config.catalogue.fields, { id: 'sku', title: 'name', category: 'category', brand: 'brand', shop: 'shop', price: 'price' });
     assert.equal(config.store.url, 's3://bucket/reindex');
     assert.deepEqual(config.index, {
-      metric: 'l2', nprobe: 16, trainSampleSize: 5000, trainPointsPerCentroid: 50, maxTrainSampleSize: 4_000_000,
-      servingMemoryBytes: 64 * 1024 ** 3, builderMemoryBytes: 16 * 1024 ** 3,
+      metric: 'l2',
+      nprobe: 16,
+      trainSampleSize: 5000,
+      trainPointsPerCentroid: 50,
+      maxTrainSampleSize: 4_000_000,
+      servingMemoryBytes: 64 * 1024 ** 3,
+      builderMemoryBytes: 16 * 1024 ** 3,
       quality: { ...DEFAULT_CONFIG.index.quality, targetRecallAt10: 0.9, maxNprobe: 64 },
     });
     assert.equal(config.shardCount, 4);
@@ -99,8 +112,11 @@ describe('loadConfig', () => {
     // A config written before the budget split says what replaced the option.
     await writeFile(file, JSON.stringify({ index: { memoryBudgetBytes: 4294967296 } }));
     await rejectsWith(loadConfig(file), 'index.memoryBudgetBytes: was split into index.servingMemoryBytes', 'index.builderMemoryBytes');
-    await rejectsWith(loadConfig(undefined, { index: { builderMemoryBytes: 0, maxTrainSampleSize: 1.5 } }),
-      'index.builderMemoryBytes: must be a positive integer number of bytes, got 0', 'index.maxTrainSampleSize: must be a positive integer, got 1.5');
+    await rejectsWith(
+      loadConfig(undefined, { index: { builderMemoryBytes: 0, maxTrainSampleSize: 1.5 } }),
+      'index.builderMemoryBytes: must be a positive integer number of bytes, got 0',
+      'index.maxTrainSampleSize: must be a positive integer, got 1.5',
+    );
   });
 
   it('reports unreadable and malformed files by path', async () => {

@@ -5,9 +5,20 @@ import { ConfigError } from '../errors.js';
 import { validateS3Options } from '../store/s3-options.js';
 import { DEFAULT_CONFIG, type ReindexConfig, type ReindexConfigInput } from './reindex-config.js';
 
-const positiveInt = (what: string) => z.number({ error: `must be ${what}` }).int({ error: `must be ${what}` }).positive({ error: `must be ${what}` });
-const nonNegativeInt = (what: string) => z.number({ error: `must be ${what}` }).int({ error: `must be ${what}` }).nonnegative({ error: `must be ${what}` });
-const fraction = z.number({ error: 'must be a number from 0 to 1' }).min(0, { error: 'must be a number from 0 to 1' }).max(1, { error: 'must be a number from 0 to 1' });
+const positiveInt = (what: string) =>
+  z
+    .number({ error: `must be ${what}` })
+    .int({ error: `must be ${what}` })
+    .positive({ error: `must be ${what}` });
+const nonNegativeInt = (what: string) =>
+  z
+    .number({ error: `must be ${what}` })
+    .int({ error: `must be ${what}` })
+    .nonnegative({ error: `must be ${what}` });
+const fraction = z
+  .number({ error: 'must be a number from 0 to 1' })
+  .min(0, { error: 'must be a number from 0 to 1' })
+  .max(1, { error: 'must be a number from 0 to 1' });
 const nonEmpty = z.string({ error: 'must be a non-empty string' }).min(1, { error: 'must be a non-empty string' });
 /** Index names become object-store path segments and file names on serving hosts. */
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -22,13 +33,24 @@ const configSchema = z.strictObject({
   name: z.string().regex(NAME_PATTERN, { error: 'must be 1-128 characters of letters, digits, ".", "_" or "-", starting with a letter or digit' }),
   catalogue: z.strictObject({
     url: nonEmpty.optional(),
-    fields: z.strictObject({ id: nonEmpty, title: nonEmpty, category: nonEmpty, brand: nonEmpty, shop: nonEmpty, price: nonEmpty, embedding: nonEmpty.optional() }),
+    fields: z.strictObject({
+      id: nonEmpty,
+      title: nonEmpty,
+      category: nonEmpty,
+      brand: nonEmpty,
+      shop: nonEmpty,
+      price: nonEmpty,
+      embedding: nonEmpty.optional(),
+    }),
     normalizeEmbeddings: z.boolean({ error: 'must be true or false' }),
     idKind: z.enum(['auto', 'int64', 'string'], { error: 'must be "auto", "int64" or "string"' }),
     duplicateIds: z.enum(['reject', 'keep-last', 'fail'], { error: 'must be "reject", "keep-last" or "fail"' }),
   }),
   store: z.strictObject({ url: nonEmpty }),
-  redisUrl: z.string().regex(/^rediss?:\/\/.+/, { error: 'must be a redis:// or rediss:// URL' }).optional(),
+  redisUrl: z
+    .string()
+    .regex(/^rediss?:\/\/.+/, { error: 'must be a redis:// or rediss:// URL' })
+    .optional(),
   modelDir: nonEmpty.optional(),
   index: z.strictObject({
     factory: z
@@ -56,10 +78,12 @@ const configSchema = z.strictObject({
   workers: nonNegativeInt('a non-negative integer').optional(),
   keepVersions: positiveInt('a positive integer (the current version counts)'),
   s3: z.record(z.string(), z.unknown()),
-  schedule: z.strictObject({
-    cron: nonEmpty,
-    timeZone: nonEmpty.refine(isTimeZone, { error: 'must be an IANA time zone such as "Europe/Berlin" or "UTC"' }),
-  }).optional(),
+  schedule: z
+    .strictObject({
+      cron: nonEmpty,
+      timeZone: nonEmpty.refine(isTimeZone, { error: 'must be an IANA time zone such as "Europe/Berlin" or "UTC"' }),
+    })
+    .optional(),
 });
 
 function isTimeZone(zone: string): boolean {
@@ -165,6 +189,7 @@ function resolveRelativePaths(input: ReindexConfigInput, baseDir: string): Reind
   if (isPlainObject(out.catalogue) && out.catalogue.url !== undefined) out.catalogue.url = local(out.catalogue.url);
   if (isPlainObject(out.store) && out.store.url !== undefined) out.store.url = local(out.store.url);
   if (out.modelDir !== undefined) out.modelDir = local(out.modelDir);
-  if (isPlainObject(out.index) && isPlainObject(out.index.quality) && out.index.quality.queriesUrl !== undefined) out.index.quality.queriesUrl = local(out.index.quality.queriesUrl);
+  if (isPlainObject(out.index) && isPlainObject(out.index.quality) && out.index.quality.queriesUrl !== undefined)
+    out.index.quality.queriesUrl = local(out.index.quality.queriesUrl);
   return out as ReindexConfigInput;
 }

@@ -31,7 +31,9 @@ export function serializeIdMap(mapper: IdMapper): Buffer {
 export function parseIdMap(text: string | Buffer, source = 'id map'): IdMapper {
   const mapper = new IdMapper();
   const lines = text.toString().split('\n');
-  lines.forEach((line, index) => { addLine(mapper, line, index, source); });
+  lines.forEach((line, index) => {
+    addLine(mapper, line, index, source);
+  });
   return mapper;
 }
 
@@ -62,21 +64,12 @@ function addLine(mapper: IdMapper, line: string, index: number, source: string):
   } catch (cause) {
     throw new IdMapError('ID_MAP_INVALID', `${source} line ${index + 1} is not valid JSON`, { cause });
   }
-  if (
-    !Array.isArray(parsed) ||
-    parsed.length !== 2 ||
-    typeof parsed[0] !== 'string' ||
-    typeof parsed[1] !== 'string' ||
-    !/^\d+$/.test(parsed[0])
-  ) {
+  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== 'string' || typeof parsed[1] !== 'string' || !/^\d+$/.test(parsed[0])) {
     throw new IdMapError('ID_MAP_INVALID', `${source} line ${index + 1} is not a ["<faissId>", "<itemId>"] pair`);
   }
   const faissId = BigInt(parsed[0]);
   const computed = mapper.add(parsed[1]);
   if (computed !== faissId) {
-    throw new IdMapError(
-      'ID_MAP_INVALID',
-      `${source} line ${index + 1}: item id ${JSON.stringify(parsed[1])} maps to ${computed}, not ${faissId}`,
-    );
+    throw new IdMapError('ID_MAP_INVALID', `${source} line ${index + 1}: item id ${JSON.stringify(parsed[1])} maps to ${computed}, not ${faissId}`);
   }
 }

@@ -97,10 +97,17 @@ describe('IdMapper', () => {
     const mapper = new IdMapper();
     for (const id of ['b', 'a', 'ü-long id with spaces', '12345']) mapper.add(id);
     const text = serializeIdMap(mapper).toString();
-    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as [string, string]);
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as [string, string]);
     assert.equal(lines.length, 4);
     const ids = lines.map(([f]) => BigInt(f));
-    assert.deepEqual([...ids].sort((p, q) => (p < q ? -1 : 1)), ids, 'sorted by faiss id');
+    assert.deepEqual(
+      [...ids].sort((p, q) => (p < q ? -1 : 1)),
+      ids,
+      'sorted by faiss id',
+    );
     assert.deepEqual([...parseIdMap(text).entries()], [...mapper.entries()]);
     const dir = await mkdtemp(join(tmpdir(), 'reindex-idmap-'));
     try {
@@ -111,7 +118,10 @@ describe('IdMapper', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-    assert.throws(() => parseIdMap('["1","a"]\n'), (e: unknown) => e instanceof IdMapError && e.message.includes('maps to'));
+    assert.throws(
+      () => parseIdMap('["1","a"]\n'),
+      (e: unknown) => e instanceof IdMapError && e.message.includes('maps to'),
+    );
     assert.throws(() => parseIdMap('{"x":1}\n'), /pair/);
   });
 });

@@ -37,7 +37,8 @@ describe('manifest', () => {
       () => validateManifest(bad, 'indexes/catalogue/v1/manifest.json'),
       (e: unknown) => {
         assert.ok(e instanceof ManifestError);
-        for (const m of ['indexes/catalogue/v1/manifest.json', 'dim:', 'metric:', 'files.0.path:', 'files.0.sha256:']) assert.ok(e.message.includes(m), `${e.message} should mention ${m}`);
+        for (const m of ['indexes/catalogue/v1/manifest.json', 'dim:', 'metric:', 'files.0.path:', 'files.0.sha256:'])
+          assert.ok(e.message.includes(m), `${e.message} should mention ${m}`);
         return true;
       },
     );
@@ -67,7 +68,10 @@ describe('store layout', () => {
 
   it('rejects segments that would change the layout', () => {
     for (const bad of ['', '..', 'a/b', '.hidden']) {
-      assert.throws(() => latestKey(bad), (e: unknown) => e instanceof ObjectStoreError && e.code === 'INVALID_KEY');
+      assert.throws(
+        () => latestKey(bad),
+        (e: unknown) => e instanceof ObjectStoreError && e.code === 'INVALID_KEY',
+      );
     }
     assert.throws(() => buildKey('b1', '../x'), ObjectStoreError);
     assert.throws(() => shardKey('b1', -1, 'index'), ObjectStoreError);

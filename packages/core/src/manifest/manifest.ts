@@ -5,7 +5,9 @@ const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, { error: 'must be a lowerca
 const relativePath = z
   .string()
   .min(1)
-  .refine((p) => !p.startsWith('/') && !p.split('/').some((s) => s === '' || s === '..' || s === '.'), { error: 'must be a relative path inside the version directory' });
+  .refine((p) => !p.startsWith('/') && !p.split('/').some((s) => s === '' || s === '..' || s === '.'), {
+    error: 'must be a relative path inside the version directory',
+  });
 const count = z.number().int().nonnegative();
 
 const manifestSchema = z

@@ -34,7 +34,8 @@ export function planKey(buildId: string): string {
 
 /** `builds/<buildId>/shards/<i>.<ext>` */
 export function shardKey(buildId: string, shardIndex: number, ext: 'index' | 'json' | 'idmap.jsonl' | 'truth.bin' | 'ids'): string {
-  if (!Number.isSafeInteger(shardIndex) || shardIndex < 0) throw new ObjectStoreError('INVALID_KEY', `shard index must be a non-negative integer, got ${shardIndex}`);
+  if (!Number.isSafeInteger(shardIndex) || shardIndex < 0)
+    throw new ObjectStoreError('INVALID_KEY', `shard index must be a non-negative integer, got ${shardIndex}`);
   return buildKey(buildId, 'shards', `${shardIndex}.${ext}`);
 }
 
@@ -63,5 +64,8 @@ export function latestKey(name: string): string {
  * so retention can keep the last K by sorting names.
  */
 export function versionIdFor(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
 }

@@ -22,7 +22,10 @@ async function idsPerShard(catalogue: Catalogue, shards: ShardSpec[]): Promise<n
 
 function assertEveryIdOnce(perShard: number[][], expectedCount: number): void {
   const all = perShard.flat().sort((a, b) => a - b);
-  assert.deepEqual(all, Array.from({ length: expectedCount }, (_, i) => i));
+  assert.deepEqual(
+    all,
+    Array.from({ length: expectedCount }, (_, i) => i),
+  );
 }
 
 function assertPlanError(promise: Promise<unknown>, code: string, ...mentions: string[]): Promise<void> {
@@ -59,8 +62,14 @@ describe('planShards', () => {
     assertEveryIdOnce(perShard, 1500);
     const sizes = perShard.map((ids) => ids.length);
     assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `unbalanced: ${sizes}`);
-    assert.deepEqual(plan.shards.map((s) => s.estimatedRows), sizes);
-    assert.ok(plan.shards.some((s) => s.parts.length > 1), 'a shard spans a file boundary');
+    assert.deepEqual(
+      plan.shards.map((s) => s.estimatedRows),
+      sizes,
+    );
+    assert.ok(
+      plan.shards.some((s) => s.parts.length > 1),
+      'a shard spans a file boundary',
+    );
   });
 
   it('cuts plain JSONL at line starts so every line lands in exactly one shard', async () => {
@@ -75,7 +84,10 @@ describe('planShards', () => {
       assert.equal(plan.totals.rowsExact, false);
       const perShard = await idsPerShard(catalogue, plan.shards);
       assertEveryIdOnce(perShard, 400);
-      assert.ok(perShard.every((ids) => ids.length > 0), `empty shard at count ${count}`);
+      assert.ok(
+        perShard.every((ids) => ids.length > 0),
+        `empty shard at count ${count}`,
+      );
       for (const shard of plan.shards) {
         for (const part of shard.parts) if (part.kind === 'jsonl-range') assert.ok(part.start < part.end);
       }
@@ -99,10 +111,16 @@ describe('planShards', () => {
     await writeJsonlFile(join(dir, 'c.jsonl.gz'), jsonlText(productRows(2005, 5)), true);
     const catalogue = await openCatalogue(dir);
     const plan = await planShards(catalogue, 3);
-    assert.deepEqual(plan.shards.map((s) => s.parts.map((p) => p.file)), [['a.jsonl.gz'], ['b.jsonl.gz'], ['c.jsonl.gz']]);
+    assert.deepEqual(
+      plan.shards.map((s) => s.parts.map((p) => p.file)),
+      [['a.jsonl.gz'], ['b.jsonl.gz'], ['c.jsonl.gz']],
+    );
     assertEveryIdOnce(await idsPerShard(catalogue, plan.shards), 2010);
     const two = await planShards(catalogue, 2);
-    assert.deepEqual(two.shards.map((s) => s.parts.map((p) => p.file)), [['a.jsonl.gz'], ['b.jsonl.gz', 'c.jsonl.gz']]);
+    assert.deepEqual(
+      two.shards.map((s) => s.parts.map((p) => p.file)),
+      [['a.jsonl.gz'], ['b.jsonl.gz', 'c.jsonl.gz']],
+    );
     await assertPlanError(planShards(catalogue, 4), 'SHARD_COUNT_TOO_LARGE', '--shard-count 4', '<= 3', 'gzip');
 
     // Big file last: the ideal cuts both fall inside it and must be pushed back to file starts.
@@ -111,7 +129,10 @@ describe('planShards', () => {
     await writeJsonlFile(join(reversed, 'b.jsonl.gz'), jsonlText(productRows(5, 5)), true);
     await writeJsonlFile(join(reversed, 'c.jsonl.gz'), jsonlText(productRows(10, 2000)), true);
     const late = await planShards(await openCatalogue(reversed), 3);
-    assert.deepEqual(late.shards.map((s) => s.parts.map((p) => p.file)), [['a.jsonl.gz'], ['b.jsonl.gz'], ['c.jsonl.gz']]);
+    assert.deepEqual(
+      late.shards.map((s) => s.parts.map((p) => p.file)),
+      [['a.jsonl.gz'], ['b.jsonl.gz'], ['c.jsonl.gz']],
+    );
   });
 
   it('handles CRLF line endings and a very long line at a cut point', async () => {

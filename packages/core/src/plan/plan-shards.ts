@@ -172,12 +172,7 @@ async function spreadCollidingCuts(cuts: Cut[], units: Unit[], store: ObjectStor
     const unit = units[unitIndex];
     if (unit === undefined) continue;
     const before = next.pos > 0 ? next.pos : unit.size;
-    const pos =
-      unit.info.format === 'jsonl'
-        ? await previousLineStart(store, unit.info.file, before)
-        : isRowAddressable(unit.info.format)
-          ? before - 1
-          : 0;
+    const pos = unit.info.format === 'jsonl' ? await previousLineStart(store, unit.info.file, before) : isRowAddressable(unit.info.format) ? before - 1 : 0;
     cuts[k] = { unit: unitIndex, pos };
   }
 }

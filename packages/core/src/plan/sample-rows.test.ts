@@ -21,7 +21,7 @@ describe('sampleRows', () => {
   it('has documented defaults and allocates quotas by largest remainder', () => {
     assert.deepEqual(DEFAULT_SAMPLE_OPTIONS, { concurrency: 4 });
     assert.deepEqual(allocate(10, [10, 10, 10]), [4, 3, 3]);
-    assert.deepEqual(allocate(10, [1, 1, 1]), [1, 1, 1], "never more than the rows there are");
+    assert.deepEqual(allocate(10, [1, 1, 1]), [1, 1, 1], 'never more than the rows there are');
     assert.deepEqual(allocate(100, [5, 5]), [5, 5]);
     assert.deepEqual(allocate(3, [0, 10, 0]), [0, 3, 0]);
   });
@@ -40,9 +40,16 @@ describe('sampleRows', () => {
     // Within shards the draw is spread, not the head: mean offset near the middle (499.5).
     const meanOffset = ids.reduce((a, id) => a + (id % 1000), 0) / ids.length;
     assert.ok(meanOffset > 400 && meanOffset < 600, `mean offset ${meanOffset}`);
-    for (const row of sample) assert.equal(Number(row.value.id), (row.location as { row: number }).row + 2000 * Number((row.location.file.match(/\d/) ?? ['0'])[0]));
-    assert.deepEqual((await sampleRows(catalogue, plan, 1000, 42)).map((r) => Number(r.value.id)), ids);
-    assert.notDeepEqual((await sampleRows(catalogue, plan, 1000, 43)).map((r) => Number(r.value.id)), ids);
+    for (const row of sample)
+      assert.equal(Number(row.value.id), (row.location as { row: number }).row + 2000 * Number((row.location.file.match(/\d/) ?? ['0'])[0]));
+    assert.deepEqual(
+      (await sampleRows(catalogue, plan, 1000, 42)).map((r) => Number(r.value.id)),
+      ids,
+    );
+    assert.notDeepEqual(
+      (await sampleRows(catalogue, plan, 1000, 43)).map((r) => Number(r.value.id)),
+      ids,
+    );
   });
 
   it('reservoir-samples JSONL shards across all of them', async () => {
@@ -58,8 +65,14 @@ describe('sampleRows', () => {
       const inQuarter = ids.filter((id) => Math.floor(id / 1000) === q).length;
       assert.ok(inQuarter > 60 && inQuarter < 140, `quarter ${q} got ${inQuarter} of ${ids.length}`);
     }
-    assert.ok(ids.some((id) => id % 1000 > 900), 'reaches the tail of shards');
-    assert.deepEqual((await sampleRows(catalogue, plan, 400, 7)).map((r) => Number(r.value.id)), ids);
+    assert.ok(
+      ids.some((id) => id % 1000 > 900),
+      'reaches the tail of shards',
+    );
+    assert.deepEqual(
+      (await sampleRows(catalogue, plan, 400, 7)).map((r) => Number(r.value.id)),
+      ids,
+    );
   });
 
   it('returns every row when the sample is larger than the catalogue and validates arguments', async () => {
@@ -67,7 +80,10 @@ describe('sampleRows', () => {
     const catalogue = await openCatalogue(dir);
     const plan = await planShards(catalogue, 3);
     const all = await sampleRows(catalogue, plan, 1000, 1);
-    assert.deepEqual(all.map((r) => Number(r.value.id)).sort((a, b) => a - b), Array.from({ length: 30 }, (_, i) => i));
+    assert.deepEqual(
+      all.map((r) => Number(r.value.id)).sort((a, b) => a - b),
+      Array.from({ length: 30 }, (_, i) => i),
+    );
     await assert.rejects(sampleRows(catalogue, plan, 0, 1), PlanError);
     await assert.rejects(sampleRows(catalogue, plan, 10, 1.5), PlanError);
   });
@@ -95,7 +111,10 @@ describe('sampleRows', () => {
     }
     assert.equal(consumed, 12);
     assert.deepEqual(started, [...Array(12).keys()], 'every shard read once, in order');
-    assert.deepEqual(streamed, (await sampleRows(catalogue, plan, 1200, 5)).map((r) => Number(r.value.id)));
+    assert.deepEqual(
+      streamed,
+      (await sampleRows(catalogue, plan, 1200, 5)).map((r) => Number(r.value.id)),
+    );
     assert.throws(() => streamSample(catalogue, plan, 0, 5), PlanError);
     await catalogue.close();
   });

@@ -54,19 +54,16 @@ export interface SampleStream {
  * (a 4M-row training sample as JS objects would take gigabytes). Shards are read ahead,
  * `concurrency` at a time, and yielded in shard order.
  */
-export function streamSample(
-  catalogue: Catalogue,
-  plan: ShardPlan,
-  sampleSize: number,
-  seed: number,
-  options: SampleOptions = {},
-): SampleStream {
+export function streamSample(catalogue: Catalogue, plan: ShardPlan, sampleSize: number, seed: number, options: SampleOptions = {}): SampleStream {
   const { concurrency, columns } = { ...DEFAULT_SAMPLE_OPTIONS, ...options };
   if (!Number.isSafeInteger(sampleSize) || sampleSize < 1) {
     throw new PlanError('SAMPLE_SIZE_INVALID', `sample size must be a positive integer, got ${String(sampleSize)}`);
   }
   if (!Number.isSafeInteger(seed)) throw new PlanError('SAMPLE_SEED_INVALID', `sample seed must be an integer, got ${String(seed)}`);
-  const quotas = allocate(sampleSize, plan.shards.map((s) => s.estimatedRows));
+  const quotas = allocate(
+    sampleSize,
+    plan.shards.map((s) => s.estimatedRows),
+  );
   const sampleShard = async (i: number): Promise<CatalogueRow[]> => {
     const shard = plan.shards[i]!;
     const quota = quotas[i]!;

@@ -51,12 +51,18 @@ describe('FileObjectStore specifics', () => {
 
   it('fails at once, naming the directory, where directories cannot be made (/proc, a file in the way)', async () => {
     const proc = new FileObjectStore('/proc/reindex-store-test');
-    await assert.rejects(proc.put('builds/b/build.json', Buffer.from('{}')), (e: unknown) => e instanceof ObjectStoreError && e.code === 'STORE_IO' && /cannot create directory \/proc\/reindex-store-test/.test(e.message));
+    await assert.rejects(
+      proc.put('builds/b/build.json', Buffer.from('{}')),
+      (e: unknown) => e instanceof ObjectStoreError && e.code === 'STORE_IO' && /cannot create directory \/proc\/reindex-store-test/.test(e.message),
+    );
     const root = await mkdtemp(join(tmpdir(), 'reindex-file-store-'));
     try {
       await writeFile(join(root, 'builds'), 'a file, not a directory');
       const store = new FileObjectStore(root);
-      await assert.rejects(store.put('builds/b/build.json', Buffer.from('{}')), (e: unknown) => e instanceof ObjectStoreError && /cannot create directory .*builds for .*: a file is in the way/.test(e.message));
+      await assert.rejects(
+        store.put('builds/b/build.json', Buffer.from('{}')),
+        (e: unknown) => e instanceof ObjectStoreError && /cannot create directory .*builds for .*: a file is in the way/.test(e.message),
+      );
     } finally {
       await rm(root, { recursive: true, force: true });
     }
@@ -87,7 +93,10 @@ describe('parseStoreUrl / openObjectStore', () => {
   });
 
   it('rejects unsupported schemes and bad bucket names with the URL in the message', () => {
-    assert.throws(() => parseStoreUrl('gs://bucket/x'), (e: unknown) => e instanceof ObjectStoreError && e.code === 'INVALID_URL' && e.message.includes('gs://bucket/x'));
+    assert.throws(
+      () => parseStoreUrl('gs://bucket/x'),
+      (e: unknown) => e instanceof ObjectStoreError && e.code === 'INVALID_URL' && e.message.includes('gs://bucket/x'),
+    );
     assert.throws(() => parseStoreUrl('s3://Bad_Bucket/x'), /Bad_Bucket/);
     assert.throws(() => parseStoreUrl(''), /empty/);
   });

@@ -239,7 +239,11 @@ export class FileObjectStore implements ObjectStore {
       } catch (cause) {
         if (isCode(cause, 'EEXIST')) continue;
         const reason = cause instanceof Error ? cause.message : String(cause);
-        throw new ObjectStoreError(isCode(cause, 'EACCES') || isCode(cause, 'EPERM') || isCode(cause, 'EROFS') ? 'PERMISSION_DENIED' : 'STORE_IO', `cannot create directory ${at} for ${this.describe(key)}: ${reason}`, { cause });
+        throw new ObjectStoreError(
+          isCode(cause, 'EACCES') || isCode(cause, 'EPERM') || isCode(cause, 'EROFS') ? 'PERMISSION_DENIED' : 'STORE_IO',
+          `cannot create directory ${at} for ${this.describe(key)}: ${reason}`,
+          { cause },
+        );
       }
     }
   }
@@ -255,7 +259,9 @@ export class FileObjectStore implements ObjectStore {
       return new ObjectStoreError('STORE_FULL', `no space left on the store for ${where}: free space (or raise the quota), then resume the build`, { cause });
     }
     if (isCode(cause, 'EROFS')) {
-      return new ObjectStoreError('PERMISSION_DENIED', `the store's file system is read-only (${where}): remount it writable, then resume the build`, { cause });
+      return new ObjectStoreError('PERMISSION_DENIED', `the store's file system is read-only (${where}): remount it writable, then resume the build`, {
+        cause,
+      });
     }
     if (isCode(cause, 'EACCES') || isCode(cause, 'EPERM')) {
       return new ObjectStoreError('PERMISSION_DENIED', `permission denied: ${where}`, { cause });

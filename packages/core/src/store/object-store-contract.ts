@@ -177,5 +177,3 @@ export function objectStoreContract(name: string, fixture: ContractFixture): voi
     });
   });
 }
-
-

@@ -100,10 +100,7 @@ export function assertValidKey(key: string, storeUrl: string): void {
 /** Validates a byte range before any I/O so both stores reject the same inputs the same way. */
 export function assertValidRange(key: string, start: number, endInclusive: number): void {
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(endInclusive) || start < 0 || endInclusive < start) {
-    throw new ObjectStoreError(
-      'INVALID_RANGE',
-      `invalid byte range ${start}..${endInclusive} for ${JSON.stringify(key)}: need 0 <= start <= endInclusive`,
-    );
+    throw new ObjectStoreError('INVALID_RANGE', `invalid byte range ${start}..${endInclusive} for ${JSON.stringify(key)}: need 0 <= start <= endInclusive`);
   }
 }
 

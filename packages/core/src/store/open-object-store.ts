@@ -7,9 +7,7 @@ import { S3ObjectStore } from './s3-object-store.js';
 import type { S3Options } from './s3-options.js';
 
 /** Where a store URL points, parsed but not opened. */
-export type StoreLocation =
-  | { scheme: 'file'; path: string }
-  | { scheme: 's3'; bucket: string; prefix: string };
+export type StoreLocation = { scheme: 'file'; path: string } | { scheme: 's3'; bucket: string; prefix: string };
 
 export interface OpenObjectStoreOptions {
   /** Options for `s3://` URLs; ignored for local paths. */
@@ -65,11 +63,12 @@ export function openObjectStore(url: string, options: OpenObjectStoreOptions = {
  */
 export async function readObjectAt(url: string, options: OpenObjectStoreOptions = {}): Promise<Buffer> {
   const location = parseStoreUrl(url, options.cwd);
-  const key = location.scheme === 'file' ? basename(location.path) : location.prefix.split('/').pop() ?? '';
+  const key = location.scheme === 'file' ? basename(location.path) : (location.prefix.split('/').pop() ?? '');
   if (key === '') throw new ObjectStoreError('INVALID_URL', `${url} names a bucket or directory, not a file`);
-  const store = location.scheme === 'file'
-    ? new FileObjectStore(dirname(location.path))
-    : new S3ObjectStore(location.bucket, location.prefix.split('/').slice(0, -1).join('/'), options.s3);
+  const store =
+    location.scheme === 'file'
+      ? new FileObjectStore(dirname(location.path))
+      : new S3ObjectStore(location.bucket, location.prefix.split('/').slice(0, -1).join('/'), options.s3);
   try {
     return await store.get(key);
   } finally {

@@ -78,7 +78,10 @@ describe('S3ObjectStore specifics', () => {
     const data = randomBytes(256 * 1024);
     const direct = openObjectStore(`s3://${BUCKET}/bodies`, { s3: s3.s3Options });
     await direct.put('blob', data);
-    for (const [fault, extra] of [['truncatedBody', {}], ['slowBody', { requestTimeoutMs: 300 }]] as const) {
+    for (const [fault, extra] of [
+      ['truncatedBody', {}],
+      ['slowBody', { requestTimeoutMs: 300 }],
+    ] as const) {
       // Every other request fails on average; five attempts read the whole object.
       const proxy = await startS3FaultProxy(s3.endpoint, { [fault]: 0.5 }, 3, { slowBodyPauseMs: 1500 });
       const store = openObjectStore(`s3://${BUCKET}/bodies`, { s3: { ...s3.s3Options, ...extra, endpoint: proxy.endpoint, maxAttempts: 8 } });
@@ -117,7 +120,10 @@ describe('S3ObjectStore specifics', () => {
 
   it('names the bucket when it does not exist', async () => {
     const store = openObjectStore('s3://no-such-bucket-here/x', { s3: s3.s3Options });
-    await assert.rejects(store.get('a.json'), (e: unknown) => e instanceof ObjectStoreError && e.code === 'BUCKET_NOT_FOUND' && e.message.includes('no-such-bucket-here'));
+    await assert.rejects(
+      store.get('a.json'),
+      (e: unknown) => e instanceof ObjectStoreError && e.code === 'BUCKET_NOT_FOUND' && e.message.includes('no-such-bucket-here'),
+    );
     await store.close();
   });
 

@@ -35,7 +35,11 @@ export class S3ObjectStore implements ObjectStore {
   private readonly keyPrefix: string;
   private closed = false;
 
-  constructor(readonly bucket: string, prefix: string, options: S3Options = {}) {
+  constructor(
+    readonly bucket: string,
+    prefix: string,
+    options: S3Options = {},
+  ) {
     const problems = validateS3Options(options);
     if (problems.length > 0) throw new ConfigError(`invalid S3 options for s3://${bucket}: ${problems.join('; ')}`);
     this.options = { ...DEFAULT_S3_OPTIONS, ...options };
@@ -92,11 +96,19 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async get(key: string): Promise<Buffer> {
-    return this.readBody(key, () => this.getStream(key), (stream) => collect(stream));
+    return this.readBody(
+      key,
+      () => this.getStream(key),
+      (stream) => collect(stream),
+    );
   }
 
   async getRange(key: string, start: number, endInclusive: number): Promise<Buffer> {
-    return this.readBody(key, () => this.getStream(key, { start, endInclusive }), (stream) => collect(stream));
+    return this.readBody(
+      key,
+      () => this.getStream(key, { start, endInclusive }),
+      (stream) => collect(stream),
+    );
   }
 
   async getStream(key: string, range?: ByteRange): Promise<Readable> {
@@ -132,7 +144,10 @@ export class S3ObjectStore implements ObjectStore {
         }
         if (served.start > range.start || served.end < wantedEnd) {
           body.destroy();
-          throw new ObjectStoreError('STORE_IO', `server returned bytes ${served.start}-${served.end} of ${this.describe(key)} for a request of ${range.start}-${wantedEnd}`);
+          throw new ObjectStoreError(
+            'STORE_IO',
+            `server returned bytes ${served.start}-${served.end} of ${this.describe(key)} for a request of ${range.start}-${wantedEnd}`,
+          );
         }
         return pipeline(body, byteWindow(range.start - served.start, wantedEnd - served.start), () => undefined);
       }
@@ -141,7 +156,11 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async download(key: string, localPath: string): Promise<void> {
-    await this.readBody(key, () => this.getStream(key), (stream) => replaceFileAtomically(localPath, (tmp) => pipelineAsync(stream, createWriteStream(tmp))));
+    await this.readBody(
+      key,
+      () => this.getStream(key),
+      (stream) => replaceFileAtomically(localPath, (tmp) => pipelineAsync(stream, createWriteStream(tmp))),
+    );
   }
 
   async head(key: string): Promise<ObjectHead | null> {
@@ -172,13 +191,16 @@ export class S3ObjectStore implements ObjectStore {
     const fullPrefix = this.keyPrefix === '' ? prefix : `${this.keyPrefix}/${prefix}`;
     let token: string | undefined;
     do {
-      const page = await this.call(
-        prefix, () => this.client.send(new ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: fullPrefix,
-          ContinuationToken: token,
-          MaxKeys: this.options.listPageSize,
-        }),));
+      const page = await this.call(prefix, () =>
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: fullPrefix,
+            ContinuationToken: token,
+            MaxKeys: this.options.listPageSize,
+          }),
+        ),
+      );
       for (const object of page.Contents ?? []) {
         if (object.Key === undefined) continue;
         const key = this.keyPrefix === '' ? object.Key : object.Key.slice(this.keyPrefix.length + 1);
@@ -199,11 +221,14 @@ export class S3ObjectStore implements ObjectStore {
     // DeleteObjects takes at most 1000 keys per request.
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
-      const response = await this.call(
-        prefix, () => this.client.send(new DeleteObjectsCommand({
-          Bucket: this.bucket,
-          Delete: { Objects: batch.map((k) => ({ Key: this.fullKey(k) })), Quiet: true },
-        }),));
+      const response = await this.call(prefix, () =>
+        this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.bucket,
+            Delete: { Objects: batch.map((k) => ({ Key: this.fullKey(k) })), Quiet: true },
+          }),
+        ),
+      );
       const failed = response.Errors ?? [];
       if (failed.length > 0) {
         const first = failed[0]!;
@@ -359,7 +384,10 @@ function checkedLength(body: Readable, expected: number, where: string): Readabl
     },
     flush(done) {
       if (seen === expected) return done(null);
-      const error = new ObjectStoreError('STORE_IO', `response for ${where} ended after ${seen} of ${expected} bytes (connection cut or object replaced mid-read)`);
+      const error = new ObjectStoreError(
+        'STORE_IO',
+        `response for ${where} ended after ${seen} of ${expected} bytes (connection cut or object replaced mid-read)`,
+      );
       shortBodies.add(error);
       done(error);
     },

@@ -22,12 +22,18 @@ export function parseStoredRecord<T>(bytes: Buffer, key: string, schema: z.ZodTy
   }
   const version = (value as { formatVersion?: unknown } | null)?.formatVersion;
   if (version !== undefined && version !== knownVersion) {
-    throw new StoredRecordError('RECORD_VERSION_UNKNOWN', `${key} has formatVersion ${JSON.stringify(version)}; this reindex reads formatVersion ${knownVersion} (written by another release?)`);
+    throw new StoredRecordError(
+      'RECORD_VERSION_UNKNOWN',
+      `${key} has formatVersion ${JSON.stringify(version)}; this reindex reads formatVersion ${knownVersion} (written by another release?)`,
+    );
   }
   const result = schema.safeParse(value);
   if (!result.success) {
     const issues = result.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`);
-    throw new StoredRecordError('RECORD_INVALID', `${key} is not a valid record: ${issues.slice(0, ISSUES_NAMED).join('; ')}${issues.length > ISSUES_NAMED ? `; ... (${issues.length} problems)` : ''}`);
+    throw new StoredRecordError(
+      'RECORD_INVALID',
+      `${key} is not a valid record: ${issues.slice(0, ISSUES_NAMED).join('; ')}${issues.length > ISSUES_NAMED ? `; ... (${issues.length} problems)` : ''}`,
+    );
   }
   return value as T;
 }

@@ -1,8 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import {
-  Field, FixedSizeList, Float32, Float64, Int64, List, Table, Utf8, tableToIPC, vectorFromArray, type DataType, type Vector,
-} from 'apache-arrow';
+import { Field, FixedSizeList, Float32, Float64, Int64, List, Table, Utf8, tableToIPC, vectorFromArray, type DataType, type Vector } from 'apache-arrow';
 
 /**
  * Parquet written by a writer other than reindex's (hyparquet-writer): Apache Arrow's Rust
@@ -40,12 +38,18 @@ interface ParquetWasmBuilder {
 
 function arrowType(column: ArrowColumn): DataType {
   switch (column.type) {
-    case 'utf8': return new Utf8();
-    case 'int64': return new Int64();
-    case 'float64': return new Float64();
-    case 'float32-list': return new List(new Field('item', new Float32(), true));
-    case 'float32-fixed-list': return new FixedSizeList(column.size, new Field('item', new Float32(), true));
-    case 'utf8-list': return new List(new Field('item', new Utf8(), true));
+    case 'utf8':
+      return new Utf8();
+    case 'int64':
+      return new Int64();
+    case 'float64':
+      return new Float64();
+    case 'float32-list':
+      return new List(new Field('item', new Float32(), true));
+    case 'float32-fixed-list':
+      return new FixedSizeList(column.size, new Field('item', new Float32(), true));
+    case 'utf8-list':
+      return new List(new Field('item', new Utf8(), true));
   }
 }
 

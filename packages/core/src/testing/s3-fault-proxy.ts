@@ -83,24 +83,21 @@ export async function startS3FaultProxy(target: string, rates: S3FaultRates, see
       req.socket.destroy();
       return;
     }
-    const forward = http.request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-      (answer) => {
-        if (fault === 'resetAfter') {
-          answer.resume();
-          answer.once('end', () => req.socket.destroy());
-          return;
-        }
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        const length = Number(answer.headers['content-length'] ?? 0);
-        if ((fault === 'truncatedBody' || fault === 'slowBody') && length >= 2) {
-          counts[fault]++;
-          void spoilBody(answer, res, length, fault === 'truncatedBody' ? 'cut' : slowBodyPauseMs);
-          return;
-        }
-        answer.pipe(res);
-      },
-    );
+    const forward = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      if (fault === 'resetAfter') {
+        answer.resume();
+        answer.once('end', () => req.socket.destroy());
+        return;
+      }
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      const length = Number(answer.headers['content-length'] ?? 0);
+      if ((fault === 'truncatedBody' || fault === 'slowBody') && length >= 2) {
+        counts[fault]++;
+        void spoilBody(answer, res, length, fault === 'truncatedBody' ? 'cut' : slowBodyPauseMs);
+        return;
+      }
+      answer.pipe(res);
+    });
     forward.on('error', () => req.socket.destroy());
     req.pipe(forward);
   });
@@ -114,10 +111,11 @@ export async function startS3FaultProxy(target: string, rates: S3FaultRates, see
   return {
     endpoint: `http://127.0.0.1:${port}`,
     counts,
-    stop: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

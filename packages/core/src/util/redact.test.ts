@@ -10,7 +10,10 @@ test('redactSecrets hides user info and secret query values, parseable URLs or n
     ['got "redis:/:R3DIS-PASS@host:6379"', 'got "redis:/***@host:6379"'],
     ['rediss://default:s3cr3t@cache.internal', 'rediss://***@cache.internal'],
     ['S3 endpoint http://minio:m1n10-secret@minio.internal:9000 is unreachable', 'S3 endpoint http://***@minio.internal:9000 is unreachable'],
-    ['https://b.s3.amazonaws.com/k?X-Amz-Credential=AKIA%2F1&X-Amz-Signature=abc123&part=2', 'https://b.s3.amazonaws.com/k?X-Amz-Credential=***&X-Amz-Signature=***&part=2'],
+    [
+      'https://b.s3.amazonaws.com/k?X-Amz-Credential=AKIA%2F1&X-Amz-Signature=abc123&part=2',
+      'https://b.s3.amazonaws.com/k?X-Amz-Credential=***&X-Amz-Signature=***&part=2',
+    ],
     ['s3://bucket/prefix/ and file:///var/store are fine', 's3://bucket/prefix/ and file:///var/store are fine'],
     ['mail ops@example.com', 'mail ops@example.com'],
   ];

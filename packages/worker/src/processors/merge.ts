@@ -2,7 +2,17 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Job } from 'bullmq';
 import {
-  IdMapper, ID_MAP_CONTENT_TYPE, formatLocation, withLineNumbers, type ObjectStore, buildKey, indexVersionPrefix, parseIdMap, serializeIdMap, sha256Buffer, sha256File,
+  IdMapper,
+  ID_MAP_CONTENT_TYPE,
+  formatLocation,
+  withLineNumbers,
+  type ObjectStore,
+  buildKey,
+  indexVersionPrefix,
+  parseIdMap,
+  serializeIdMap,
+  sha256Buffer,
+  sha256File,
   type ManifestFile,
 } from '@reindex/core';
 import { FaissIndex, mergeOnDisk } from '@reindex/faiss';
@@ -148,7 +158,8 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
       ({ ntotal } = await mergeOnDisk({ trainedIndexPath: trainedPath, parts, outIndexPath: indexPath, dataPath: path.join(outDir, DATA_FILE) }));
     }
     const items = stats.reduce((sum, s) => sum + s.items, 0) - removed;
-    if (removed !== crossShard.rejected.count) throw new Error(`the merge removed ${removed} duplicate or colliding copies, expected ${crossShard.rejected.count}`);
+    if (removed !== crossShard.rejected.count)
+      throw new Error(`the merge removed ${removed} duplicate or colliding copies, expected ${crossShard.rejected.count}`);
     if (ntotal !== items) throw new Error(`merged index holds ${ntotal} vectors but the shards added ${items}`);
 
     const prefix = indexVersionPrefix(spec.name, spec.version);
@@ -175,7 +186,9 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
     // One report of the build's rejections, JSONL locations as line numbers (only the merge
     // sees every shard's byte ranges and how many lines each held).
     const ranges = stats.flatMap((s) => s.jsonlRanges ?? []);
-    const examples = [...stats.flatMap((s) => s.rejectedExamples), ...crossShard.rejected.examples].map((r) => (r.at ? { ...r, location: formatLocation(withLineNumbers(r.at, ranges)) } : r));
+    const examples = [...stats.flatMap((s) => s.rejectedExamples), ...crossShard.rejected.examples].map((r) =>
+      r.at ? { ...r, location: formatLocation(withLineNumbers(r.at, ranges)) } : r,
+    );
     const rejectedByReason: Record<string, number> = {};
     for (const s of stats) for (const [reason, n] of Object.entries(s.rejectedByReason)) rejectedByReason[reason] = (rejectedByReason[reason] ?? 0) + n;
     for (const [reason, n] of Object.entries(crossShard.rejected.byReason)) rejectedByReason[reason] = (rejectedByReason[reason] ?? 0) + n;
@@ -190,12 +203,22 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
     const report: RejectionReport = { buildId: data.buildId, rejected, rejectedByReason, examples: examples.map(({ at: _at, ...r }) => r) };
     await store.put(rejectionsKey(data.buildId), Buffer.from(JSON.stringify(report, null, 2)), { contentType: 'application/json' });
     const result: MergeResult = {
-      ntotal, items, rejected, rejectedByReason, shards: stats.length, mode, files,
+      ntotal,
+      items,
+      rejected,
+      rejectedByReason,
+      shards: stats.length,
+      mode,
+      files,
       ...(crossShard.rejected.count > 0 ? { crossShardRejections: crossShard.rejected.examples } : {}),
       ...(removedIds ? { removedIds } : {}),
       ...(idMap ? { idMap } : {}),
       shardsStartedAt: stats.map((s) => s.startedAt).sort()[0] ?? new Date().toISOString(),
-      shardsFinishedAt: stats.map((s) => s.finishedAt).sort().at(-1) ?? new Date().toISOString(),
+      shardsFinishedAt:
+        stats
+          .map((s) => s.finishedAt)
+          .sort()
+          .at(-1) ?? new Date().toISOString(),
       mergeMs: Date.now() - started,
     };
     // Written last: its presence means every file above is uploaded (as shard stats do).
@@ -213,7 +236,11 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
  * files are skipped (their builds had no cross-shard check).
  */
 async function resolveIdsAcrossShards(
-  stats: readonly ShardStats[], spec: BuildSpec, store: ObjectStore, dir: string, idMaps: ReadonlyMap<number, IdMapper>,
+  stats: readonly ShardStats[],
+  spec: BuildSpec,
+  store: ObjectStore,
+  dir: string,
+  idMaps: ReadonlyMap<number, IdMapper>,
 ): Promise<{ removals: Map<number, bigint[]>; rejected: RejectionTally }> {
   const removals = new Map<number, bigint[]>();
   const rejected = new RejectionTally();
@@ -229,7 +256,11 @@ async function resolveIdsAcrossShards(
     }
     const policy = spec.catalogue.duplicateIds ?? 'reject';
     await findCrossShardDuplicates(cursors, (duplicate) => {
-      const resolution: CrossShardResolution = resolveCrossShard(duplicate, policy, idMaps.size > 0 ? (shard) => idMaps.get(shard)?.lookup(duplicate.id) : undefined);
+      const resolution: CrossShardResolution = resolveCrossShard(
+        duplicate,
+        policy,
+        idMaps.size > 0 ? (shard) => idMaps.get(shard)?.lookup(duplicate.id) : undefined,
+      );
       for (const r of resolution.rejections) {
         let list = removals.get(r.shard);
         if (!list) {

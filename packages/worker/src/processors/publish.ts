@@ -4,7 +4,17 @@ import { jobIdFor, parseJobData } from '@reindex/queue';
 import type { BuildQueues } from '../build-queues.js';
 import { readBuildSpec } from '../build-spec.js';
 import type { WorkerContext } from '../context.js';
-import { buildManifest, currentLatest, evaluateGate, gateFailureMessage, publishManifest, qualityRecordKey, readQualityRecord, writeQualityRecord, type GateVerdict } from '../gate.js';
+import {
+  buildManifest,
+  currentLatest,
+  evaluateGate,
+  gateFailureMessage,
+  publishManifest,
+  qualityRecordKey,
+  readQualityRecord,
+  writeQualityRecord,
+  type GateVerdict,
+} from '../gate.js';
 import { measureQuality } from '../quality-report.js';
 import type { MergeResult } from './merge.js';
 import type { TrainResult } from './train.js';
@@ -44,14 +54,14 @@ export async function processPublish(job: Job, ctx: WorkerContext, queues: Build
   const trainJob = await queues.queues.train.getJob(jobIdFor(data.buildId, 'train'));
   const train = trainJob?.returnvalue as TrainResult | undefined;
   const stageTimings: Record<string, number> = {
-    train: trainJob?.finishedOn && trainJob.processedOn ? trainJob.finishedOn - trainJob.processedOn : train?.trainMs ?? 0,
+    train: trainJob?.finishedOn && trainJob.processedOn ? trainJob.finishedOn - trainJob.processedOn : (train?.trainMs ?? 0),
     shards: Date.parse(merge.shardsFinishedAt) - Date.parse(merge.shardsStartedAt),
     merge: merge.mergeMs,
   };
 
   // An attempt after a worker died once the quality stage had measured this merge: the report
   // is reused (the sweep takes minutes at scale), the gate judged again.
-  const earlier = await store.exists(qualityRecordKey(spec.buildId)) ? await readQualityRecord(store, spec.buildId).catch(() => undefined) : undefined;
+  const earlier = (await store.exists(qualityRecordKey(spec.buildId))) ? await readQualityRecord(store, spec.buildId).catch(() => undefined) : undefined;
   let report = earlier && JSON.stringify(earlier.merge.files) === JSON.stringify(merge.files) ? earlier.report : undefined;
   const reused = report !== undefined;
   await job.updateProgress({ stage: 'quality', reused });
@@ -64,8 +74,24 @@ export async function processPublish(job: Job, ctx: WorkerContext, queues: Build
     }
   }
   stageTimings.quality = report.measureMs;
-  const gate = evaluateGate({ quality: spec.quality, report, items: merge.items, rejected: merge.rejected, ...await currentLatest(store, spec.name).then((previous) => (previous ? { previous } : {})) });
-  const record = { formatVersion: 1 as const, buildId: spec.buildId, name: spec.name, version: spec.version, createdAt: new Date().toISOString(), report, gate, merge, stageTimings };
+  const gate = evaluateGate({
+    quality: spec.quality,
+    report,
+    items: merge.items,
+    rejected: merge.rejected,
+    ...(await currentLatest(store, spec.name).then((previous) => (previous ? { previous } : {}))),
+  });
+  const record = {
+    formatVersion: 1 as const,
+    buildId: spec.buildId,
+    name: spec.name,
+    version: spec.version,
+    createdAt: new Date().toISOString(),
+    report,
+    gate,
+    merge,
+    stageTimings,
+  };
   await writeQualityRecord(store, record);
   if (!gate.passed && !spec.force) throw new UnrecoverableError(gateFailureMessage(spec.buildId, gate));
 
@@ -75,8 +101,17 @@ export async function processPublish(job: Job, ctx: WorkerContext, queues: Build
   manifest.stageTimings.publish = publishStarted - started - (reused ? 0 : report.measureMs);
   const { manifestKey, deletedVersions } = await publishManifest(store, manifest, spec.keepVersions);
   return {
-    version: spec.version, manifestKey, ntotal: merge.ntotal, items: merge.items, rejected: merge.rejected, rejectedByReason: merge.rejectedByReason, deletedVersions,
-    stageTimings: manifest.stageTimings, nprobe: manifest.nprobe, ...(report.recallAt10 !== undefined ? { recallAt10: report.recallAt10 } : {}),
-    gate, forced: !gate.passed,
+    version: spec.version,
+    manifestKey,
+    ntotal: merge.ntotal,
+    items: merge.items,
+    rejected: merge.rejected,
+    rejectedByReason: merge.rejectedByReason,
+    deletedVersions,
+    stageTimings: manifest.stageTimings,
+    nprobe: manifest.nprobe,
+    ...(report.recallAt10 !== undefined ? { recallAt10: report.recallAt10 } : {}),
+    gate,
+    forced: !gate.passed,
   };
 }

@@ -2,8 +2,17 @@ import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Job } from 'bullmq';
 import {
-  ID_MAP_CONTENT_TYPE, buildKey, formatLocation, openCatalogue, serializeIdMap, sha256Buffer, sha256File,
-  sha256Stream, shardKey, type JsonlRangeLines, type ObjectStore,
+  ID_MAP_CONTENT_TYPE,
+  buildKey,
+  formatLocation,
+  openCatalogue,
+  serializeIdMap,
+  sha256Buffer,
+  sha256File,
+  sha256Stream,
+  shardKey,
+  type JsonlRangeLines,
+  type ObjectStore,
 } from '@reindex/core';
 
 import { parseJobData } from '@reindex/queue';
@@ -82,7 +91,13 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
           rejectedRows.add(r.index);
           // A string id was replaced by its hash before embedding: report the catalogue's own id.
           const itemId = row?.originalId ?? r.itemId;
-          rejected.add({ location: row ? formatLocation(row.location) : '?', ...(row ? { at: row.location } : {}), itemId, reason: r.reason, message: r.message });
+          rejected.add({
+            location: row ? formatLocation(row.location) : '?',
+            ...(row ? { at: row.location } : {}),
+            itemId,
+            reason: r.reason,
+            message: r.message,
+          });
         }
         const rowIndex: number[] = [];
         for (let i = 0; i < rows.length; i++) if (!rejectedRows.has(i)) rowIndex.push(i);
@@ -90,8 +105,12 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
         await pendingAdd;
         const t1 = Date.now();
         pendingAdd = Promise.all([
-          index.addWithIds(admitted.vectors, admitted.ids).then(() => { addMs += Date.now() - t1; }),
-          truth?.addBatch(admitted.vectors, admitted.ids).then(() => { truthMs += Date.now() - t1; }),
+          index.addWithIds(admitted.vectors, admitted.ids).then(() => {
+            addMs += Date.now() - t1;
+          }),
+          truth?.addBatch(admitted.vectors, admitted.ids).then(() => {
+            truthMs += Date.now() - t1;
+          }),
         ]).then(() => undefined);
         // Observed now, thrown where it is awaited: a failed add must not become an unhandled
         // rejection (which ends the process) while this loop awaits the next batch.
@@ -140,7 +159,11 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
     // Every indexed id, sorted, with its location: the merge finds ids held by several shards.
     const encodedIds = encodeShardIds(ids.indexed());
     const idsEntry: ShardStats['ids'] = {
-      path: shardKey(data.buildId, data.shard, 'ids'), bytes: encodedIds.body.length, sha256: sha256Buffer(encodedIds.body), count: encodedIds.body.length / SHARD_ID_RECORD_BYTES, files: encodedIds.files,
+      path: shardKey(data.buildId, data.shard, 'ids'),
+      bytes: encodedIds.body.length,
+      sha256: sha256Buffer(encodedIds.body),
+      count: encodedIds.body.length / SHARD_ID_RECORD_BYTES,
+      files: encodedIds.files,
     };
     await store.put(idsEntry.path, encodedIds.body, { contentType: 'application/octet-stream' });
     let truthEntry: ShardStats['truth'];
@@ -151,10 +174,26 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
     }
     const uploadMs = Date.now() - tUpload;
     const stats: ShardStats = {
-      shard: data.shard, items, rejected: rejected.count, rejectedByReason: rejected.byReason, rejectedExamples: rejected.examples,
-      index: indexEntry, ...(idMapEntry ? { idMap: idMapEntry } : {}), ids: idsEntry, ...(jsonlRanges.length > 0 ? { jsonlRanges } : {}), ...(truthEntry ? { truth: truthEntry } : {}),
-      startedAt, finishedAt: new Date().toISOString(), workerId: ctx.workerId, embedMs, addMs, ...(truth ? { truthMs } : {}),
-      readMs, featurizeMs: Math.round(featurizeMs), inferenceMs: Math.round(inferenceMs), uploadMs,
+      shard: data.shard,
+      items,
+      rejected: rejected.count,
+      rejectedByReason: rejected.byReason,
+      rejectedExamples: rejected.examples,
+      index: indexEntry,
+      ...(idMapEntry ? { idMap: idMapEntry } : {}),
+      ids: idsEntry,
+      ...(jsonlRanges.length > 0 ? { jsonlRanges } : {}),
+      ...(truthEntry ? { truth: truthEntry } : {}),
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      workerId: ctx.workerId,
+      embedMs,
+      addMs,
+      ...(truth ? { truthMs } : {}),
+      readMs,
+      featurizeMs: Math.round(featurizeMs),
+      inferenceMs: Math.round(inferenceMs),
+      uploadMs,
     };
     await job.updateProgress({ items, rejected: rejected.count, estimatedRows: shardSpec.estimatedRows, workerId: ctx.workerId, done: true });
     await store.put(shardKey(data.buildId, data.shard, 'json'), Buffer.from(JSON.stringify(stats)), { contentType: 'application/json' });
@@ -180,4 +219,3 @@ async function finishedShard(store: ObjectStore, buildId: string, shard: number)
   if ((await sha256Stream(await store.getStream(stats.index.path))) !== stats.index.sha256) return undefined;
   return stats;
 }
-

@@ -54,7 +54,13 @@ export async function processTrain(job: Job, ctx: WorkerContext, queues: BuildQu
         let sampled = 0;
         let count = 0;
         for await (const rows of sample.shards) {
-          count += await embedInto(embedder, rows.map((r) => r.value), spec, vectors, count);
+          count += await embedInto(
+            embedder,
+            rows.map((r) => r.value),
+            spec,
+            vectors,
+            count,
+          );
           sampled += rows.length;
           await job.updateProgress({ stage: 'train', step: 'sample', sampled, embedded: count, sampleSize: sample.maxRows });
         }
@@ -62,7 +68,11 @@ export async function processTrain(job: Job, ctx: WorkerContext, queues: BuildQu
         if (count > 0) await writeTrainSample(store, data.buildId, checkpoint, dir);
       }
       const { vectors, count, sampled } = checkpoint;
-      if (count === 0) throw new PlanError('TRAIN_SAMPLE_EMPTY', `build ${data.buildId}: no item of the training sample could be embedded (every sampled row was rejected); see the shard reports of a dry run`);
+      if (count === 0)
+        throw new PlanError(
+          'TRAIN_SAMPLE_EMPTY',
+          `build ${data.buildId}: no item of the training sample could be embedded (every sampled row was rejected); see the shard reports of a dry run`,
+        );
       // The plan's row count is an estimate for JSONL (bytes per line from the head of each file):
       // when the real sample cannot train the planned lists, build fewer lists and say so.
       const fitted = fitIndexToSample(spec, count);
@@ -72,8 +82,17 @@ export async function processTrain(job: Job, ctx: WorkerContext, queues: BuildQu
       }
       // Before the trained index: a retry that finds the trained index finds the queries too,
       // and one that finds the queries keeps them.
-      const queries = (await readQualityQueries(store, data.buildId))?.info
-        ?? await prepareQualityQueries(store, spec, plan, catalogue, spec.model.dir === null ? undefined : await ctx.modelBundle(spec), () => ctx.embedder(spec), ctx.options.s3 ? { s3: ctx.options.s3 } : {});
+      const queries =
+        (await readQualityQueries(store, data.buildId))?.info ??
+        (await prepareQualityQueries(
+          store,
+          spec,
+          plan,
+          catalogue,
+          spec.model.dir === null ? undefined : await ctx.modelBundle(spec),
+          () => ctx.embedder(spec),
+          ctx.options.s3 ? { s3: ctx.options.s3 } : {},
+        ));
       await job.updateProgress({ stage: 'train', step: 'k-means', sampled, embedded: count, qualityQueries: queries?.count ?? 0 });
       const index = FaissIndex.fromFactory(spec.model.dim, spec.index.factory, spec.index.metric);
       try {
@@ -83,7 +102,10 @@ export async function processTrain(job: Job, ctx: WorkerContext, queues: BuildQu
         await index.write(file);
         await store.putFile(trainedKey, file);
         result = {
-          sampled, trainedOn: count, trainMs: Date.now() - t0, trainedIndexBytes: (await stat(file)).size,
+          sampled,
+          trainedOn: count,
+          trainMs: Date.now() - t0,
+          trainedIndexBytes: (await stat(file)).size,
           ...(queries ? { qualityQueries: queries.count } : {}),
           ...(sampleResumed ? { sampleResumed } : {}),
         };
@@ -118,7 +140,10 @@ const PQ_CENTROIDS = 256;
 export function fitIndexToSample(spec: BuildSpec, trainedOn: number): BuildSpec {
   const { factory, nlist } = spec.index;
   if (/PQ\d+/.test(factory) && trainedOn < PQ_CENTROIDS) {
-    throw new PlanError('TRAIN_SAMPLE_TOO_SMALL', `build ${spec.buildId}: only ${trainedOn} vectors of the training sample could be embedded; ${factory}'s product quantizer needs at least ${PQ_CENTROIDS}`);
+    throw new PlanError(
+      'TRAIN_SAMPLE_TOO_SMALL',
+      `build ${spec.buildId}: only ${trainedOn} vectors of the training sample could be embedded; ${factory}'s product quantizer needs at least ${PQ_CENTROIDS}`,
+    );
   }
   if (trainedOn >= nlist * INDEX_PARAM_RULE.minTrainPointsPerCentroid) return spec;
   const fitted = 2 ** Math.floor(Math.log2(Math.max(1, trainedOn / INDEX_PARAM_RULE.minTrainPointsPerCentroid)));
@@ -127,8 +152,13 @@ export function fitIndexToSample(spec: BuildSpec, trainedOn: number): BuildSpec 
   return {
     ...spec,
     index: {
-      ...spec.index, factory: factory.replace(/IVF\d+/, `IVF${fitted}`), nlist: fitted, nprobe,
-      coarseTraining: 'flat', rationale: [...spec.index.rationale, `train job: ${reason}`], adjusted: { plannedFactory: factory, reason },
+      ...spec.index,
+      factory: factory.replace(/IVF\d+/, `IVF${fitted}`),
+      nlist: fitted,
+      nprobe,
+      coarseTraining: 'flat',
+      rationale: [...spec.index.rationale, `train job: ${reason}`],
+      adjusted: { plannedFactory: factory, reason },
     },
     ...(spec.quality?.fixedNprobe !== undefined ? { quality: { ...spec.quality, fixedNprobe: Math.min(spec.quality.fixedNprobe, fitted) } } : {}),
   };
