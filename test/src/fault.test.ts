@@ -201,12 +201,20 @@ test('without a store to resume from, lost queue state fails the wait with the r
   });
 });
 
-test('a file store that fills up mid-build fails the build once with that reason (no retries), and resume publishes once space is freed', async (t) => {
+/**
+ * A build whose file store (a tmpfs of `size`) breaks mid-build by `breakStore`: the build fails
+ * once with `reason` (no retries), nothing is published, and after `repair` a resume publishes
+ * every item once.
+ */
+async function storeFaultScenario(
+  t: TestContext,
+  o: { size: string; items: number; breakStore?: (mountPoint: string) => void; reason: RegExp; repair: (mountPoint: string) => void },
+): Promise<void> {
   const dir = await tempDir(t);
-  const mountPoint = path.join(dir, 'small-store');
+  const mountPoint = path.join(dir, 'store-fs');
   await mkdir(mountPoint);
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=160k', 'tmpfs', mountPoint], { stdio: 'ignore' });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${o.size}`, 'tmpfs', mountPoint], { stdio: 'ignore' });
   } catch {
     t.skip('cannot mount a tmpfs here (not root, or no CAP_SYS_ADMIN)');
     return;
@@ -214,46 +222,7 @@ test('a file store that fills up mid-build fails the build once with that reason
   defer(t, () => execFileSync('umount', [mountPoint]));
   const redis = await privateRedis(t);
   const catalogue = path.join(dir, 'catalogue.jsonl');
-  const items = 4000;
-  await writeCatalogue(catalogue, { items, format: 'jsonl' });
-  const storeUrl = `file://${mountPoint}`;
-  const prepared = await prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl, shardCount: 2 }));
-  const { buildId } = prepared.spec;
-  const store = openStore(t, storeUrl);
-  const queues = openQueues(t, redis.url);
-  await submitBuild(queues, store, prepared);
-  await startWorkers(t, redis.url, 2);
-  await assert.rejects(waitForBuild(queues, buildId, 2, undefined, 100), (error: Error) => {
-    assert.ok(error instanceof BuildFailedError, `${error.name}: ${error.message}`);
-    assert.match(error.message, /no space left on the store/);
-    assert.match(error.message, /failed after 1 attempt: .*not retried/);
-    return true;
-  });
-  assert.equal(await store.exists('indexes/catalogue/LATEST'), false, 'nothing was published');
-  // The operator frees space (here: a bigger file system), then resumes.
-  execFileSync('mount', ['-o', 'remount,size=64m', mountPoint]);
-  await resumeBuild(queues, store, buildId);
-  const result = await waitForBuild(queues, buildId, 2, undefined, 100);
-  const expected = expectedCatalogue(items);
-  assert.equal(result.items, expected.accepted.length);
-  await assertPublishedOnce(t, store, expected.accepted);
-});
-
-test('a file store that turns read-only mid-build fails the build once with that reason (no retries), and resume publishes once it is writable again', async (t) => {
-  const dir = await tempDir(t);
-  const mountPoint = path.join(dir, 'ro-store');
-  await mkdir(mountPoint);
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', mountPoint], { stdio: 'ignore' });
-  } catch {
-    t.skip('cannot mount a tmpfs here (not root, or no CAP_SYS_ADMIN)');
-    return;
-  }
-  defer(t, () => execFileSync('umount', [mountPoint]));
-  const redis = await privateRedis(t);
-  const catalogue = path.join(dir, 'catalogue.jsonl');
-  const items = 30_000;
-  await writeCatalogue(catalogue, { items, format: 'jsonl' });
+  await writeCatalogue(catalogue, { items: o.items, format: 'jsonl' });
   const storeUrl = `file://${mountPoint}`;
   const prepared = await prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl, shardCount: 2 }));
   const { buildId } = prepared.spec;
@@ -263,21 +232,43 @@ test('a file store that turns read-only mid-build fails the build once with that
   await startWorkers(t, redis.url, 2);
   const failed = waitForBuild(queues, buildId, 2, undefined, 100);
   failed.catch(() => undefined);
-  await until('a shard in progress', async () => ((await queues.queues.shard.getActive()).length > 0 ? true : undefined), 120_000, 20);
-  execFileSync('mount', ['-o', 'remount,ro', mountPoint]);
+  if (o.breakStore) {
+    await until('a shard in progress', async () => ((await queues.queues.shard.getActive()).length > 0 ? true : undefined), 120_000, 20);
+    o.breakStore(mountPoint);
+  }
   await assert.rejects(failed, (error: Error) => {
     assert.ok(error instanceof BuildFailedError, `${error.name}: ${error.message}`);
-    assert.match(error.message, /read-only/);
+    assert.match(error.message, o.reason);
     assert.match(error.message, /failed after 1 attempt: .*not retried/);
     return true;
   });
   assert.equal(await store.exists('indexes/catalogue/LATEST'), false, 'nothing was published');
-  execFileSync('mount', ['-o', 'remount,rw', mountPoint]);
+  o.repair(mountPoint);
   await resumeBuild(queues, store, buildId);
   const result = await waitForBuild(queues, buildId, 2, undefined, 100);
-  const expected = expectedCatalogue(items);
+  const expected = expectedCatalogue(o.items);
   assert.equal(result.items, expected.accepted.length);
   await assertPublishedOnce(t, store, expected.accepted);
+}
+
+test('a file store that fills up mid-build fails the build once with that reason (no retries), and resume publishes once space is freed', async (t) => {
+  // 160 KiB fills during the shard stage; the operator frees space (here: a bigger file system).
+  await storeFaultScenario(t, {
+    size: '160k',
+    items: 4000,
+    reason: /no space left on the store/,
+    repair: (mountPoint) => execFileSync('mount', ['-o', 'remount,size=64m', mountPoint]),
+  });
+});
+
+test('a file store that turns read-only mid-build fails the build once with that reason (no retries), and resume publishes once it is writable again', async (t) => {
+  await storeFaultScenario(t, {
+    size: '64m',
+    items: 30_000,
+    reason: /read-only/,
+    breakStore: (mountPoint) => execFileSync('mount', ['-o', 'remount,ro', mountPoint]),
+    repair: (mountPoint) => execFileSync('mount', ['-o', 'remount,rw', mountPoint]),
+  });
 });
 
 test('workers SIGKILLed during merge uploads and again during publish, before LATEST moves, behind a faulty S3: LATEST never names an incomplete version, and the retries publish every item once', async (t) => {
