@@ -1,3 +1,4 @@
+import { topKOverlap } from '@reindex/faiss';
 import { createPrng } from '@reindex/core';
 
 /** n × dim standard-normal vectors (Box–Muller), row-major. */
@@ -31,13 +32,5 @@ export function mixtureVectors(n: number, dim: number, modes: number, spread: nu
   return out;
 }
 
-/** Mean fraction of the exact top-k found in the approximate top-k, per query. */
-export function recallAtK(exact: ArrayLike<bigint | number>, approx: ArrayLike<bigint | number>, queries: number, k: number, exactK = k): number {
-  let hits = 0;
-  for (let q = 0; q < queries; q++) {
-    const truth = new Set<string>();
-    for (let j = 0; j < k; j++) truth.add(String(exact[q * exactK + j]));
-    for (let j = 0; j < k; j++) if (truth.has(String(approx[q * k + j]))) hits++;
-  }
-  return hits / (queries * k);
-}
+/** Overlap of the exact and approximate top-k (faiss's topKOverlap). */
+export const recallAtK = topKOverlap;

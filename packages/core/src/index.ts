@@ -22,7 +22,7 @@ export * from './config/load-config.js';
 export * from './config/index-params.js';
 export * from './manifest/manifest.js';
 export * from './manifest/store-layout.js';
-export { createPrng } from './util/prng.js';
+export { MULBERRY32_INCREMENT, createPrng, mulberry32Output } from './util/prng.js';
 export * from './store/object-store-pool.js';
 export * from './catalogue/synthetic.js';
 export { redactSecrets } from './util/redact.js';

@@ -1,3 +1,4 @@
+import { topKOverlap } from './overlap.js';
 // Data and helpers shared by this package's tests (not exported from the package).
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -36,14 +37,8 @@ export function sparseIds(n: number, offset = 1n << 40n): BigInt64Array {
   return BigInt64Array.from({ length: n }, (_, i) => offset + BigInt(i) * 7919n);
 }
 
-export function recallAtK(truth: BigInt64Array, found: BigInt64Array, queries: number, k: number): number {
-  let hits = 0;
-  for (let q = 0; q < queries; q++) {
-    const expected = new Set(truth.subarray(q * k, (q + 1) * k));
-    for (const id of found.subarray(q * k, (q + 1) * k)) if (expected.has(id)) hits++;
-  }
-  return hits / (queries * k);
-}
+/** Overlap of the exact and found top-k (see topKOverlap). */
+export const recallAtK = (truth: BigInt64Array, found: BigInt64Array, queries: number, k: number): number => topKOverlap(truth, found, queries, k);
 
 export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'reindex-faiss-'));

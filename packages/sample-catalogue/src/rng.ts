@@ -1,3 +1,5 @@
+import { MULBERRY32_INCREMENT, mulberry32Output } from '@reindex/core';
+
 /**
  * Per-item deterministic randomness: item i's values come from a generator seeded by
  * (seed, i), so any item can be generated alone, in any order, on any machine (streaming and
@@ -16,11 +18,8 @@ export class ItemRng {
 
   /** mulberry32 step: unsigned 32-bit integer. */
   next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
+    this.s = (this.s + MULBERRY32_INCREMENT) >>> 0;
+    return mulberry32Output(this.s);
   }
 
   /** Uniform in [0, 1). */

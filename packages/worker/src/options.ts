@@ -70,11 +70,9 @@ export const JOB_BACKOFF = Object.freeze({ type: 'exponential', delay: 2_000 } a
  * for the main thread (catalogue parsing and featurization of every session, BullMQ), shared
  * among the sessions that run at once, at least 1; on CUDA 0 (onnxruntime's choice: its CPU
  * threads only feed the GPU).
- * Why leave a core: featurization overlaps inference only while it has a core of its own. On 2
- * cores (bench:embed) 1 intra-op thread embeds within 5-11% of onnxruntime alone; 2 threads
- * embed 4-13% more items/s but lose 35-46% to featurization, and end to end (bench:e2e, 300k
- * items) the two settings measured the same. On larger machines the main thread is the ceiling (one
- * core featurizes about 650k items/s), so it should not share its core with onnxruntime.
+ * Why leave a core: featurization overlaps inference only while it has a core of its own; the
+ * measurements behind this choice (bench:embed, bench:e2e) are in docs/benchmarks.md. On larger
+ * machines the main thread is the ceiling, so it should not share its core with onnxruntime.
  */
 export function defaultIntraOpThreads(device: ExecutionProvider, sessionsAtOnce: number, cores: number): number {
   if (device === 'cuda') return 0;
@@ -83,9 +81,8 @@ export function defaultIntraOpThreads(device: ExecutionProvider, sessionsAtOnce:
 
 /**
  * Default faiss threads per call: the cores split between the jobs one process runs at once
- * (over all its in-process workers). With two in-process workers on 2 cores, one thread each
- * took the 1M-item bench:scale run from 73.5 s to 64.3 s and its CPU time from 135 to 114 µs per
- * item (docs/benchmarks.md, bench:scale notes).
+ * (over all its in-process workers): oversubscribed BLAS threads cost wall and CPU time
+ * (docs/benchmarks.md, bench:scale notes).
  */
 export function defaultFaissThreads(jobsAtOnce: number, cores: number): number {
   return Math.max(1, Math.floor(cores / Math.max(1, jobsAtOnce)));

@@ -1,3 +1,4 @@
+import { MULBERRY32_INCREMENT, mulberry32Output } from '../util/prng.js';
 /**
  * A generated catalogue of clustered vectors, for scale runs that must not wait for an item
  * tower or a disk full of Parquet: `synthetic:gmm?items=100000000&dim=128&modes=4096&seed=1`.
@@ -99,14 +100,11 @@ export class SyntheticVectors {
   readonly #z: Float64Array;
   #spare = 0;
   #hasSpare = false;
-  /** mulberry32 state of the row being generated (the same generator as util/prng, kept inline: it runs ~150 times per row). */
+  /** mulberry32 state of the row being generated (util/prng's generator, reseeded per row). */
   #state = 0;
   readonly #random = (): number => {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.#state = (this.#state + MULBERRY32_INCREMENT) >>> 0;
+    return mulberry32Output(this.#state) / 4294967296;
   };
 
   constructor(readonly spec: SyntheticSpec) {

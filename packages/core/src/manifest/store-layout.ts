@@ -1,7 +1,7 @@
 import { ObjectStoreError } from '../errors.js';
 
 /**
- * Object store layout (contract, see ARCHITECTURE.md):
+ * Object store layout (contract with the serving fleet, documented in the root README):
  *   builds/<buildId>/plan.json, trained.index, shards/<i>.index, shards/<i>.json, ...
  *   indexes/<name>/<version>/manifest.json + index file(s) (+ id map)
  *   indexes/<name>/LATEST

@@ -5,12 +5,23 @@
 export function createPrng(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    state = (state + MULBERRY32_INCREMENT) >>> 0;
+    return mulberry32Output(state) / 4294967296;
   };
+}
+
+/** What mulberry32 adds to its state each step. */
+export const MULBERRY32_INCREMENT = 0x6d2b79f5;
+
+/**
+ * mulberry32's output (an unsigned 32-bit integer) for a state already advanced by
+ * MULBERRY32_INCREMENT: the one implementation of the mixing every reindex generator uses.
+ */
+export function mulberry32Output(state: number): number {
+  let t = state;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return (t ^ (t >>> 14)) >>> 0;
 }
 
 /** Derives an independent 32-bit seed for a sub-stream (e.g. one shard) from a seed and an index. */
