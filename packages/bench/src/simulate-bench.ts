@@ -20,6 +20,8 @@ const { values } = parseArgs({
     /** Items per shard (the shard count follows the size). */
     'shard-items': { type: 'string', default: '400000' },
     child: { type: 'string' },
+    /** A faiss factory string instead of the rule's choice (e.g. a larger PQ to compare recall). */
+    factory: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
   },
 });
@@ -45,7 +47,7 @@ if (values.child !== undefined) {
     shardCount: shardsFor(items),
     workers,
     workDir: path.join(REPO_ROOT, 'var/bench/simulate'),
-    config: { catalogue: { fields: { embedding: SYNTHETIC_FIELDS.embedding } } },
+    config: { catalogue: { fields: { embedding: SYNTHETIC_FIELDS.embedding } }, ...(values.factory ? { index: { factory: values.factory } } : {}) },
   });
   console.log(JSON.stringify(m));
 } else {
@@ -56,7 +58,7 @@ if (values.child !== undefined) {
     const t = Date.now();
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      [fileURLToPath(import.meta.url), '--child', String(items), '--shard-items', String(shardItems)],
+      [fileURLToPath(import.meta.url), '--child', String(items), '--shard-items', String(shardItems), ...(values.factory ? ['--factory', values.factory] : [])],
       { maxBuffer: 64 * 1024 ** 2 },
     );
     const m = JSON.parse(stdout.trim().split('\n').at(-1)!) as BuildMeasurement;
@@ -70,10 +72,10 @@ if (values.child !== undefined) {
       return `| ${items.toLocaleString('en')} | ${m.summary.shards} | \`${m.factory}\` | ${m.trainSampleSize.toLocaleString('en')} | ${m.summary.nprobe} | ${m.summary.recallAt10?.toFixed(3) ?? '–'} | **${f1(m.wallS)}** | ${f1(st.train)} | ${f1(st.shards)} | ${f1(st.merge)} | ${f1(st.quality)} | ${((m.cpuS * 1e6) / m.summary.items).toFixed(1)} | ${((m.addMs * 1000) / m.shardItems).toFixed(1)} | ${((m.truthMs * 1000) / m.shardItems).toFixed(1)} | ${gb(m.maxRssBytes)} | ${gb(m.peakDiskBytes)} | ${gb(m.indexBytes)} | ${(m.redisPeakBytes / 1e6).toFixed(1)} MB |`;
     })
     .join('\n');
-  const command = `pnpm run bench:simulate -- --sizes ${sizes.join(',')}${shardItems === 400_000 ? '' : ` --shard-items ${shardItems}`}`;
+  const command = `pnpm run bench:simulate -- --sizes ${sizes.join(',')}${shardItems === 400_000 ? '' : ` --shard-items ${shardItems}`}${values.factory ? ` --factory ${values.factory}` : ''}`;
   const section = `## Scale by simulation (\`${command}\`)
 
-Command: \`${command}\` · ${new Date().toISOString().slice(0, 10)} · ${machineLine()} · one child process per size, ${workers} in-process workers, private redis-server, \`file://\` store, index parameters from the default rule.
+Command: \`${command}\` · ${new Date().toISOString().slice(0, 10)} · ${machineLine()} · one child process per size, ${workers} in-process workers, private redis-server, \`file://\` store, ${values.factory ? `index factory \`${values.factory}\` (given)` : 'index parameters from the default rule'}.
 
 The catalogue is generated (\`${catalogueFor(0).replace('items=0', 'items=N')}\`): ${SYNTHETIC_DEFAULTS.modes} mixture modes of skewed sizes, items spread along ${SYNTHETIC_DEFAULTS.rank} latent directions (core's \`synthetic.ts\`), unit vectors of dim ${SYNTHETIC_DEFAULTS.dim}. No item tower runs (\`catalogue.fields.embedding\`); every other stage is the real one. Quality queries are held-out items' own vectors, each with its own item left out of both lists (leave-one-out).
 
@@ -84,6 +86,7 @@ ${table}
 - Shard stage per item (summed over shards, each worker's own clock, overlapping the next batch's generation): faiss add (coarse assignment + PQ encoding), exact truth (the held-out queries against the shard's items).
 - Peak RSS is the child process's (coordinator + ${workers} workers + merge + quality in one process).
 `;
-  if (!values['no-write']) await writeBenchSection('simulate', section);
+  // A given factory is a comparison beside the default rule's section, not a replacement of it.
+  if (!values['no-write']) await writeBenchSection(values.factory ? `simulate-${values.factory}` : 'simulate', section);
   console.log(section);
 }
