@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { emptyFlag, parseIntegerFlag } from '@reindex/core';
+import { DEFAULT_DASHBOARD_OPTIONS } from '@reindex/dashboard';
 
 export class CliError extends Error {
   override readonly name = 'CliError';
@@ -102,7 +103,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     ...(str('name') ? { name: str('name') } : {}),
     ...(str('config') ? { config: str('config') } : {}),
     ...(resume ? { resume } : {}),
-    ...(values.dashboard === true || str('dashboard-port') ? { dashboardPort: integer('dashboard-port', str('dashboard-port'), 1) ?? 3000 } : {}),
+    ...(values.dashboard === true || str('dashboard-port') ? { dashboardPort: integer('dashboard-port', str('dashboard-port'), 1) ?? DEFAULT_DASHBOARD_OPTIONS.port } : {}),
     dryRun: values['dry-run'] === true,
     ...(values.force === true ? { force: true } : {}),
     json: values.json === true,

@@ -9,7 +9,7 @@ import { nativeTasksSettled } from '@reindex/faiss';
 import { assertRedisReachable, redactRedisUrl } from '@reindex/queue';
 import { createLogger } from './log.js';
 import { startMetricsServer, type MetricsServer } from './metrics.js';
-import { DEFAULT_WORKER_OPTIONS, threadPoolSizeFor } from './options.js';
+import { DEFAULT_WORKER_OPTIONS, WORKER_BIN_DEFAULTS, threadPoolSizeFor } from './options.js';
 import { startWorker } from './worker.js';
 
 function fail(message: string): never {
@@ -57,13 +57,13 @@ const concurrency = positive('concurrency', values.concurrency ?? process.env.RE
 // Unless the operator sized it; set before the pool's first use (the config read and Redis's
 // DNS lookup below).
 process.env.UV_THREADPOOL_SIZE ??= String(threadPoolSizeFor(concurrency));
-const batchSize = positive('batch-size', values['batch-size'], device === 'cuda' ? 2048 : DEFAULT_WORKER_OPTIONS.batchSize);
+const batchSize = positive('batch-size', values['batch-size'], device === 'cuda' ? WORKER_BIN_DEFAULTS.cudaBatchSize : DEFAULT_WORKER_OPTIONS.batchSize);
 const intraOpRaw = values['intra-op-threads'] ?? process.env.REINDEX_INTRA_OP_THREADS;
 // 0: onnxruntime's choice.
 const intraOpThreads = intraOpRaw === undefined ? undefined : integerFlag('intra-op-threads', intraOpRaw, 0, 0);
-const shutdownTimeoutMs = positive('shutdown-timeout-ms', values['shutdown-timeout-ms'], 240_000);
+const shutdownTimeoutMs = positive('shutdown-timeout-ms', values['shutdown-timeout-ms'], WORKER_BIN_DEFAULTS.shutdownTimeoutMs);
 const metricsPortRaw = values['metrics-port'] ?? process.env.REINDEX_METRICS_PORT;
-const metricsPort = integerFlag('metrics-port', metricsPortRaw, 9464, 0, 65535);
+const metricsPort = integerFlag('metrics-port', metricsPortRaw, WORKER_BIN_DEFAULTS.metricsPort, 0, 65535);
 
 const lockDurationMs = positive('lock-duration-ms', values['lock-duration-ms'], DEFAULT_WORKER_OPTIONS.lockDurationMs);
 const stalledIntervalMs = positive('stalled-interval-ms', values['stalled-interval-ms'], DEFAULT_WORKER_OPTIONS.stalledIntervalMs);

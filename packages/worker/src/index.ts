@@ -1,6 +1,7 @@
 export { startWorker, type RunningWorker } from './worker.js';
 export {
   DEFAULT_WORKER_OPTIONS,
+  WORKER_BIN_DEFAULTS,
   JOB_ATTEMPTS,
   JOB_BACKOFF,
   defaultFaissThreads,

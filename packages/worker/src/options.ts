@@ -1,5 +1,5 @@
 import type { S3Options } from '@reindex/core';
-import type { ExecutionProvider } from '@reindex/item-tower';
+import { ITEM_EMBEDDER_DEFAULTS, type ExecutionProvider } from '@reindex/item-tower';
 import { DEFAULT_QUEUE_PREFIX } from '@reindex/queue';
 
 export interface WorkerOptions {
@@ -55,11 +55,21 @@ export interface WorkerOptions {
 export const DEFAULT_WORKER_OPTIONS = Object.freeze({
   concurrency: 1,
   device: 'cpu',
-  batchSize: 256,
+  batchSize: ITEM_EMBEDDER_DEFAULTS.batchSize,
   lockDurationMs: 15_000,
   stalledIntervalMs: 10_000,
   prefix: DEFAULT_QUEUE_PREFIX,
 } satisfies Omit<WorkerOptions, 'redisUrl'>);
+
+/** Defaults of the `reindex-worker` binary's own flags (the process around startWorker). */
+export const WORKER_BIN_DEFAULTS = Object.freeze({
+  /** Items per onnxruntime batch on CUDA, where larger batches keep the GPU busy. */
+  cudaBatchSize: 2048,
+  /** How long SIGTERM waits for running jobs before the process exits (their locks then expire). */
+  shutdownTimeoutMs: 240_000,
+  /** Prometheus port; 0 turns the metrics server off. */
+  metricsPort: 9464,
+});
 
 /** Retries of a failed job: exponential backoff from 2 s, 4 attempts in all. */
 export const JOB_ATTEMPTS = 4;
