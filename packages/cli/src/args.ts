@@ -103,7 +103,9 @@ export function parseRunArgs(argv: string[]): RunArgs {
     ...(str('name') ? { name: str('name') } : {}),
     ...(str('config') ? { config: str('config') } : {}),
     ...(resume ? { resume } : {}),
-    ...(values.dashboard === true || str('dashboard-port') ? { dashboardPort: integer('dashboard-port', str('dashboard-port'), 1) ?? DEFAULT_DASHBOARD_OPTIONS.port } : {}),
+    ...(values.dashboard === true || str('dashboard-port')
+      ? { dashboardPort: integer('dashboard-port', str('dashboard-port'), 1) ?? DEFAULT_DASHBOARD_OPTIONS.port }
+      : {}),
     dryRun: values['dry-run'] === true,
     ...(values.force === true ? { force: true } : {}),
     json: values.json === true,
