@@ -67,8 +67,8 @@ test('redis URLs are parsed for BullMQ and bad ones are named', () => {
     maxRetriesPerRequest: null,
   });
   assert.deepEqual(redisOptionsFromUrl('rediss://h').tls, {});
-  assert.throws(() => redisOptionsFromUrl('http://h'), /--redis must be a redis:\/\/ or rediss:\/\/ URL/);
-  assert.throws(() => redisOptionsFromUrl('not a url'), /--redis must be/);
+  assert.throws(() => redisOptionsFromUrl('http://h'), /a Redis URL must be redis:\/\/ or rediss:\/\//);
+  assert.throws(() => redisOptionsFromUrl('not a url'), /a Redis URL must be/);
   assert.throws(() => redisOptionsFromUrl('redis://h/x'), /database/);
   assert.equal(redactRedisUrl('redis://a:b@h:1'), 'redis://***@h:1');
 });

@@ -28,13 +28,13 @@ export function redisOptionsFromUrl(url: string): RedisConnectionOptions {
   try {
     u = new URL(url);
   } catch {
-    throw new TypeError(`--redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redactRedisUrl(url))}`);
+    throw new TypeError(`a Redis URL must be redis:// or rediss://, got ${JSON.stringify(redactRedisUrl(url))}`);
   }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
-    throw new TypeError(`--redis must be a redis:// or rediss:// URL, got ${redactRedisUrl(url)}`);
+    throw new TypeError(`a Redis URL must be redis:// or rediss://, got ${redactRedisUrl(url)}`);
   }
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
-  if (!Number.isInteger(db) || db < 0) throw new TypeError(`--redis database must be a non-negative integer, got ${u.pathname.slice(1)}`);
+  if (!Number.isInteger(db) || db < 0) throw new TypeError(`the database of a Redis URL (its path) must be a non-negative integer, got ${u.pathname.slice(1)}`);
   return {
     host: u.hostname || '127.0.0.1',
     port: u.port ? Number(u.port) : 6379,
