@@ -193,3 +193,10 @@ function resolveRelativePaths(input: ReindexConfigInput, baseDir: string): Reind
     out.index.quality.queriesUrl = local(out.index.quality.queriesUrl);
   return out as ReindexConfigInput;
 }
+
+// The schema and the ReindexConfig interface (where each option is documented) must describe the
+// same type: a field added, removed or retyped in one but not the other fails to compile here.
+// (`s3` is a record in the schema and checked field by field by validateS3Options.)
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const schemaMatchesInterface: Same<Omit<z.output<typeof configSchema>, 's3'>, Omit<ReindexConfig, 's3'>> = true;
+void schemaMatchesInterface;
