@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { ReindexError } from '@reindex/core';
 import { ReindexKeys, createRedis } from '@reindex/queue';
 import type { Redis } from 'ioredis';
 
@@ -9,9 +10,7 @@ import type { Redis } from 'ioredis';
  */
 export const DEFAULT_BUILD_LOCK_TTL_MS = 30_000;
 
-export class BuildLockedError extends Error {
-  override readonly name = 'BuildLockedError';
-  readonly code = 'BUILD_LOCKED';
+export class BuildLockedError extends ReindexError {
   constructor(
     readonly indexName: string,
     readonly holder: string,
@@ -19,6 +18,7 @@ export class BuildLockedError extends Error {
     readonly buildId?: string,
   ) {
     super(
+      'BUILD_LOCKED',
       `a build of index "${indexName}" is already running (held by ${holder}${buildId ? ` for build ${buildId}` : ''}; the lock expires in ${Math.ceil(expiresInMs / 1000)} s unless renewed)` +
         (buildId ? `; if that coordinator is gone, \`reindex --resume ${buildId}\` takes its build over now` : ''),
     );

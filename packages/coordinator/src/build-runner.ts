@@ -1,12 +1,10 @@
 import type { Job } from 'bullmq';
-import { attemptsPhrase, type ObjectStore } from '@reindex/core';
+import { ReindexError, attemptsPhrase, type ObjectStore } from '@reindex/core';
 import { jobIdFor } from '@reindex/queue';
 import { readBuildSpec, readPlan, writeBuildSpec, type BuildQueues, type PublishResult, type ShardStats } from '@reindex/worker';
 import type { PreparedBuild } from './prepare-build.js';
 
-export class BuildFailedError extends Error {
-  override readonly name = 'BuildFailedError';
-  readonly code = 'BUILD_FAILED';
+export class BuildFailedError extends ReindexError {
   /** The failing job's own error code, when it failed permanently with one (e.g. `CATALOGUE_CHANGED`). */
   readonly causeCode?: string;
   constructor(
@@ -14,7 +12,7 @@ export class BuildFailedError extends Error {
     readonly stage: string,
     message: string,
   ) {
-    super(message);
+    super('BUILD_FAILED', message);
     const code = /\(([A-Z][A-Z0-9_]+); not retried/.exec(message)?.[1];
     if (code !== undefined) this.causeCode = code;
   }

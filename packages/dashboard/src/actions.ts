@@ -1,19 +1,21 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { resumeBuild } from '@reindex/coordinator';
-import { attemptsPhrase, type ObjectStore } from '@reindex/core';
+import { ReindexError, attemptsPhrase, type ObjectStore } from '@reindex/core';
 import { STAGES, jobIdFor, type StageName } from '@reindex/queue';
 import { readPlan, type BuildQueues } from '@reindex/worker';
 import { appendBuildLog, cancelledKey, type BuildLogEntry } from './build-log.js';
 
-export class ActionError extends Error {
-  override readonly name = 'ActionError';
+export type ActionErrorCode = 'JOB_NOT_FOUND' | 'NOT_FAILED' | 'BUILD_CANCELLED' | 'BUILD_FINISHED' | 'BUILD_BUSY' | 'BAD_REQUEST';
+
+export class ActionError extends ReindexError {
+  declare readonly code: ActionErrorCode;
   constructor(
-    readonly code: 'JOB_NOT_FOUND' | 'NOT_FAILED' | 'BUILD_CANCELLED' | 'BUILD_FINISHED' | 'BUILD_BUSY' | 'BAD_REQUEST',
+    code: ActionErrorCode,
     message: string,
     readonly httpStatus = 409,
   ) {
-    super(message);
+    super(code, message);
   }
 }
 

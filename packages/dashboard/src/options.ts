@@ -1,5 +1,6 @@
 import type { S3Options } from '@reindex/core';
 import { DEFAULT_QUEUE_PREFIX } from '@reindex/queue';
+import { ReindexError } from '@reindex/core';
 
 /** Options of {@link startDashboard}. */
 export interface DashboardOptions {
@@ -41,9 +42,10 @@ export const DEFAULT_DASHBOARD_OPTIONS = Object.freeze({
   pollMs: 1_500,
 } satisfies Omit<DashboardOptions, 'redisUrl'>);
 
-export class DashboardConfigError extends Error {
-  override readonly name = 'DashboardConfigError';
-  readonly code = 'DASHBOARD_CONFIG';
+export class DashboardConfigError extends ReindexError {
+  constructor(message: string) {
+    super('DASHBOARD_CONFIG', message);
+  }
 }
 
 /** Loopback addresses: the only ones the dashboard binds to without a token. */

@@ -1,3 +1,4 @@
+import { ReindexError } from '@reindex/core';
 /**
  * Errors of the item tower. Every error carries a stable string `code` that callers switch on
  * (messages may be reworded; codes may not) and chains the underlying error as `cause`.
@@ -15,13 +16,11 @@ export type ItemTowerErrorCode =
   | 'INVALID_OPTION'
   | 'EMBEDDER_CLOSED';
 
-export class ItemTowerError extends Error {
-  readonly code: ItemTowerErrorCode;
+export class ItemTowerError extends ReindexError {
+  declare readonly code: ItemTowerErrorCode;
 
   constructor(code: ItemTowerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.name = new.target.name;
+    super(code, message, options);
   }
 }
 

@@ -1,9 +1,10 @@
-import { redactSecrets } from '@reindex/core';
+import { redactSecrets, ReindexError } from '@reindex/core';
 import { Redis } from 'ioredis';
 
-export class RedisUnavailableError extends Error {
-  override readonly name = 'RedisUnavailableError';
-  readonly code = 'REDIS_UNAVAILABLE';
+export class RedisUnavailableError extends ReindexError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('REDIS_UNAVAILABLE', message, options);
+  }
 }
 
 /** The URL with any credentials replaced, for logs and pages (core's redactSecrets). */

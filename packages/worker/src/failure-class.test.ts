@@ -3,10 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, IdMapError, ObjectStoreError, PlanError, openCatalogue, openObjectStore, planShards } from '@reindex/core';
+import { ConfigError, IdMapError, ObjectStoreError, PlanError, ReindexError, openCatalogue, openObjectStore, planShards } from '@reindex/core';
 import { FaissIndex } from '@reindex/faiss';
 import { BundleError, EmbeddingValidationError, InferenceError } from '@reindex/item-tower';
-import { JobDataError, parseJobData } from '@reindex/queue';
+import { JobDataError, RedisUnavailableError, parseJobData } from '@reindex/queue';
 import { classifyFailure } from './failure-class.js';
 
 /** The error a call throws (the call must throw). */
@@ -81,11 +81,14 @@ describe('classifyFailure', () => {
       unreachable,
       new ObjectStoreError('OBJECT_NOT_FOUND', 'trained.index'),
       new InferenceError('INFERENCE_FAILED', 'CUDA out of memory'),
+      new RedisUnavailableError('cannot reach Redis at redis://h:6379: ECONNREFUSED'),
       Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
       Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }),
       new Error('something nobody classified'),
     ]) {
       assert.equal(classifyFailure(error), 'transient', String(error));
     }
+    // Every one of these is a ReindexError now (one hierarchy): the item tower's codes still decide.
+    assert.ok(new InferenceError('INFERENCE_FAILED', 'x') instanceof ReindexError);
   });
 });

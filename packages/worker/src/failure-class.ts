@@ -39,8 +39,9 @@ const FAISS_RESOURCE_MESSAGE = /bad_alloc|cannot allocate|out of memory|No space
 
 export function classifyFailure(error: unknown): FailureClass {
   if (error instanceof JobDataError || error instanceof QualityGateError || error instanceof VersionError) return 'permanent';
-  if (error instanceof ReindexError) return TRANSIENT_REINDEX_CODES.has(error.code) ? 'transient' : 'permanent';
+  // Item-tower errors are ReindexErrors with their own transient codes: ask them first.
   if (error instanceof ItemTowerError) return TRANSIENT_ITEM_TOWER_CODES.has(error.code) ? 'transient' : 'permanent';
+  if (error instanceof ReindexError) return TRANSIENT_REINDEX_CODES.has(error.code) ? 'transient' : 'permanent';
   if (error instanceof FaissError) {
     if (error.code === 'CLOSED') return 'transient';
     return FAISS_RESOURCE_MESSAGE.test(error.message) ? 'transient' : 'permanent';

@@ -1,4 +1,4 @@
-import { DEFAULT_CONFIG, buildKey, type Manifest, type ObjectStore, type QualityConfig } from '@reindex/core';
+import { DEFAULT_CONFIG, buildKey, type Manifest, type ObjectStore, type QualityConfig, ReindexError } from '@reindex/core';
 import { readBuildSpec, type BuildSpec } from './build-spec.js';
 import type { MergeResult } from './processors/merge.js';
 import type { QualityReport } from './quality-report.js';
@@ -122,13 +122,10 @@ export async function readQualityRecord(store: ObjectStore, buildId: string): Pr
   return parseQualityRecord(await store.get(key), `${store.url}/${key}`);
 }
 
-export class QualityGateError extends Error {
-  override readonly name = 'QualityGateError';
-  constructor(
-    readonly code: 'QUALITY_GATE_FAILED' | 'QUALITY_REPORT_MISSING',
-    message: string,
-  ) {
-    super(message);
+export class QualityGateError extends ReindexError {
+  declare readonly code: 'QUALITY_GATE_FAILED' | 'QUALITY_REPORT_MISSING';
+  constructor(code: 'QUALITY_GATE_FAILED' | 'QUALITY_REPORT_MISSING', message: string) {
+    super(code, message);
   }
 }
 

@@ -11,16 +11,14 @@ import {
   type ListedObject,
   type Manifest,
   type ObjectStore,
+  ReindexError,
 } from '@reindex/core';
 import { readBuildSpec } from './build-spec.js';
 
-export class VersionError extends Error {
-  override readonly name = 'VersionError';
-  constructor(
-    readonly code: 'VERSION_BROKEN' | 'VERSION_MISSING',
-    message: string,
-  ) {
-    super(message);
+export class VersionError extends ReindexError {
+  declare readonly code: 'VERSION_BROKEN' | 'VERSION_MISSING';
+  constructor(code: 'VERSION_BROKEN' | 'VERSION_MISSING', message: string) {
+    super(code, message);
   }
 }
 
