@@ -22,7 +22,13 @@ import { VersionError } from './versions.js';
 export type FailureClass = 'permanent' | 'transient';
 
 /** Codes of reindex's own errors (core) that another attempt can fix: the store, Redis or the network. */
-const TRANSIENT_REINDEX_CODES: ReadonlySet<string> = new Set(['ENDPOINT_UNREACHABLE', 'STORE_IO', 'OBJECT_NOT_FOUND', 'CATALOGUE_LIST_FAILED', 'REDIS_UNAVAILABLE']);
+const TRANSIENT_REINDEX_CODES: ReadonlySet<string> = new Set([
+  'ENDPOINT_UNREACHABLE',
+  'STORE_IO',
+  'OBJECT_NOT_FOUND',
+  'CATALOGUE_LIST_FAILED',
+  'REDIS_UNAVAILABLE',
+]);
 
 /** Item-tower codes that depend on the machine or the process, not on the bundle or the rows. */
 const TRANSIENT_ITEM_TOWER_CODES: ReadonlySet<string> = new Set(['EXECUTION_PROVIDER_UNAVAILABLE', 'INFERENCE_FAILED', 'EMBEDDER_CLOSED']);
