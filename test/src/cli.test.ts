@@ -122,6 +122,12 @@ test('reindex --json runs a build and prints one JSON summary line', async (t) =
   assert.equal(summary.items, expected.accepted.length);
   assert.equal(summary.rejected, expected.rejected.length);
   assert.equal(typeof summary.seconds, 'number');
+  assert.equal(summary.resumed, false);
+  assert.equal(summary.buildSeconds, summary.seconds);
+  const stages = summary.stageSeconds as Record<string, number>;
+  assert.deepEqual(Object.keys(stages).sort(), ['merge', 'plan', 'publish', 'quality', 'shards', 'train']);
+  const stagesTotal = Object.values(stages).reduce((a, b) => a + b, 0);
+  assert.ok(stagesTotal <= (summary.seconds as number) + 0.5, `stages ${JSON.stringify(stages)} add up to more than the run's ${String(summary.seconds)} s`);
   assert.ok(typeof summary.manifestUrl === 'string' && summary.manifestUrl.startsWith(`file://${store}/`), String(summary.manifestUrl));
   const manifest = parseManifest(await readFile(fileURLToPath(summary.manifestUrl as string)));
   assert.equal(manifest.buildId, summary.buildId);
@@ -167,7 +173,24 @@ test('a coordinator killed after planning is resumed at once: reindex --resume t
   // with BUILD_LOCKED for the lock's TTL) and finishes the build.
   const resumed = await runCli(['--resume', buildId, '--redis', redis.url, '--store', store, '--workers', '2', '--json']);
   assert.equal(resumed.code, 0, resumed.stderr);
-  const summary = JSON.parse(resumed.stdout.trim().split('\n').at(-1)!) as { buildId: string; items: number };
+  const summary = JSON.parse(resumed.stdout.trim().split('\n').at(-1)!) as {
+    buildId: string;
+    items: number;
+    seconds: number;
+    buildSeconds: number;
+    resumed: boolean;
+    stageSeconds: Record<string, number>;
+  };
   assert.equal(summary.buildId, buildId);
   assert.equal(summary.items, expectedCatalogue(items).accepted.length);
+  // The stage times are the build's; the build began before this run (the first coordinator
+  // planned it), so its wall time spans both runs and holds every stage.
+  assert.equal(summary.resumed, true);
+  assert.ok(summary.buildSeconds >= summary.seconds, `build ${summary.buildSeconds} s vs this run ${summary.seconds} s`);
+  assert.deepEqual(Object.keys(summary.stageSeconds).sort(), ['merge', 'publish', 'quality', 'shards', 'train']);
+  const stagesTotal = Object.values(summary.stageSeconds).reduce((a, b) => a + b, 0);
+  assert.ok(
+    stagesTotal <= summary.buildSeconds + 0.5,
+    `stages ${JSON.stringify(summary.stageSeconds)} add up to more than the build's ${summary.buildSeconds} s`,
+  );
 });

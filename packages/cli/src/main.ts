@@ -80,7 +80,9 @@ async function main(argv: string[]): Promise<number> {
         `  rejected       ${summary.rejected.toLocaleString('en')}${rejectionReasons(summary)}`,
         `  shards         ${summary.shards}`,
         `  nprobe         ${summary.nprobe}${summary.recallAt10 !== undefined ? ` (recall@10 ${summary.recallAt10})` : ' (recall not measured)'}${summary.forced ? '  FORCED past a failed quality gate' : ''}`,
-        `  time           ${summary.seconds.toFixed(1)} s (${stages})`,
+        summary.resumed
+          ? `  time           ${summary.seconds.toFixed(1)} s this run; the build took ${summary.buildSeconds.toFixed(1)} s since it was planned (${stages})`
+          : `  time           ${summary.seconds.toFixed(1)} s (${stages})`,
         `  throughput     ${Math.round(summary.itemsPerSecond).toLocaleString('en')} items/s`,
         `  manifest       ${summary.manifestUrl}`,
         '',

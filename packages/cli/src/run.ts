@@ -36,8 +36,19 @@ export interface RunSummary {
   /** Rejected rows by reason; examples with locations are in `builds/<buildId>/shards/<n>.json`. */
   rejectedByReason?: Record<string, number>;
   shards: number;
+  /** Wall time of this run (this process: plan or resume, then wait). */
   seconds: number;
+  /**
+   * Wall time of the whole build, from its plan to its publish. The same as `seconds` for a
+   * build planned by this run; after `--resume` it also spans the earlier run(s) and the pause
+   * between, so the stage times (the build's, from its jobs) always add up to no more than it.
+   */
+  buildSeconds: number;
+  /** Set when this run resumed a build planned earlier (`--resume`). */
+  resumed: boolean;
+  /** Items indexed per second of the build's wall time (`items / buildSeconds`). */
   itemsPerSecond: number;
+  /** Duration of each stage of the build in seconds (plan only when this run planned it). */
   stageSeconds: Record<string, number>;
   /** nprobe the quality stage chose (the manifest's). */
   nprobe: number;
@@ -98,6 +109,8 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
     let shardCount: number;
     let version: string;
     let planMs = 0;
+    // When the build began: this run's start, or the plan's time for a resumed build.
+    let buildStarted = started;
     if (args.resume) {
       if (!config.redisUrl) throw new BuildFailedError(args.resume, 'resume', "--resume needs --redis: the build's jobs live in the Redis it ran on");
     }
@@ -119,7 +132,9 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
     if (args.resume) {
       buildId = args.resume;
       ({ shardCount } = await resumeBuild(queues, store, buildId));
-      version = (await readBuildSpec(store, buildId)).version;
+      const spec = await readBuildSpec(store, buildId);
+      version = spec.version;
+      buildStarted = Math.min(started, Date.parse(spec.createdAt) || started);
       display.log(`reindex: resuming build ${buildId} (${shardCount} shards)`);
     } else {
       const prepared = await prepareBuild({
@@ -174,6 +189,8 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
           rejected: 0,
           shards: shardCount,
           seconds: (Date.now() - started) / 1000,
+          buildSeconds: (Date.now() - started) / 1000,
+          resumed: false,
           itemsPerSecond: 0,
           stageSeconds: { plan: planMs / 1000 },
           nprobe: prepared.spec.index.nprobe,
@@ -194,8 +211,9 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
       onResumed: (message) => display.log(`reindex: ${message}`),
     });
     display.clear();
-    const seconds = (Date.now() - started) / 1000;
-    const stageSeconds: Record<string, number> = { plan: planMs / 1000 };
+    const finished = Date.now();
+    const seconds = (finished - started) / 1000;
+    const stageSeconds: Record<string, number> = args.resume ? {} : { plan: planMs / 1000 };
     for (const [stage, ms] of Object.entries(result.stageTimings)) stageSeconds[stage] = ms / 1000;
     return {
       buildId,
@@ -206,7 +224,9 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
       ...(result.rejectedByReason ? { rejectedByReason: result.rejectedByReason } : {}),
       shards: shardCount,
       seconds,
-      itemsPerSecond: result.items / seconds,
+      buildSeconds: (finished - buildStarted) / 1000,
+      resumed: args.resume !== undefined,
+      itemsPerSecond: result.items / ((finished - buildStarted) / 1000),
       stageSeconds,
       nprobe: result.nprobe,
       ...(result.recallAt10 !== undefined ? { recallAt10: result.recallAt10 } : {}),
