@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { BuildFailedError, prepareBuild, submitBuild, waitForBuild } from '@reindex/coordinator';
 import { CatalogueError } from '@reindex/core';
 import { writeCatalogue } from '@reindex/sample-catalogue';
-import { listVersions, type ShardStats } from '@reindex/worker';
+import { listVersions, type ShardStats } from '@reindex/pipeline';
 import {
   allIds,
   compareIds,

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { ItemEmbedder, loadBundle } from '@reindex/item-tower';
 import { jobIdFor } from '@reindex/queue';
 import { CatalogueGenerator, writeCatalogue } from '@reindex/sample-catalogue';
-import type { ShardStats } from '@reindex/worker';
+import type { ShardStats } from '@reindex/pipeline';
 import {
   allIds,
   assertFilesMatch,

@@ -11,7 +11,7 @@ import { BuildFailedError, prepareBuild, resumeBuild, submitBuild, waitForBuild 
 import { writeCatalogue } from '@reindex/sample-catalogue';
 import type { S3Options } from '@reindex/core';
 import { startS3FaultProxy, startS3TestServer } from '@reindex/core/testing';
-import type { ShardStats } from '@reindex/worker';
+import type { ShardStats } from '@reindex/pipeline';
 import {
   allIds,
   assertFilesMatch,

@@ -33,7 +33,8 @@ import { FaissIndex } from '@reindex/faiss';
 import { buildReferenceBundle } from '@reindex/item-tower';
 import { startEmbeddedRedis, type EmbeddedRedis } from '@reindex/queue';
 import { CatalogueGenerator, REJECTED_ODDITIES } from '@reindex/sample-catalogue';
-import { BuildQueues, startWorker, type PublishResult, type RunningWorker, type WorkerOptions } from '@reindex/worker';
+import { BuildQueues, type PublishResult } from '@reindex/pipeline';
+import { startWorker, type RunningWorker, type WorkerOptions } from '@reindex/worker';
 
 /** The repository root (test/dist/ → ../..). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -5,7 +5,7 @@ import type { Job } from 'bullmq';
 import { prepareBuild, submitBuild, waitForBuild } from '@reindex/coordinator';
 import { jobIdFor } from '@reindex/queue';
 import { writeCatalogue } from '@reindex/sample-catalogue';
-import { listVersions, type BuildQueues, type ShardStats } from '@reindex/worker';
+import { listVersions, type BuildQueues, type ShardStats } from '@reindex/pipeline';
 import {
   allIds,
   compareIds,

@@ -6,7 +6,7 @@ import { test, type TestContext } from 'node:test';
 import { BuildFailedError, prepareBuild, submitBuild, waitForBuild } from '@reindex/coordinator';
 import { hashStringId } from '@reindex/core';
 import { CatalogueGenerator } from '@reindex/sample-catalogue';
-import type { MergeResult, ShardStats } from '@reindex/worker';
+import type { MergeResult, ShardStats } from '@reindex/pipeline';
 import { allIds, compareIds, configFor, openQueues, openStore, privateRedis, readPublished, startWorkers, tempDir, type BuildSetup } from './harness.js';
 
 const ITEMS = 2400;

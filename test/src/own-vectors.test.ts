@@ -5,9 +5,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { prepareBuild } from '@reindex/coordinator';
-import { SyntheticVectors, createPrng, parseSyntheticUrl, syntheticUrl, SYNTHETIC_DEFAULTS } from '@reindex/core';
+import { SyntheticVectors, createPrng, parseSyntheticUrl, syntheticUrl, SYNTHETIC_DEFAULTS, qualityQueriesKeys } from '@reindex/core';
 import { arrowParquetBuffer } from '@reindex/core/testing';
-import { queriesInfoKey, type QueryFileInfo, type ShardStats } from '@reindex/worker';
+import type { QueryFileInfo, ShardStats } from '@reindex/pipeline';
 import { allIds, compareIds, configFor, privateRedis, readPublished, runBuild, runCli, tempDir } from './harness.js';
 
 const dim = 128;
@@ -52,7 +52,7 @@ test('a synthetic catalogue goes through every stage with its own vectors: each 
   for (const d of hits.distances) assert.ok(Math.abs(d - 1) < 1e-5, `inner product ${d}`);
 
   // Queries are held-out items' own vectors, each named so the quality stage leaves it out.
-  const info = JSON.parse((await store.get(queriesInfoKey(prepared.spec.buildId))).toString()) as QueryFileInfo;
+  const info = JSON.parse((await store.get(qualityQueriesKeys(prepared.spec.buildId).info)).toString()) as QueryFileInfo;
   assert.equal(info.source, 'item-embeddings');
   assert.equal(info.selfIds?.length, info.count);
   assert.ok(info.count > 100);
@@ -199,7 +199,7 @@ test('a Parquet catalogue of its own vectors (FIXED_SIZE_LIST<FLOAT>, written by
   const skus = new Set((await allIds(published.index)).map((id) => published.idMap!.lookup(id)));
   assert.equal(skus.size, items - bad.size);
   for (const i of bad) assert.equal(skus.has(`v-${i}`), false, `row ${i} is rejected`);
-  const info = JSON.parse((await store.get(queriesInfoKey(prepared.spec.buildId))).toString()) as QueryFileInfo;
+  const info = JSON.parse((await store.get(qualityQueriesKeys(prepared.spec.buildId).info)).toString()) as QueryFileInfo;
   assert.equal(info.source, 'query-file');
   assert.equal(info.count, 50);
   assert.equal((published.manifest.quality as { querySource?: string }).querySource, 'query-file');

@@ -7,7 +7,7 @@ import { BuildFailedError, prepareBuild, submitBuild, waitForBuild } from '@rein
 import { shardKey } from '@reindex/core';
 import { jobIdFor } from '@reindex/queue';
 import { CatalogueGenerator } from '@reindex/sample-catalogue';
-import type { ShardStats } from '@reindex/worker';
+import type { ShardStats } from '@reindex/pipeline';
 import {
   allIds,
   compareIds,

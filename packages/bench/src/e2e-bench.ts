@@ -10,7 +10,7 @@ import { EMBEDDED_DEFAULTS, REPO_ROOT, ensureReferenceModel, ensureSampleCatalog
 import { DEFAULT_CONFIG, openObjectStore, commandLineArgs } from '@reindex/core';
 import { startEmbeddedRedis } from '@reindex/queue';
 import { writeCatalogue } from '@reindex/sample-catalogue';
-import { BuildQueues, writeBuildSpec } from '@reindex/worker';
+import { BuildQueues, writeBuildSpec } from '@reindex/pipeline';
 import { machineLine, writeBenchSection, intOption } from './report.js';
 
 const { values } = parseArgs({

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { Worker, type Job } from 'bullmq';
 import { QUEUE_NAMES, createRedis, jobIdFor, newBuildId, redisOptionsFromUrl, startEmbeddedRedis, DEFAULT_QUEUE_PREFIX } from '@reindex/queue';
 import { DEFAULT_SCALE_RATES_FILE } from '@reindex/coordinator';
-import { BuildQueues } from '@reindex/worker';
+import { BuildQueues } from '@reindex/pipeline';
 import { mergeScaleRates } from './rates.js';
 import { machineLine, writeBenchSection, intOption } from './report.js';
 import { commandLineArgs } from '@reindex/core';

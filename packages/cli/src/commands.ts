@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { DEFAULT_SCALE_RATES_FILE, EMBEDDED_DEFAULTS, planCapacity, readScaleRates } from '@reindex/coordinator';
 import { DEFAULT_CONFIG, indexParamsForConfig, loadConfig, openObjectStore, type ObjectStore, type S3Options } from '@reindex/core';
-import { publishBuild } from '@reindex/worker';
+import { publishBuild } from '@reindex/pipeline';
 import { CliError, integerFlag, rejectEmptyFlagValues } from './args.js';
 import { describeIndexSizes } from './run.js';
 import { searchIndex } from './search.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { REPO_ROOT } from '@reindex/coordinator';
 import { indexVersionPrefix, parseIdMap, type IdMapper, type Manifest, type ObjectStore } from '@reindex/core';
 import { FaissIndex } from '@reindex/faiss';
-import { INDEX_FILE, readLatest, readManifest } from '@reindex/worker';
+import { INDEX_FILE, readLatest, readManifest } from '@reindex/pipeline';
 
 export interface PublishedIndex {
   manifest: Manifest;

@@ -7,7 +7,7 @@ import { BuildFailedError } from '@reindex/coordinator';
 import { openObjectStore, type Manifest } from '@reindex/core';
 import { buildReferenceBundle } from '@reindex/item-tower';
 import { writeCatalogue } from '@reindex/sample-catalogue';
-import { QualityGateError, VersionError, publishBuild, readLatest, readQualityRecord } from '@reindex/worker';
+import { QualityGateError, VersionError, publishBuild, readLatest, readQualityRecord } from '@reindex/pipeline';
 import { runBuild } from './run.js';
 import { searchIndex } from './search.js';
 import { indexStatus, rollback } from './versions-cli.js';

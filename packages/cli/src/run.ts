@@ -14,16 +14,8 @@ import {
 import { loadConfig, openObjectStore, type IndexParams, type ReindexConfigInput } from '@reindex/core';
 import { assertRedisReachable, redactRedisUrl, startEmbeddedRedis, type EmbeddedRedis } from '@reindex/queue';
 import { startDashboard, type RunningDashboard } from '@reindex/dashboard';
-import {
-  BuildQueues,
-  DEFAULT_WORKER_OPTIONS,
-  createLogger,
-  defaultIntraOpThreads,
-  readBuildSpec,
-  startWorker,
-  type PublishResult,
-  type RunningWorker,
-} from '@reindex/worker';
+import { BuildQueues, createLogger, readBuildSpec, type PublishResult } from '@reindex/pipeline';
+import { DEFAULT_WORKER_OPTIONS, defaultIntraOpThreads, startWorker, type RunningWorker } from '@reindex/worker';
 import type { RunArgs } from './args.js';
 import { ProgressDisplay } from './progress.js';
 

@@ -1,10 +1,9 @@
-import { openCatalogue, planShards, type Manifest } from '@reindex/core';
+import { openCatalogue, planShards, type Manifest, type ObjectStore, type S3Options } from '@reindex/core';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { QueryEncoder, collapseHeads, type FusionRule } from '@reindex/item-tower';
-import { openModelBundle, readBuildSpec } from '@reindex/worker';
-import type { ObjectStore, S3Options } from '@reindex/core';
+import { openModelBundle, readBuildSpec } from '@reindex/pipeline';
 import { CliError } from './args.js';
 import { openPublishedIndex, resolveVersion } from './published-index.js';
 

@@ -13,7 +13,7 @@ import {
   readQualityRecord,
   verifyVersionFiles,
   VersionError,
-} from '@reindex/worker';
+} from '@reindex/pipeline';
 import { SEARCH_CACHE_DIR } from './published-index.js';
 
 export interface VersionSummary {

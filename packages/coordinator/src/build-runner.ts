@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import { ReindexError, attemptsPhrase, type ObjectStore } from '@reindex/core';
 import { jobIdFor } from '@reindex/queue';
-import { readBuildSpec, readPlan, writeBuildSpec, type BuildQueues, type PublishResult, type ShardStats } from '@reindex/worker';
+import { readBuildSpec, readPlan, writeBuildSpec, type BuildQueues, type PublishResult, type ShardStats } from '@reindex/pipeline';
 import type { PreparedBuild } from './prepare-build.js';
 
 export class BuildFailedError extends ReindexError {

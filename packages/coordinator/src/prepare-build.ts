@@ -16,6 +16,7 @@ import {
   type ItemIdKind,
   type ReindexConfig,
   type ShardPlan,
+  decideIdKind,
 } from '@reindex/core';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -23,7 +24,7 @@ import path from 'node:path';
 import { FaissIndex, type Metric } from '@reindex/faiss';
 import { FeatureBatch, Featurizer, PrecomputedEmbedder, checkBundleModels, type ModelBundle, type Rejection } from '@reindex/item-tower';
 import { newBuildId } from '@reindex/queue';
-import { decideIdKind, isBundleUrl, openModelBundle, parseQueryFile, textQueryProblem, type BuildSpec } from '@reindex/worker';
+import { isBundleUrl, openModelBundle, parseQueryFile, textQueryProblem, type BuildSpec } from '@reindex/pipeline';
 
 export interface PreparedBuild {
   spec: BuildSpec;

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { resumeBuild } from '@reindex/coordinator';
 import { ReindexError, attemptsPhrase, type ObjectStore } from '@reindex/core';
 import { STAGES, jobIdFor, type StageName } from '@reindex/queue';
-import { readPlan, type BuildQueues } from '@reindex/worker';
+import { readPlan, type BuildQueues } from '@reindex/pipeline';
 import { appendBuildLog, cancelledKey, type BuildLogEntry } from './build-log.js';
 
 export type ActionErrorCode = 'JOB_NOT_FOUND' | 'NOT_FAILED' | 'BUILD_CANCELLED' | 'BUILD_FINISHED' | 'BUILD_BUSY' | 'BAD_REQUEST';

@@ -5,7 +5,7 @@
 // other users can read in the process list). Logs are JSON lines (pino) on stdout.
 import { parseArgs } from 'node:util';
 import { RedisUnavailableError } from '@reindex/queue';
-import { createLogger } from '@reindex/worker';
+import { createLogger } from '@reindex/pipeline';
 import { DEFAULT_DASHBOARD_OPTIONS, DashboardConfigError } from './options.js';
 import { startDashboard } from './server.js';
 import { emptyFlag, loadConfig, commandLineArgs, parseIntegerFlag } from '@reindex/core';

@@ -6,7 +6,7 @@ import { ensureReferenceModel, prepareBuild, submitBuild, type PreparedBuild } f
 import { loadConfig, openObjectStore, type ObjectStore } from '@reindex/core';
 import { jobIdFor, startEmbeddedRedis, type EmbeddedRedis } from '@reindex/queue';
 import { writeCatalogue } from '@reindex/sample-catalogue';
-import { BuildQueues } from '@reindex/worker';
+import { BuildQueues } from '@reindex/pipeline';
 
 export interface Fixture {
   dir: string;

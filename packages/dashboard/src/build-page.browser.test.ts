@@ -8,7 +8,8 @@ import { chromium } from 'playwright-core';
 import { pino } from 'pino';
 import { latestKey } from '@reindex/core';
 import { jobIdFor } from '@reindex/queue';
-import { readManifest, startMetricsServer, startWorker } from '@reindex/worker';
+import { readManifest } from '@reindex/pipeline';
+import { startMetricsServer, startWorker } from '@reindex/worker';
 import { startDashboard } from './index.js';
 import { submittedBuild, trainDone, until } from './build-fixture.js';
 

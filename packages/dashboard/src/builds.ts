@@ -1,8 +1,7 @@
 import type { Job, Queue } from 'bullmq';
 import { ObjectStorePool, attemptsPhrase, type ObjectStore, type S3Options, type ShardPlan } from '@reindex/core';
 import { STAGES, jobIdFor, type StageName } from '@reindex/queue';
-import type { BuildSpec, MergeResult, PublishResult, ShardStats } from '@reindex/worker';
-import { readBuildSpec, readPlan } from '@reindex/worker';
+import { type BuildSpec, type MergeResult, type PublishResult, type ShardStats, readBuildSpec, readPlan } from '@reindex/pipeline';
 import { redactUrl } from './redact.js';
 
 export type JobStateName = 'completed' | 'failed' | 'active' | 'waiting' | 'delayed' | 'prioritized' | 'waiting-children' | 'missing' | 'unknown';

@@ -1,5 +1,5 @@
 import type { Manifest, ObjectStore } from '@reindex/core';
-import { listVersions, readLatest, readManifest } from '@reindex/worker';
+import { listVersions, readLatest, readManifest } from '@reindex/pipeline';
 import { redactUrl } from './redact.js';
 
 export interface VersionSummary {

@@ -6,7 +6,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { STAGES, assertBuildId, assertRedisReachable, createRedis, redactRedisUrl, type StageName } from '@reindex/queue';
-import { BuildQueues, createLogger, type Logger } from '@reindex/worker';
+import { BuildQueues, createLogger, type Logger } from '@reindex/pipeline';
 import { ActionError, cancelBuild, readCancelled, retryJob, type ActionContext } from './actions.js';
 import { requireActionHeader, requireLoopbackHostHeader, requireToken } from './auth.js';
 import { readBuildLog } from './build-log.js';

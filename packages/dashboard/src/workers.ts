@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { readHeartbeats } from '@reindex/worker';
+import { readHeartbeats } from '@reindex/pipeline';
 
 export interface LiveWorker {
   workerId: string;

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { emptyFlag, loadConfig, commandLineArgs, parseIntegerFlag } from '@reindex/core';
 import { nativeTasksSettled } from '@reindex/faiss';
 import { assertRedisReachable, redactRedisUrl } from '@reindex/queue';
-import { createLogger } from './log.js';
+import { createLogger } from '@reindex/pipeline';
 import { startMetricsServer, type MetricsServer } from './metrics.js';
 import { DEFAULT_WORKER_OPTIONS, WORKER_BIN_DEFAULTS, threadPoolSizeFor } from './options.js';
 import { startWorker } from './worker.js';

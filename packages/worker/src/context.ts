@@ -2,10 +2,9 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ObjectStorePool, type ObjectStore, type ShardPlan } from '@reindex/core';
-import { readBuildSpec, readPlan, type BuildSpec } from './build-spec.js';
+import { readBuildSpec, readPlan, type BuildSpec, openModelBundle } from '@reindex/pipeline';
 import { FaissIndex } from '@reindex/faiss';
 import { ItemEmbedder, PrecomputedEmbedder, type Embedder, type ModelBundle } from '@reindex/item-tower';
-import { openModelBundle } from './model-bundle.js';
 import { defaultIntraOpThreads, type WorkerOptions } from './options.js';
 
 /**

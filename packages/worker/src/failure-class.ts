@@ -2,8 +2,7 @@ import { ReindexError } from '@reindex/core';
 import { FaissError } from '@reindex/faiss';
 import { ItemTowerError } from '@reindex/item-tower';
 import { JobDataError } from '@reindex/queue';
-import { QualityGateError } from './gate.js';
-import { VersionError } from './versions.js';
+import { QualityGateError, VersionError } from '@reindex/pipeline';
 
 /**
  * Whether a failed job attempt is worth another attempt.

@@ -4,13 +4,13 @@ import {
   IdMapper,
   formatLocation,
   hashStringId,
+  idValueKind,
   type CatalogueRow,
   type DuplicateIdPolicy,
   type ItemIdKind,
   type RowLocation,
 } from '@reindex/core';
-import type { BuildSpec } from './build-spec.js';
-import type { RejectionTally } from './shard-stats.js';
+import type { BuildSpec, RejectionTally } from '@reindex/pipeline';
 
 /**
  * Item ids of a build, from catalogue rows to unique faiss ids.
@@ -160,22 +160,6 @@ export class IdTable {
   }
 }
 
-/** What a kind check makes of one id value: a faiss id (string kind), as-is (integers), or a rejection. */
-function idKindOf(value: unknown): ItemIdKind | undefined {
-  if (typeof value === 'string') return 'string';
-  if (typeof value === 'bigint' || typeof value === 'number') return 'int64';
-  return undefined;
-}
-
-/** The id kind of a build decided from a sample of rows: the first row with an id value. */
-export function decideIdKind(rows: readonly CatalogueRow[], idField: string): { kind: ItemIdKind; source: string } | undefined {
-  for (const row of rows) {
-    const kind = idKindOf(row.value[idField]);
-    if (kind) return { kind, source: `the first row's id (${formatLocation(row.location)})` };
-  }
-  return undefined;
-}
-
 /** Vectors of accepted rows (n × dim) with their faiss ids and the rows they came from. */
 export interface AcceptedBatch {
   vectors: Float32Array;
@@ -209,7 +193,7 @@ export class ShardIds {
     const out: PreparedRow[] = [];
     for (const row of rows) {
       const raw = row.value[this.idField];
-      const kind = idKindOf(raw);
+      const kind = idValueKind(raw);
       if (kind === undefined) {
         out.push(row); // missing or not an id: the featurizer names it (missing-id / invalid-id)
         continue;

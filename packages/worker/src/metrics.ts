@@ -3,9 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Queue, Job, Worker } from 'bullmq';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DEFAULT_QUEUE_PREFIX, ReindexKeys, STAGES, redisOptionsFromUrl, type StageName } from '@reindex/queue';
-import type { MergeResult } from './processors/merge.js';
-import type { TrainResult } from './processors/train.js';
-import type { ShardStats } from './shard-stats.js';
+import type { MergeResult, TrainResult, ShardStats } from '@reindex/pipeline';
 
 // Prometheus metrics of the worker processes. Counters come from BullMQ job events (progress,
 // completed, failed) and the jobs' results (ShardStats, MergeResult, TrainResult): the

@@ -71,10 +71,6 @@ export const WORKER_BIN_DEFAULTS = Object.freeze({
   metricsPort: 9464,
 });
 
-/** Retries of a failed job: exponential backoff from 2 s, 4 attempts in all. */
-export const JOB_ATTEMPTS = 4;
-export const JOB_BACKOFF = Object.freeze({ type: 'exponential', delay: 2_000 } as const);
-
 /**
  * Default onnxruntime intra-op threads per embedding session: on CPU, the cores left after one
  * for the main thread (catalogue parsing and featurization of every session, BullMQ), shared

@@ -1,32 +1,7 @@
-import { PlanError, buildKey, readObjectAt, sampleRows, type Catalogue, type ObjectStore, type S3Options, type ShardPlan } from '@reindex/core';
+import { PlanError, qualityQueriesKeys, readObjectAt, sampleRows, type Catalogue, type ObjectStore, type S3Options, type ShardPlan } from '@reindex/core';
 import { QueryEncoder, collapseHeads, type Embedder, type ModelBundle } from '@reindex/item-tower';
-import type { BuildSpec } from './build-spec.js';
+import { type BuildSpec, type QueryFileInfo, type QuerySource, parseQueryFile, textQueryProblem } from '@reindex/pipeline';
 import { embedAll } from './processors/embed-rows.js';
-import { parseQueryFile, textQueryProblem } from './query-file.js';
-
-/** Where the query vectors come from (recorded in the quality report). */
-export type QuerySource = 'query-tower' | 'item-embeddings' | 'query-file';
-
-/** `builds/<id>/quality/queries.json`, beside the raw float32 vectors in `queries.f32`. */
-export interface QueryFileInfo {
-  count: number;
-  dim: number;
-  source: QuerySource;
-  /** Why the item embeddings were used when the bundle has a query tower. */
-  sourceNote?: string;
-  sampled: number;
-  seed: number;
-  /**
-   * With `item-embeddings`: the faiss id of the item each query is (decimal strings, in query
-   * order). Such a query is its own exact nearest neighbour, so the quality stage leaves that
-   * item out of both the exact and the ANN lists (leave-one-out): recall then measures how well
-   * the index finds an item's neighbours, not whether it finds the item itself.
-   */
-  selfIds?: string[];
-}
-
-export const queriesKey = (buildId: string) => buildKey(buildId, 'quality', 'queries.f32');
-export const queriesInfoKey = (buildId: string) => buildKey(buildId, 'quality', 'queries.json');
 
 const ENCODE_BATCH = 256;
 
@@ -113,8 +88,9 @@ export async function prepareQualityQueries(
   }
   const info: QueryFileInfo = { count, dim, source, ...(sourceNote ? { sourceNote } : {}), sampled, seed: quality.seed, ...(selfIds ? { selfIds } : {}) };
   const body = Buffer.from(vectors.buffer, vectors.byteOffset, count * dim * 4);
-  await store.put(queriesKey(spec.buildId), body, { contentType: 'application/octet-stream' });
-  await store.put(queriesInfoKey(spec.buildId), Buffer.from(JSON.stringify(info, null, 2)), { contentType: 'application/json' });
+  const keys = qualityQueriesKeys(spec.buildId);
+  await store.put(keys.data, body, { contentType: 'application/octet-stream' });
+  await store.put(keys.info, Buffer.from(JSON.stringify(info, null, 2)), { contentType: 'application/json' });
   return info;
 }
 
@@ -133,18 +109,4 @@ async function encodeQueries(bundle: ModelBundle, texts: string[], dim: number, 
   } finally {
     await encoder.close();
   }
-}
-
-/** The held-out queries of a build, or undefined when it has none (builds from before the gate). */
-export async function readQualityQueries(store: ObjectStore, buildId: string): Promise<{ info: QueryFileInfo; vectors: Float32Array } | undefined> {
-  if (!(await store.exists(queriesInfoKey(buildId)))) return undefined;
-  const info = JSON.parse((await store.get(queriesInfoKey(buildId))).toString('utf8')) as QueryFileInfo;
-  if (info.selfIds !== undefined && info.selfIds.length !== info.count)
-    throw new Error(`${queriesInfoKey(buildId)} names ${info.selfIds.length} query items for ${info.count} queries`);
-  const body = await store.get(queriesKey(buildId));
-  if (body.length !== info.count * info.dim * 4)
-    throw new Error(`${queriesKey(buildId)} has ${body.length} bytes, expected ${info.count} × ${info.dim} float32`);
-  const vectors = new Float32Array(info.count * info.dim);
-  body.copy(Buffer.from(vectors.buffer));
-  return { info, vectors };
 }

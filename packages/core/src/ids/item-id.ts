@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { IdMapError } from '../errors.js';
+import { formatLocation, type CatalogueRow } from '../catalogue/catalogue-types.js';
 
 /**
  * An item id as it appears in the catalogue. Integers (number or bigint, e.g. a Parquet INT64
@@ -56,4 +57,20 @@ export function int64ItemId(id: number | bigint): bigint {
     throw new IdMapError('ID_RESERVED', 'item id -1 is reserved by faiss for "no result"');
   }
   return id;
+}
+
+/** What a kind check makes of one id value: a faiss id (string kind), as-is (integers), or a rejection. */
+export function idValueKind(value: unknown): ItemIdKind | undefined {
+  if (typeof value === 'string') return 'string';
+  if (typeof value === 'bigint' || typeof value === 'number') return 'int64';
+  return undefined;
+}
+
+/** The id kind of a build decided from a sample of rows: the first row with an id value. */
+export function decideIdKind(rows: readonly CatalogueRow[], idField: string): { kind: ItemIdKind; source: string } | undefined {
+  for (const row of rows) {
+    const kind = idValueKind(row.value[idField]);
+    if (kind) return { kind, source: `the first row's id (${formatLocation(row.location)})` };
+  }
+  return undefined;
 }

@@ -32,6 +32,46 @@ export function planKey(buildId: string): string {
   return buildKey(buildId, 'plan.json');
 }
 
+/** `builds/<buildId>/build.json`: the build spec every job reads. */
+export function buildSpecKey(buildId: string): string {
+  return buildKey(buildId, 'build.json');
+}
+
+/** `builds/<buildId>/trained.index`: the trained, empty index every shard adds to. */
+export function trainedIndexKey(buildId: string): string {
+  return buildKey(buildId, 'trained.index');
+}
+
+/** `builds/<buildId>/train-sample.f32` (count × dim float32, little-endian) and its `.json` record. */
+export function trainSampleKeys(buildId: string): { data: string; info: string } {
+  return { data: buildKey(buildId, 'train-sample.f32'), info: buildKey(buildId, 'train-sample.json') };
+}
+
+/** `builds/<buildId>/quality/queries.f32` (count × dim float32) and its `queries.json` record. */
+export function qualityQueriesKeys(buildId: string): { data: string; info: string } {
+  return { data: buildKey(buildId, 'quality', 'queries.f32'), info: buildKey(buildId, 'quality', 'queries.json') };
+}
+
+/** `builds/<buildId>/quality.json`: the quality stage's report and the gate's verdict. */
+export function qualityRecordKey(buildId: string): string {
+  return buildKey(buildId, 'quality.json');
+}
+
+/** `builds/<buildId>/merge.json`: the merge's result, written after every version file is uploaded. */
+export function mergeRecordKey(buildId: string): string {
+  return buildKey(buildId, 'merge.json');
+}
+
+/** `builds/<buildId>/merge-removed.json`: `{ "<shard>": ["<faiss id>", ...] }`, the ids the merge removed from each shard's part. */
+export function removedIdsKey(buildId: string): string {
+  return buildKey(buildId, 'merge-removed.json');
+}
+
+/** `builds/<buildId>/rejections.json`: every rejected row counted by reason, with examples. */
+export function rejectionsKey(buildId: string): string {
+  return buildKey(buildId, 'rejections.json');
+}
+
 /** `builds/<buildId>/shards/<i>.<ext>` */
 export function shardKey(buildId: string, shardIndex: number, ext: 'index' | 'json' | 'idmap.jsonl' | 'truth.bin' | 'ids'): string {
   if (!Number.isSafeInteger(shardIndex) || shardIndex < 0)

@@ -1,6 +1,6 @@
 import { hashStringId } from '@reindex/core';
 import type { Embedder } from '@reindex/item-tower';
-import type { BuildSpec } from '../build-spec.js';
+import type { BuildSpec } from '@reindex/pipeline';
 
 /**
  * Embeds records (rejections dropped: a sample needs vectors, not reports), with the faiss id

@@ -7,7 +7,10 @@ import {
   formatLocation,
   withLineNumbers,
   type ObjectStore,
-  buildKey,
+  mergeRecordKey,
+  rejectionsKey,
+  removedIdsKey,
+  trainedIndexKey,
   indexVersionPrefix,
   parseIdMap,
   serializeIdMap,
@@ -17,56 +20,20 @@ import {
 } from '@reindex/core';
 import { FaissIndex, mergeOnDisk } from '@reindex/faiss';
 import { parseJobData } from '@reindex/queue';
-import { readBuildSpec, type BuildSpec } from '../build-spec.js';
-import { verifyVersionFiles } from '../versions.js';
+import {
+  readBuildSpec,
+  type BuildSpec,
+  verifyVersionFiles,
+  DATA_FILE,
+  ID_MAP_FILE,
+  INDEX_FILE,
+  type MergeResult,
+  type RejectionReport,
+  RejectionTally,
+  type ShardStats,
+} from '@reindex/pipeline';
 import type { WorkerContext } from '../context.js';
 import { ShardIdCursor, findCrossShardDuplicates, resolveCrossShard, type CrossShardResolution } from '../item-ids.js';
-import { RejectionTally, type RejectedRow, type ShardStats } from '../shard-stats.js';
-
-export interface MergeResult {
-  ntotal: number;
-  items: number;
-  rejected: number;
-  rejectedByReason: Record<string, number>;
-  shards: number;
-  /** `memory` when the merged index fit the memory budget, `disk` otherwise (OnDiskInvertedLists). */
-  mode: 'memory' | 'disk';
-  /** Files of the version, uploaded under indexes/<name>/<version>/ (paths relative to it). */
-  files: ManifestFile[];
-  idMap?: string;
-  shardsStartedAt: string;
-  shardsFinishedAt: string;
-  mergeMs: number;
-  /** The first copies the merge rejected because another shard held the same id (duplicates, collisions). */
-  crossShardRejections?: RejectedRow[];
-  /** Where the ids the merge removed from each shard's part are listed (see removedIdsKey), when it removed any. */
-  removedIds?: { key: string; count: number };
-}
-
-/** `builds/<id>/merge-removed.json`: `{ "<shard>": ["<faiss id>", ...] }`, the ids the merge removed from each part. */
-export function removedIdsKey(buildId: string): string {
-  return buildKey(buildId, 'merge-removed.json');
-}
-
-/**
- * `builds/<id>/rejections.json`: every rejected row counted by reason, with the first examples
- * of every shard and of the merge (ids found in several shards), located by line for JSONL.
- */
-export interface RejectionReport {
-  buildId: string;
-  rejected: number;
-  rejectedByReason: Record<string, number>;
-  examples: RejectedRow[];
-}
-
-export function rejectionsKey(buildId: string): string {
-  return buildKey(buildId, 'rejections.json');
-}
-
-/** `builds/<id>/merge.json`: the merge's result, written after every version file is uploaded. */
-export function mergeRecordKey(buildId: string): string {
-  return buildKey(buildId, 'merge.json');
-}
 
 interface MergeRecord {
   result: MergeResult;
@@ -88,11 +55,6 @@ async function finishedMerge(store: ObjectStore, spec: BuildSpec, stats: readonl
   return result;
 }
 
-/** The published index file names (contract: readers find the data file beside the index). */
-export const INDEX_FILE = 'index.faiss';
-export const DATA_FILE = 'index.ivfdata';
-export const ID_MAP_FILE = 'idmap.jsonl';
-
 /**
  * Fan-in: merges every shard's sub-index into one index, in memory when it fits the build's
  * memory budget, on disk otherwise, and uploads it under the version's prefix (LATEST is not
@@ -110,7 +72,7 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
   const dir = await ctx.scratch(`${data.buildId}-merge-${job.attemptsMade}`);
   try {
     const trainedPath = path.join(dir, 'trained.index');
-    await store.download(buildKey(data.buildId, 'trained.index'), trainedPath);
+    await store.download(trainedIndexKey(data.buildId), trainedPath);
     const parts: string[] = [];
     for (const s of stats) {
       const file = path.join(dir, `shard-${s.shard}.index`);

@@ -1,42 +1,23 @@
 import { rm } from 'node:fs/promises';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { jobIdFor, parseJobData } from '@reindex/queue';
-import type { BuildQueues } from '../build-queues.js';
-import { readBuildSpec } from '../build-spec.js';
-import type { WorkerContext } from '../context.js';
 import {
+  type BuildQueues,
+  readBuildSpec,
   buildManifest,
   currentLatest,
   evaluateGate,
   gateFailureMessage,
   publishManifest,
-  qualityRecordKey,
   readQualityRecord,
   writeQualityRecord,
-  type GateVerdict,
-} from '../gate.js';
-import { measureQuality } from '../quality-report.js';
-import type { MergeResult } from './merge.js';
-import type { TrainResult } from './train.js';
-
-export interface PublishResult {
-  version: string;
-  manifestKey: string;
-  ntotal: number;
-  items: number;
-  rejected: number;
-  /** Rejected rows by reason (malformed-row, duplicate-id, ...). */
-  rejectedByReason: Record<string, number>;
-  deletedVersions: string[];
-  stageTimings: Record<string, number>;
-  /** The nprobe the quality stage chose (the manifest's). */
-  nprobe: number;
-  /** recall@10 at that nprobe (absent when not measured). */
-  recallAt10?: number;
-  gate: GateVerdict;
-  /** Published with `--force` although the gate failed. */
-  forced: boolean;
-}
+  measureQuality,
+  type PublishResult,
+  type MergeResult,
+  type TrainResult,
+} from '@reindex/pipeline';
+import type { WorkerContext } from '../context.js';
+import { qualityRecordKey } from '@reindex/core';
 
 /**
  * Measures the merged index (quality report, nprobe), judges the gate, records both in

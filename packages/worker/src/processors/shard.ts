@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Job } from 'bullmq';
 import {
   ID_MAP_CONTENT_TYPE,
-  buildKey,
+  trainedIndexKey,
   formatLocation,
   openCatalogue,
   serializeIdMap,
@@ -17,11 +17,8 @@ import {
 
 import { parseJobData } from '@reindex/queue';
 import type { WorkerContext } from '../context.js';
-import { ExactTopK, serializeTruth } from '../quality.js';
-import { readQualityQueries } from '../quality-queries.js';
-import { RejectionTally, type ShardStats } from '../shard-stats.js';
+import { ExactTopK, serializeTruth, readQualityQueries, RejectionTally, type ShardStats, parseShardStatsRecord } from '@reindex/pipeline';
 import { SHARD_ID_RECORD_BYTES, ShardIds, encodeShardIds, idPolicyOf } from '../item-ids.js';
-import { parseShardStatsRecord } from '../records.js';
 
 /** Rows read from the catalogue per step; the embedder splits them into its own batches. */
 const READ_BATCH_ROWS = 2048;
@@ -44,7 +41,7 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
   if (!shardSpec) throw new Error(`build ${data.buildId} has ${plan.shards.length} shards, no shard ${data.shard}`);
 
   const startedAt = new Date().toISOString();
-  const trained = await ctx.trainedIndex(data.buildId, (file) => store.download(buildKey(data.buildId, 'trained.index'), file));
+  const trained = await ctx.trainedIndex(data.buildId, (file) => store.download(trainedIndexKey(data.buildId), file));
   const index = await trained.clone();
   const dir = await ctx.scratch(`${data.buildId}-shard-${data.shard}-${job.attemptsMade}`);
   const catalogue = await openCatalogue(spec.catalogue.url, { s3: ctx.options.s3 ?? {} });

@@ -1,25 +1,13 @@
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Job } from 'bullmq';
-import { INDEX_PARAM_RULE, PlanError, buildKey, openCatalogue, sha256File, streamSample, type ObjectStore } from '@reindex/core';
+import { INDEX_PARAM_RULE, PlanError, openCatalogue, sha256File, trainSampleKeys, trainedIndexKey, streamSample, type ObjectStore } from '@reindex/core';
 import { FaissIndex, type TrainOptions } from '@reindex/faiss';
 import { parseJobData } from '@reindex/queue';
-import type { BuildQueues } from '../build-queues.js';
-import { readBuildSpec, readPlan, writeBuildSpec, type BuildSpec } from '../build-spec.js';
+import { type BuildQueues, readBuildSpec, readPlan, writeBuildSpec, type BuildSpec, readQualityQueries, type TrainResult } from '@reindex/pipeline';
 import type { WorkerContext } from '../context.js';
-import { prepareQualityQueries, readQualityQueries } from '../quality-queries.js';
+import { prepareQualityQueries } from '../quality-queries.js';
 import { embedInto } from './embed-rows.js';
-
-export interface TrainResult {
-  sampled: number;
-  trainedOn: number;
-  trainMs: number;
-  trainedIndexBytes: number;
-  /** Held-out quality queries uploaded (absent when the build has no quality stage). */
-  qualityQueries?: number;
-  /** True when this attempt trained on the sample an earlier attempt embedded and checkpointed. */
-  sampleResumed?: boolean;
-}
 
 /**
  * Trains the build's IVF-PQ index once, on a uniform random sample drawn across all shards,
@@ -31,7 +19,7 @@ export async function processTrain(job: Job, ctx: WorkerContext, queues: BuildQu
   const store = ctx.store(data.storeUrl);
   let spec = await readBuildSpec(store, data.buildId);
   const plan = await readPlan(store, data.buildId);
-  const trainedKey = buildKey(data.buildId, 'trained.index');
+  const trainedKey = trainedIndexKey(data.buildId);
   let result: TrainResult | undefined;
 
   // A retry after the upload (e.g. the fan-out failed) reuses the trained index.
@@ -169,11 +157,6 @@ interface TrainSample {
   vectors: Float32Array;
   count: number;
   sampled: number;
-}
-
-/** `builds/<id>/train-sample.f32` (count × dim float32, little-endian) and its `.json` record. */
-export function trainSampleKeys(buildId: string): { data: string; info: string } {
-  return { data: buildKey(buildId, 'train-sample.f32'), info: buildKey(buildId, 'train-sample.json') };
 }
 
 async function writeTrainSample(store: ObjectStore, buildId: string, sample: TrainSample, dir: string): Promise<void> {

@@ -1,6 +1,9 @@
 import { FlowProducer, type Queue } from 'bullmq';
 import { DEFAULT_QUEUE_PREFIX, QUEUE_NAMES, ReindexKeys, jobIdFor, redisOptionsFromUrl, type StageName, type TrainJobData } from '@reindex/queue';
-import { JOB_ATTEMPTS, JOB_BACKOFF } from './options.js';
+
+/** Retries of a failed job: exponential backoff from 2 s, 4 attempts in all. */
+export const JOB_ATTEMPTS = 4;
+export const JOB_BACKOFF = Object.freeze({ type: 'exponential', delay: 2_000 } as const);
 
 /** The queues of the pipeline and the flow producer that fans a build out. */
 export class BuildQueues {

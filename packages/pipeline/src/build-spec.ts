@@ -1,5 +1,15 @@
-import type { DuplicateIdPolicy, FieldMapping, IndexParams, ItemIdKind, ObjectStore, QualityConfig, ShardPlan } from '@reindex/core';
-import { buildKey, parsePlanRecord, planKey } from '@reindex/core';
+import {
+  type DuplicateIdPolicy,
+  type FieldMapping,
+  type IndexParams,
+  type ItemIdKind,
+  type ObjectStore,
+  type QualityConfig,
+  type ShardPlan,
+  buildSpecKey,
+  parsePlanRecord,
+  planKey,
+} from '@reindex/core';
 import { parseBuildSpecRecord } from './records.js';
 
 /**
@@ -51,10 +61,6 @@ export interface QualitySpec extends QualityConfig {
   fixedNprobe?: number;
   /** sha256 of `queriesUrl`'s bytes when the build was planned. */
   queriesSha256?: string;
-}
-
-export function buildSpecKey(buildId: string): string {
-  return buildKey(buildId, 'build.json');
 }
 
 export async function writeBuildSpec(store: ObjectStore, spec: BuildSpec, plan: ShardPlan): Promise<void> {

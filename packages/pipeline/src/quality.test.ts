@@ -4,8 +4,7 @@ import { DEFAULT_CONFIG } from '@reindex/core';
 import { FaissIndex } from '@reindex/faiss';
 import { evaluateGate } from './gate.js';
 import { ExactTopK, chooseNprobe, dropIds, parseTruth, recallOf, serializeTruth, sweepNprobe, sweepValues, type SweepRow, type TopK } from './quality.js';
-import type { QualityReport } from './quality-report.js';
-import { DEFINITIONS } from './quality-report.js';
+import { type QualityReport, DEFINITIONS } from './quality-report.js';
 
 /** Deterministic pseudo-random floats in [-0.5, 0.5). */
 function random(seed: number): () => number {

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { indexVersionPrefix, sha256File, shardKey, type ObjectStore } from '@reindex/core';
 import { FaissIndex } from '@reindex/faiss';
 import type { BuildSpec } from './build-spec.js';
-import type { MergeResult } from './processors/merge.js';
+import type { MergeResult } from './job-results.js';
 import { ExactTopK, dropIds, chooseNprobe, parseTruth, sweepNprobe, type SweepRow } from './quality.js';
 import { readQualityQueries, type QuerySource } from './quality-queries.js';
 import { parseShardStatsRecord } from './records.js';

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseStoredRecord, recordFields as f } from '@reindex/core';
 import type { BuildSpec } from './build-spec.js';
 import type { QualityRecord } from './gate.js';
+import type { QueryFileInfo } from './quality-queries.js';
 import type { ShardStats } from './shard-stats.js';
 
 // What each record's readers rely on; fields a schema does not name pass through unchecked.
@@ -64,6 +65,16 @@ const qualityRecordSchema = z.looseObject({
   stageTimings: z.record(z.string(), z.number()),
 });
 
+const queryFileInfoSchema = z.looseObject({
+  count: f.count,
+  dim: f.positive,
+  source: z.enum(['query-tower', 'item-embeddings', 'query-file']),
+  sampled: f.count,
+  seed: z.number().int(),
+  selfIds: z.array(z.string()).optional(),
+});
+
 export const parseBuildSpecRecord = (bytes: Buffer, key: string): BuildSpec => parseStoredRecord<BuildSpec>(bytes, key, buildSpecSchema);
 export const parseShardStatsRecord = (bytes: Buffer, key: string): ShardStats => parseStoredRecord<ShardStats>(bytes, key, shardStatsSchema);
 export const parseQualityRecord = (bytes: Buffer, key: string): QualityRecord => parseStoredRecord<QualityRecord>(bytes, key, qualityRecordSchema);
+export const parseQueryFileInfoRecord = (bytes: Buffer, key: string): QueryFileInfo => parseStoredRecord<QueryFileInfo>(bytes, key, queryFileInfoSchema);

@@ -1,6 +1,6 @@
-import { DEFAULT_CONFIG, buildKey, type Manifest, type ObjectStore, type QualityConfig, ReindexError } from '@reindex/core';
+import { DEFAULT_CONFIG, qualityRecordKey, type Manifest, type ObjectStore, type QualityConfig, ReindexError } from '@reindex/core';
 import { readBuildSpec, type BuildSpec } from './build-spec.js';
-import type { MergeResult } from './processors/merge.js';
+import type { MergeResult } from './job-results.js';
 import type { QualityReport } from './quality-report.js';
 import { parseQualityRecord } from './records.js';
 import { applyRetention, moveLatest, pruneBuilds, readLatest, readManifest, writeManifest } from './versions.js';
@@ -107,8 +107,6 @@ export interface QualityRecord {
   merge: MergeResult;
   stageTimings: Record<string, number>;
 }
-
-export const qualityRecordKey = (buildId: string) => buildKey(buildId, 'quality.json');
 
 export async function writeQualityRecord(store: ObjectStore, record: QualityRecord): Promise<void> {
   await store.put(qualityRecordKey(record.buildId), Buffer.from(JSON.stringify(record, null, 2)), { contentType: 'application/json' });
