@@ -2,21 +2,20 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   BuildFailedError,
-  BuildLock,
   EMBEDDED_DEFAULTS,
   ensureReferenceModel,
   ensureSampleCatalogue,
   prepareBuild,
+  type PreparedBuild,
   resumeBuild,
   submitBuild,
   waitForBuild,
 } from '@reindex/coordinator';
-import { loadConfig, openObjectStore, type IndexParams, type ReindexConfigInput } from '@reindex/core';
-import { assertRedisReachable, redactRedisUrl, startEmbeddedRedis, type EmbeddedRedis } from '@reindex/queue';
-import { startDashboard, type RunningDashboard } from '@reindex/dashboard';
-import { BuildQueues, createLogger, readBuildSpec, type PublishResult } from '@reindex/pipeline';
-import { DEFAULT_WORKER_OPTIONS, defaultIntraOpThreads, startWorker, type RunningWorker } from '@reindex/worker';
+import { loadConfig, type IndexParams, type ReindexConfigInput } from '@reindex/core';
+import { redactRedisUrl } from '@reindex/queue';
+import { readBuildSpec, type PublishResult } from '@reindex/pipeline';
 import type { RunArgs } from './args.js';
+import { LocalCluster } from './local-cluster.js';
 import { ProgressDisplay } from './progress.js';
 
 export interface RunSummary {
@@ -54,9 +53,66 @@ function storeUrlOf(url: string): string {
   return /^[a-z0-9]+:\/\//i.test(url) ? url : `file://${path.resolve(url)}`;
 }
 
-/** `reindex [run]`: plan, submit, work (in-process workers) and wait; returns the summary. */
+/** `reindex [run]`: plan (or resume), submit, work (in-process workers) and wait; returns the summary. */
 export async function runBuild(args: RunArgs, display = new ProgressDisplay()): Promise<RunSummary> {
   const started = Date.now();
+  const { config, storeUrl, catalogueUrl, workerCount, modelDir } = await resolveRun(args, display);
+  let cluster: LocalCluster | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    display.log(`reindex: ${signal}: stopping workers and the embedded Redis`);
+    void (cluster?.close() ?? Promise.resolve()).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    cluster = await LocalCluster.start({
+      ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+      storeUrl,
+      s3: config.s3,
+      ...(args.dryRun ? {} : { lock: { name: config.name, ...(args.resume ? { resumeBuildId: args.resume } : {}) } }),
+      ...(args.dashboardPort !== undefined ? { dashboardPort: args.dashboardPort } : {}),
+    });
+    display.log(`reindex: queue ${redactRedisUrl(cluster.redisUrl)}${cluster.embedded ? ' (embedded)' : ''}, store ${storeUrl}`);
+    if (cluster.dashboard) display.log(`reindex: dashboard ${cluster.dashboard.url}/`);
+
+    let build: RunBuildRef;
+    if (args.resume) {
+      const { shardCount } = await resumeBuild(cluster.queues, cluster.store, args.resume);
+      const spec = await readBuildSpec(cluster.store, args.resume);
+      // The build began when it was planned: its stage times span every run of it.
+      build = { buildId: args.resume, shardCount, planMs: 0, startedAt: Math.min(started, Date.parse(spec.createdAt) || started) };
+      display.log(`reindex: resuming build ${args.resume} (${shardCount} shards)`);
+    } else {
+      const prepared = await prepareBuild({
+        ...config,
+        catalogue: { ...config.catalogue, url: catalogueUrl },
+        ...(modelDir !== undefined ? { modelDir } : {}),
+        store: { url: storeUrl },
+        force: args.force === true,
+      });
+      await cluster.lock?.recordBuild(prepared.spec.buildId);
+      describePlan(prepared, display);
+      if (args.dryRun) return dryRunSummary(prepared, catalogueUrl, args.json === true, started);
+      await submitBuild(cluster.queues, cluster.store, prepared);
+      build = { buildId: prepared.spec.buildId, shardCount: prepared.plan.shardCount, planMs: prepared.planMs, startedAt: started };
+    }
+    await cluster.startWorkers(workerCount);
+    if (workerCount === 0) display.log('reindex: no in-process workers (workers 0): waiting for remote workers (reindex-worker) to take the jobs');
+    const result: PublishResult = await waitForBuild(cluster.queues, build.buildId, build.shardCount, (p) => display.update(p), undefined, {
+      store: cluster.store,
+      onResumed: (message) => display.log(`reindex: ${message}`),
+    });
+    display.clear();
+    return publishedSummary(result, build, storeUrl, started, args.resume !== undefined);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cluster?.close();
+  }
+}
+
+/** The run's settings: the config file and flags, the store, the catalogue and model (bundled ones when none is named). */
+async function resolveRun(args: RunArgs, display: ProgressDisplay) {
   const overrides: ReindexConfigInput = {
     ...(args.shardCount !== undefined ? { shardCount: args.shardCount } : {}),
     ...(args.catalogue ? { catalogue: { url: args.catalogue } } : {}),
@@ -68,167 +124,107 @@ export async function runBuild(args: RunArgs, display = new ProgressDisplay()): 
     ...(args.workers !== undefined ? { workers: args.workers } : {}),
   };
   const config = await loadConfig(args.config, overrides);
+  if (args.resume && !config.redisUrl)
+    throw new BuildFailedError(args.resume, 'resume', "--resume needs --redis: the build's jobs live in the Redis it ran on");
   const storeUrl = storeUrlOf(args.store ?? (config.store.url === 'var/store' ? EMBEDDED_DEFAULTS.storeUrl : config.store.url));
   const catalogueUrl = config.catalogue.url ?? (await ensureSampleCatalogue((l) => display.log(l)));
   // --workers, else the config's workers, else one per core.
   const workerCount = config.workers ?? os.availableParallelism();
   // A catalogue of its own vectors needs no model (its dim comes from the data) unless one is given.
   const modelDir = config.modelDir ?? (config.catalogue.fields.embedding !== undefined ? undefined : await ensureReferenceModel((l) => display.log(l)));
+  return { config, storeUrl, catalogueUrl, workerCount, modelDir };
+}
 
-  let redis: EmbeddedRedis | undefined;
-  let workers: RunningWorker[] = [];
-  let queues: BuildQueues | undefined;
-  let lock: BuildLock | undefined;
-  let dashboard: RunningDashboard | undefined;
-  const store = openObjectStore(storeUrl, { s3: config.s3 });
-  const cleanup = async () => {
-    await Promise.all(workers.map((w) => w.close(true)));
-    workers = [];
-    await queues?.close();
-    await store.close();
-    await lock?.release();
-    await dashboard?.close();
-    await redis?.stop();
-  };
-  const onSignal = (signal: NodeJS.Signals) => {
-    display.log(`reindex: ${signal}: stopping workers and the embedded Redis`);
-    void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    let buildId: string;
-    let shardCount: number;
-    let version: string;
-    let planMs = 0;
-    // When the build began: this run's start, or the plan's time for a resumed build.
-    let buildStarted = started;
-    if (args.resume) {
-      if (!config.redisUrl) throw new BuildFailedError(args.resume, 'resume', "--resume needs --redis: the build's jobs live in the Redis it ran on");
-    }
-    if (!config.redisUrl) redis = await startEmbeddedRedis();
-    const redisUrl = config.redisUrl ?? redis!.url;
-    await assertRedisReachable(redisUrl);
-    display.log(`reindex: queue ${redactRedisUrl(redisUrl)}${redis ? ' (embedded)' : ''}, store ${storeUrl}`);
-    // On a shared Redis, one build per index name at a time (nightly cron, engineers, the
-    // scheduler); a private Redis sees no other coordinator.
-    if (!redis && !args.dryRun) lock = await BuildLock.acquire(redisUrl, config.name, args.resume ? { resumeBuildId: args.resume } : {});
-    queues = new BuildQueues(redisUrl);
-    if (args.dashboardPort !== undefined) {
-      const logger = createLogger('reindex-dashboard');
-      logger.level = 'warn'; // the CLI's own output stays human-readable
-      dashboard = await startDashboard({ redisUrl, storeUrl, s3: config.s3, port: args.dashboardPort, logger });
-      display.log(`reindex: dashboard ${dashboard.url}/`);
-    }
+/** A build this run saw published, with its build-wide and this-run times. */
+interface RunBuildRef {
+  buildId: string;
+  shardCount: number;
+  planMs: number;
+  /** When the build began: this run's start, or the plan's time for a resumed build. */
+  startedAt: number;
+}
 
-    if (args.resume) {
-      buildId = args.resume;
-      ({ shardCount } = await resumeBuild(queues, store, buildId));
-      const spec = await readBuildSpec(store, buildId);
-      version = spec.version;
-      buildStarted = Math.min(started, Date.parse(spec.createdAt) || started);
-      display.log(`reindex: resuming build ${buildId} (${shardCount} shards)`);
-    } else {
-      const prepared = await prepareBuild({
-        ...config,
-        catalogue: { ...config.catalogue, url: catalogueUrl },
-        ...(modelDir !== undefined ? { modelDir } : {}),
-        store: { url: storeUrl },
-        force: args.force === true,
-      });
-      ({ buildId, version } = prepared.spec);
-      await lock?.recordBuild(buildId);
-      shardCount = prepared.plan.shardCount;
-      planMs = prepared.planMs;
-      const rows = prepared.plan.shards.map((s) => s.estimatedRows);
-      display.log(
-        `reindex: build ${buildId}: ${prepared.plan.totals.estimatedRows.toLocaleString('en')} items${prepared.plan.totals.rowsExact ? '' : ' (estimated)'} in ${shardCount} shards (${Math.min(...rows)}–${Math.max(...rows)} rows each), index ${prepared.spec.index.factory} ${prepared.spec.index.metric}, nprobe ${prepared.spec.quality?.fixedNprobe ?? 'chosen by the quality stage'}`,
-      );
-      const skipped = prepared.plan.skipped ?? [];
-      if (skipped.length > 0) {
-        const shown = skipped
-          .slice(0, 10)
-          .map((f) => `${f.file} (${f.reason})`)
-          .join('; ');
-        display.log(
-          `reindex: skipped ${skipped.length} file(s) that are not catalogue data: ${shown}${skipped.length > 10 ? `; ... (${skipped.length - 10} more in builds/${buildId}/plan.json)` : ''}`,
-        );
-      }
-      display.log(
-        `reindex: item ids are ${prepared.spec.catalogue.idKind === 'string' ? 'strings (hashed, published in idmap.jsonl)' : 'integers'}, from ${prepared.spec.catalogue.idKindSource}; duplicates: ${prepared.spec.catalogue.duplicateIds}`,
-      );
-      if (args.dryRun) {
-        const plan = {
-          buildId,
-          dryRun: true,
-          shards: prepared.plan.shards.map((s) => ({ shard: s.index, rows: s.estimatedRows, bytes: s.estimatedBytes })),
-          index: prepared.spec.index,
-          catalogue: catalogueUrl,
-          items: prepared.plan.totals.estimatedRows,
-          skipped,
-          ids: { kind: prepared.spec.catalogue.idKind, source: prepared.spec.catalogue.idKindSource, duplicates: prepared.spec.catalogue.duplicateIds },
-        };
-        if (args.json) process.stdout.write(`${JSON.stringify(plan)}\n`);
-        else {
-          for (const s of plan.shards) process.stdout.write(`shard ${s.shard}: ${s.rows} rows, ${s.bytes} bytes\n`);
-          for (const line of describeIndexSizes(prepared.spec.index)) process.stdout.write(`${line}\n`);
-        }
-        return {
-          buildId,
-          version,
-          manifestUrl: '',
-          items: 0,
-          rejected: 0,
-          shards: shardCount,
-          seconds: (Date.now() - started) / 1000,
-          buildSeconds: (Date.now() - started) / 1000,
-          resumed: false,
-          itemsPerSecond: 0,
-          stageSeconds: { plan: planMs / 1000 },
-          nprobe: prepared.spec.index.nprobe,
-          forced: false,
-        };
-      }
-      await submitBuild(queues, store, prepared);
-    }
-    for (let i = 0; i < workerCount; i++) {
-      // The in-process workers share this process's main thread (parsing, featurization), so
-      // their onnxruntime threads split the other cores between them.
-      const intraOpThreads = defaultIntraOpThreads(DEFAULT_WORKER_OPTIONS.device, workerCount, os.availableParallelism());
-      workers.push(await startWorker({ redisUrl, workerId: `local-${process.pid}-${i}`, s3: config.s3, intraOpThreads }));
-    }
-    if (workerCount === 0) display.log('reindex: no in-process workers (workers 0): waiting for remote workers (reindex-worker) to take the jobs');
-    const result: PublishResult = await waitForBuild(queues, buildId, shardCount, (p) => display.update(p), undefined, {
-      store,
-      onResumed: (message) => display.log(`reindex: ${message}`),
-    });
-    display.clear();
-    const finished = Date.now();
-    const seconds = (finished - started) / 1000;
-    const stageSeconds: Record<string, number> = args.resume ? {} : { plan: planMs / 1000 };
-    for (const [stage, ms] of Object.entries(result.stageTimings)) stageSeconds[stage] = ms / 1000;
-    return {
-      buildId,
-      version: result.version,
-      manifestUrl: `${storeUrl.replace(/\/$/, '')}/${result.manifestKey}`,
-      items: result.items,
-      rejected: result.rejected,
-      ...(result.rejectedByReason ? { rejectedByReason: result.rejectedByReason } : {}),
-      shards: shardCount,
-      seconds,
-      buildSeconds: (finished - buildStarted) / 1000,
-      resumed: args.resume !== undefined,
-      itemsPerSecond: result.items / ((finished - buildStarted) / 1000),
-      stageSeconds,
-      nprobe: result.nprobe,
-      ...(result.recallAt10 !== undefined ? { recallAt10: result.recallAt10 } : {}),
-      forced: result.forced,
-    };
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await cleanup();
+function publishedSummary(result: PublishResult, build: RunBuildRef, storeUrl: string, started: number, resumed: boolean): RunSummary {
+  const finished = Date.now();
+  const stageSeconds: Record<string, number> = resumed ? {} : { plan: build.planMs / 1000 };
+  for (const [stage, ms] of Object.entries(result.stageTimings)) stageSeconds[stage] = ms / 1000;
+  const buildSeconds = (finished - build.startedAt) / 1000;
+  return {
+    buildId: build.buildId,
+    version: result.version,
+    manifestUrl: `${storeUrl.replace(/\/$/, '')}/${result.manifestKey}`,
+    items: result.items,
+    rejected: result.rejected,
+    ...(result.rejectedByReason ? { rejectedByReason: result.rejectedByReason } : {}),
+    shards: build.shardCount,
+    seconds: (finished - started) / 1000,
+    buildSeconds,
+    resumed,
+    itemsPerSecond: result.items / buildSeconds,
+    stageSeconds,
+    nprobe: result.nprobe,
+    ...(result.recallAt10 !== undefined ? { recallAt10: result.recallAt10 } : {}),
+    forced: result.forced,
+  };
+}
+
+/** The plan's account on stderr: items and shards, skipped files, the id regime. */
+function describePlan(prepared: PreparedBuild, display: ProgressDisplay): void {
+  const { spec, plan } = prepared;
+  const rows = plan.shards.map((s) => s.estimatedRows);
+  display.log(
+    `reindex: build ${spec.buildId}: ${plan.totals.estimatedRows.toLocaleString('en')} items${plan.totals.rowsExact ? '' : ' (estimated)'} in ${plan.shardCount} shards (${Math.min(...rows)}–${Math.max(...rows)} rows each), index ${spec.index.factory} ${spec.index.metric}, nprobe ${spec.quality?.fixedNprobe ?? 'chosen by the quality stage'}`,
+  );
+  const skipped = plan.skipped ?? [];
+  if (skipped.length > 0) {
+    const shown = skipped
+      .slice(0, 10)
+      .map((f) => `${f.file} (${f.reason})`)
+      .join('; ');
+    display.log(
+      `reindex: skipped ${skipped.length} file(s) that are not catalogue data: ${shown}${skipped.length > 10 ? `; ... (${skipped.length - 10} more in builds/${spec.buildId}/plan.json)` : ''}`,
+    );
   }
+  display.log(
+    `reindex: item ids are ${spec.catalogue.idKind === 'string' ? 'strings (hashed, published in idmap.jsonl)' : 'integers'}, from ${spec.catalogue.idKindSource}; duplicates: ${spec.catalogue.duplicateIds}`,
+  );
+}
+
+/** `--dry-run`: prints the plan (JSON with --json) and returns a summary of a build that did not run. */
+function dryRunSummary(prepared: PreparedBuild, catalogueUrl: string, json: boolean, started: number): RunSummary {
+  const { spec, plan } = prepared;
+  const skipped = plan.skipped ?? [];
+  const printed = {
+    buildId: spec.buildId,
+    dryRun: true,
+    shards: plan.shards.map((s) => ({ shard: s.index, rows: s.estimatedRows, bytes: s.estimatedBytes })),
+    index: spec.index,
+    catalogue: catalogueUrl,
+    items: plan.totals.estimatedRows,
+    skipped,
+    ids: { kind: spec.catalogue.idKind, source: spec.catalogue.idKindSource, duplicates: spec.catalogue.duplicateIds },
+  };
+  if (json) process.stdout.write(`${JSON.stringify(printed)}\n`);
+  else {
+    for (const s of printed.shards) process.stdout.write(`shard ${s.shard}: ${s.rows} rows, ${s.bytes} bytes\n`);
+    for (const line of describeIndexSizes(spec.index)) process.stdout.write(`${line}\n`);
+  }
+  const seconds = (Date.now() - started) / 1000;
+  return {
+    buildId: spec.buildId,
+    version: spec.version,
+    manifestUrl: '',
+    items: 0,
+    rejected: 0,
+    shards: plan.shardCount,
+    seconds,
+    buildSeconds: seconds,
+    resumed: false,
+    itemsPerSecond: 0,
+    stageSeconds: { plan: prepared.planMs / 1000 },
+    nprobe: spec.index.nprobe,
+    forced: false,
+  };
 }
 
 /** The dry run's account of both budgets: what serving will hold, what the builders will. */

@@ -5,6 +5,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Redis } from 'ioredis';
 import { STAGES, assertBuildId, assertRedisReachable, createRedis, redactRedisUrl, type StageName } from '@reindex/queue';
 import { BuildQueues, createLogger, type Logger } from '@reindex/pipeline';
 import { ActionError, cancelBuild, readCancelled, retryJob, type ActionContext } from './actions.js';
@@ -62,9 +63,6 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
     snapshotTtlMs: options.snapshotTtlMs,
     isCancelled: (id) => readCancelled(redis, options.prefix, id),
   });
-  const ctx: ActionContext = { redis, prefix: options.prefix, queues, build: buildQueues, store: (url) => reader.store(url) };
-  const published = new PublishedVersions();
-
   const recentBuilds = async (): Promise<BuildView[]> => {
     const ids = await reader.listBuildIds(options.recentBuilds);
     return Promise.all(ids.map((id) => reader.snapshot(id)));
@@ -77,11 +75,109 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
     },
     workers: async () => (await liveWorkers(redis, options.prefix, queues.shard)).length,
   });
+  const deps: Deps = {
+    options,
+    logger,
+    redis,
+    queues,
+    reader,
+    metrics,
+    recentBuilds,
+    actions: { redis, prefix: options.prefix, queues, build: buildQueues, store: (url) => reader.store(url) },
+  };
 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  app.use((req, res, next) => {
+  app.use(countRequests(metrics));
+  app.get('/healthz', async (_req, res) => {
+    const redisUp = await Promise.race([
+      redis.ping().then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 1000)),
+    ]);
+    res.json({ ok: true, redis: redisUp ? 'up' : 'down' });
+  });
+  app.use(requireLoopbackHostHeader(isLoopbackHost(options.host)));
+  app.use(requireToken(options.token));
+  app.get('/metrics', async (_req, res) => {
+    const { contentType, body } = await metrics.text();
+    res.type(contentType).send(body);
+  });
+  app.use('/queues', queueBoard(queues));
+  const api = express.Router();
+  api.use(express.json({ limit: '4kb' }));
+  readRoutes(api, deps);
+  actionRoutes(api, deps);
+  app.use('/api', api);
+  app.use('/api', (_req, res) => {
+    res.status(404).json({ error: 'no such API endpoint' });
+  });
+  app.use('/assets', express.static(PUBLIC_DIR, { index: false, maxAge: 0 }));
+  const page = (_req: Request, res: Response) => {
+    res.setHeader(
+      'content-security-policy',
+      "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+    );
+    res.sendFile(path.join(PUBLIC_DIR, 'index.html'));
+  };
+  app.get('/', page);
+  app.get('/builds/:buildId', page);
+  app.use(errorResponses(logger));
+
+  const server = app.listen(options.port, options.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', () => resolve());
+    server.once('error', reject);
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host.includes(':') ? `[${options.host}]` : options.host;
+  const url = `http://${shownHost}:${address.port}`;
+  logger.info(
+    {
+      url,
+      host: options.host,
+      port: address.port,
+      redis: redactRedisUrl(options.redisUrl),
+      store: options.storeUrl ? redactUrl(options.storeUrl) : null,
+      auth: options.token ? 'token' : 'none (loopback only)',
+    },
+    'reindex-dashboard listening',
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    close() {
+      closing ??= (async () => {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await buildQueues.close();
+        redis.disconnect();
+        await reader.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** What the routes share: the options, the Redis and queues, the build reader and the metrics. */
+interface Deps {
+  options: DashboardOptions;
+  logger: Logger;
+  redis: Redis;
+  queues: BuildQueues['queues'];
+  reader: BuildReader;
+  metrics: DashboardMetrics;
+  recentBuilds: () => Promise<BuildView[]>;
+  actions: ActionContext;
+}
+
+/** Counts every response by route and status class, and sets the headers every response carries. */
+function countRequests(metrics: DashboardMetrics) {
+  return (req: Request, res: Response, next: NextFunction) => {
     res.on('finish', () =>
       metrics.requests.inc({
         route: req.path.startsWith('/api/')
@@ -97,32 +193,18 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('referrer-policy', 'no-referrer');
     next();
-  });
-  app.get('/healthz', async (_req, res) => {
-    const redisUp = await Promise.race([
-      redis.ping().then(
-        () => true,
-        () => false,
-      ),
-      new Promise<boolean>((r) => setTimeout(() => r(false), 1000)),
-    ]);
-    res.json({ ok: true, redis: redisUp ? 'up' : 'down' });
-  });
-  const loopback = isLoopbackHost(options.host);
-  app.use(requireLoopbackHostHeader(loopback));
-  app.use(requireToken(options.token));
+  };
+}
 
-  app.get('/metrics', async (_req, res) => {
-    const { contentType, body } = await metrics.text();
-    res.type(contentType).send(body);
-  });
-
+/** bull-board under `/queues`, read-only. */
+function queueBoard(queues: BuildQueues['queues']): express.Router {
+  const router = express.Router();
   // bull-board, read-only: retries go through this dashboard's actions, which keep flows
   // consistent (a shard retried alone would leave its merge failed) and write the build log.
   const board = new ExpressAdapter();
   // Its pages may not be framed, and its API changes nothing here: bull-board's own pause and
   // resume-all routes answer 200 in read-only mode without doing anything, so refuse them.
-  app.use('/queues', (req, res, next) => {
+  router.use((req, res, next) => {
     res.setHeader('x-frame-options', 'DENY');
     res.setHeader('content-security-policy', "frame-ancestors 'none'");
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -137,19 +219,23 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'reindex queues' } },
   });
-  app.use('/queues', board.getRouter());
+  router.use(board.getRouter());
+  return router;
+}
 
-  const api = express.Router();
-  api.use(express.json({ limit: '4kb' }));
-  const buildIdParam = (req: Request): string => {
-    const id = req.params.buildId;
-    try {
-      assertBuildId(id);
-    } catch (error) {
-      throw new ActionError('BAD_REQUEST', (error as Error).message, 400);
-    }
-    return id;
-  };
+function buildIdParam(req: Request): string {
+  const id = req.params.buildId;
+  try {
+    assertBuildId(id);
+  } catch (error) {
+    throw new ActionError('BAD_REQUEST', (error as Error).message, 400);
+  }
+  return id as string;
+}
+
+/** The JSON API's reads: overview, builds, one build with its log, workers, published versions. */
+function readRoutes(api: express.Router, { options, redis, queues, reader, recentBuilds }: Deps): void {
+  const published = new PublishedVersions();
   const versionsOf = async (builds: BuildView[]): Promise<IndexVersions[]> => {
     const out: IndexVersions[] = [];
     for (const url of reader.storeUrls()) {
@@ -194,7 +280,10 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
   });
   api.get('/workers', async (_req, res) => res.json({ workers: await liveWorkers(redis, options.prefix, queues.shard) }));
   api.get('/versions', async (_req, res) => res.json({ indexes: await versionsOf(await recentBuilds()) }));
+}
 
+/** The JSON API's actions: retry a stage or shard, cancel a build. */
+function actionRoutes(api: express.Router, { logger, reader, metrics, actions: ctx }: Deps): void {
   const by = (req: Request) => `dashboard ${req.socket.remoteAddress ?? '?'}`;
   const retry = async (req: Request, res: Response, stage: StageName, shard: number | undefined) => {
     const buildId = buildIdParam(req);
@@ -239,23 +328,11 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
       throw error;
     }
   });
-  app.use('/api', api);
-  app.use('/api', (_req, res) => {
-    res.status(404).json({ error: 'no such API endpoint' });
-  });
+}
 
-  app.use('/assets', express.static(PUBLIC_DIR, { index: false, maxAge: 0 }));
-  const page = (_req: Request, res: Response) => {
-    res.setHeader(
-      'content-security-policy',
-      "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
-    );
-    res.sendFile(path.join(PUBLIC_DIR, 'index.html'));
-  };
-  app.get('/', page);
-  app.get('/builds/:buildId', page);
-
-  app.use((error: Error, req: Request, res: Response, _next: NextFunction) => {
+/** Action refusals and the body parser's 4xx as JSON; anything else a logged 500. */
+function errorResponses(logger: Logger) {
+  return (error: Error, req: Request, res: Response, _next: NextFunction) => {
     if (error instanceof ActionError) {
       res.status(error.httpStatus).json({ error: error.message, code: error.code });
       return;
@@ -270,40 +347,5 @@ export async function startDashboard(input: Partial<DashboardOptions> & { redisU
     }
     logger.error({ path: req.path, err: error.message }, 'request failed');
     res.status(500).json({ error: error.message });
-  });
-
-  const server = app.listen(options.port, options.host);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', () => resolve());
-    server.once('error', reject);
-  });
-  const address = server.address() as AddressInfo;
-  const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host.includes(':') ? `[${options.host}]` : options.host;
-  const url = `http://${shownHost}:${address.port}`;
-  logger.info(
-    {
-      url,
-      host: options.host,
-      port: address.port,
-      redis: redactRedisUrl(options.redisUrl),
-      store: options.storeUrl ? redactUrl(options.storeUrl) : null,
-      auth: options.token ? 'token' : 'none (loopback only)',
-    },
-    'reindex-dashboard listening',
-  );
-
-  let closing: Promise<void> | undefined;
-  return {
-    url,
-    close() {
-      closing ??= (async () => {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-        await buildQueues.close();
-        redis.disconnect();
-        await reader.close();
-      })();
-      return closing;
-    },
   };
 }
