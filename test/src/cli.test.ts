@@ -74,7 +74,7 @@ test('bad --shard-count values fail with the flag named and a non-zero exit, bef
   for (const [value, pattern] of [
     ['0', /--shard-count must be at least 1, got 0/],
     ['abc', /--shard-count must be an integer, got "abc"/],
-    ['5000', /--shard-count 5000 is larger than the catalogue can be split into/],
+    ['5000', /shardCount 5000 is larger than the catalogue can be split into: .*\(--shard-count\) \[SHARD_COUNT_TOO_LARGE\]/],
   ] as const) {
     const out = await runCli([...common, '--shard-count', value, '--redis', redis.url]);
     assert.notEqual(out.code, 0, `--shard-count ${value} exits non-zero`);

@@ -1,11 +1,33 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { emptyFlag, parseIntegerFlag } from '@reindex/core';
+import { ReindexError, emptyFlag, parseIntegerFlag } from '@reindex/core';
 import { DEFAULT_DASHBOARD_OPTIONS } from '@reindex/dashboard';
 
-export class CliError extends Error {
-  override readonly name = 'CliError';
-  readonly code = 'CLI_USAGE';
+/** A command line the CLI cannot run (unknown flag, bad value); printed with the usage, exit code 2. */
+export class CliError extends ReindexError {
+  constructor(message: string) {
+    super('CLI_USAGE', message);
+  }
+}
+
+/** The flag of each config option `reindex` takes, to name the flag when an error names the option at fault. */
+const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
+  shardCount: '--shard-count',
+  'catalogue.url': '--catalogue',
+  modelDir: '--model',
+  'store.url': '--store',
+  redisUrl: '--redis',
+  'index.factory': '--index-factory',
+  name: '--name',
+  workers: '--workers',
+};
+
+/** One line for stderr: the message, the flag of the option at fault, the code (usage errors: the message alone). */
+export function describeFailure(error: unknown): string {
+  const err = error as Error & { code?: string; option?: string };
+  if (error instanceof CliError) return err.message;
+  const flag = err.option !== undefined ? FLAG_OF_OPTION[err.option] : undefined;
+  return `${err.message}${flag ? ` (${flag})` : ''}${err.code ? ` [${err.code}]` : ''}`;
 }
 
 export interface RunArgs {

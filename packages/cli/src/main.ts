@@ -2,7 +2,7 @@
 import os from 'node:os';
 import { commandLineArgs } from '@reindex/core';
 import { DEFAULT_WORKER_OPTIONS, threadPoolSizeFor } from '@reindex/worker';
-import { CliError, USAGE, parseRunArgs } from './args.js';
+import { CliError, USAGE, describeFailure, parseRunArgs } from './args.js';
 import { failureJson } from './json-output.js';
 import { ProgressDisplay } from './progress.js';
 import { runBuild } from './run.js';
@@ -96,8 +96,7 @@ const argv = commandLineArgs();
 main(argv).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    const err = error as Error & { code?: string };
-    process.stderr.write(`reindex: ${err.message}${err.code && !(error instanceof CliError) ? ` [${err.code}]` : ''}\n`);
+    process.stderr.write(`reindex: ${describeFailure(error)}\n`);
     // --json: the last line of stdout is a JSON object on failure too, for scripts and cron.
     if (argv.includes('--json')) process.stdout.write(`${JSON.stringify(failureJson(error))}\n`);
     process.exit(error instanceof CliError ? 2 : 1);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { REPO_ROOT } from '@reindex/coordinator';
 import { indexVersionPrefix, parseIdMap, type IdMapper, type Manifest, type ObjectStore } from '@reindex/core';
 import { FaissIndex } from '@reindex/faiss';
-import { INDEX_FILE, readLatest, readManifest } from '@reindex/pipeline';
+import { VersionError, INDEX_FILE, readLatest, readManifest } from '@reindex/pipeline';
 
 export interface PublishedIndex {
   manifest: Manifest;
@@ -16,7 +16,7 @@ export interface PublishedIndex {
 export async function resolveVersion(store: ObjectStore, name: string, version?: string): Promise<string> {
   if (version) return version;
   const latest = await readLatest(store, name);
-  if (!latest) throw new Error(`index "${name}" has no published version in ${store.url} (no LATEST)`);
+  if (!latest) throw new VersionError('VERSION_MISSING', `index "${name}" has no published version in ${store.url} (no LATEST)`);
   return latest.version;
 }
 

@@ -2,7 +2,7 @@ import { openCatalogue, planShards, type Manifest, type ObjectStore, type S3Opti
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { QueryEncoder, collapseHeads, type FusionRule } from '@reindex/item-tower';
+import { BundleError, QueryEncoder, collapseHeads, type FusionRule } from '@reindex/item-tower';
 import { openModelBundle, readBuildSpec } from '@reindex/pipeline';
 import { CliError } from './args.js';
 import { openPublishedIndex, resolveVersion } from './published-index.js';
@@ -99,7 +99,8 @@ async function textSearch(
   try {
     const bundle = await openModelBundle(modelDir, { cacheDir, ...(options.s3 ? { s3: options.s3 } : {}) });
     if (manifest.modelBundleHash !== null && bundle.contentHash !== manifest.modelBundleHash) {
-      throw new Error(
+      throw new BundleError(
+        'BUNDLE_CHANGED',
         `model bundle ${modelDir} (${bundle.contentHash}) is not the one version ${options.version} was built with (${manifest.modelBundleHash})`,
       );
     }

@@ -109,7 +109,7 @@ export class BuildLock {
   async recordBuild(buildId: string): Promise<void> {
     const value = JSON.stringify({ owner: this.owner, buildId } satisfies LockValue);
     const replaced = await this.redis.eval(REPLACE, 1, this.key, this.#value, value, String(this.ttlMs));
-    if (replaced !== 'OK') throw new Error(`the build lock ${this.key} is no longer ours (expired or taken over)`);
+    if (replaced !== 'OK') throw new ReindexError('BUILD_LOCK_LOST', `the build lock ${this.key} is no longer ours (expired or taken over)`);
     this.#value = value;
   }
 

@@ -11,17 +11,25 @@ import { redactSecrets } from './util/redact.js';
 export interface ReindexErrorOptions {
   /** The lower-level error this one explains. */
   cause?: unknown;
+  /**
+   * The config option at fault (its path, e.g. `shardCount`), so that each front end names it
+   * its own way (the CLI: its flag); libraries never name a front end's flags.
+   */
+  option?: string;
 }
 
 /** Base class: every error thrown on purpose by reindex code is a ReindexError. */
 export class ReindexError extends Error {
   /** Stable machine-readable identifier, e.g. `OBJECT_NOT_FOUND`. Never localised or reworded. */
   readonly code: string;
+  /** The config option at fault, when one is (see ReindexErrorOptions.option). */
+  readonly option?: string;
 
   constructor(code: string, message: string, options: ReindexErrorOptions = {}) {
     // Messages name URLs the user gave (stores, Redis, endpoints): never with their secrets.
     super(redactSecrets(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    if (options.option !== undefined) this.option = options.option;
     this.name = new.target.name;
   }
 }

@@ -62,7 +62,7 @@ Napi::Value FromFactory(const Napi::CallbackInfo& info) {
         (int)dim, factory.c_str(), metric == "ip" ? faiss::METRIC_INNER_PRODUCT : faiss::METRIC_L2));
     return IndexWrap::Wrap(env, std::move(index));
   } catch (const std::exception& e) {
-    throw Napi::Error::New(env, "fromFactory(" + std::to_string(dim) + ", '" + factory + "'): " + e.what());
+    throw CodedError(env, "FAISS", "fromFactory(" + std::to_string(dim) + ", '" + factory + "'): " + e.what());
   }
 }
 

@@ -8,8 +8,15 @@
 
 #include <napi.h>
 
+#include "errors.h"
+
+#include <faiss/impl/FaissException.h>
+
 #include <atomic>
+#include <cerrno>
 #include <exception>
+#include <new>
+#include <stdexcept>
 #include <functional>
 #include <string>
 #include <vector>
@@ -46,13 +53,23 @@ class AsyncTask : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
+    // faiss reports a failed write or read in its message only; errno tells what the system
+    // said (a full disk comes back once space is freed, a corrupt file does not).
+    errno = 0;
     try {
       ApplyThreadSettings();
       work_();
+    } catch (const CodedFailure& e) {
+      Fail(e.code(), e.what());
+    } catch (const std::bad_alloc& e) {
+      Fail("OUT_OF_MEMORY", e.what());
+    } catch (const faiss::FaissException& e) {
+      const int error = errno;
+      Fail(error == ENOSPC || error == EDQUOT || error == ENOMEM ? ErrnoCode(error) : "FAISS", e.what());
     } catch (const std::exception& e) {
-      SetError(std::string(name_) + ": " + e.what());
+      Fail("FAISS", e.what());
     } catch (...) {
-      SetError(std::string(name_) + ": unknown native error");
+      Fail("FAISS", "unknown native error");
     }
     TasksInFlight().fetch_sub(1);
   }
@@ -68,7 +85,11 @@ class AsyncTask : public Napi::AsyncWorker {
     }
   }
 
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+  void OnError(const Napi::Error& error) override {
+    Napi::Object value = error.Value();
+    value.Set("code", Napi::String::New(Env(), code_));
+    deferred_.Reject(value);
+  }
 
  private:
   AsyncTask(Napi::Env env, const char* name, Work work, Done done)
@@ -78,8 +99,14 @@ class AsyncTask : public Napi::AsyncWorker {
         work_(std::move(work)),
         done_(std::move(done)) {}
 
+  void Fail(const char* code, const char* what) {
+    code_ = code;
+    SetError(std::string(name_) + ": " + what);
+  }
+
   Napi::Promise::Deferred deferred_;
   const char* name_;
+  const char* code_ = "FAISS";
   Work work_;
   Done done_;
   std::vector<Napi::ObjectReference> pinned_;

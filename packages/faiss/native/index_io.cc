@@ -1,5 +1,7 @@
 #include "index_io.h"
 
+#include "errors.h"
+
 #include <faiss/IVFlib.h>
 #include <faiss/IndexIVF.h>
 #include <faiss/impl/FaissAssert.h>
@@ -103,7 +105,7 @@ void MapOnDiskLists(faiss::Index* index, const std::string& indexPath) {
   const size_t entryBytes = od->code_size + sizeof(faiss::Index::idx_t);
   for (const auto& list : od->lists) needed = std::max(needed, list.offset + list.capacity * entryBytes);
   struct stat info;
-  FAISS_THROW_IF_NOT_FMT(::stat(od->filename.c_str(), &info) == 0, "cannot stat %s: %s", od->filename.c_str(), strerror(errno));
+  if (::stat(od->filename.c_str(), &info) != 0) throw SystemFailure(errno, "cannot stat " + od->filename);
   FAISS_THROW_IF_NOT_FMT((size_t)info.st_size >= needed && (size_t)info.st_size >= od->totsize,
                          "inverted-list data file %s has %lld bytes, its index %s needs %zu: the file is truncated",
                          od->filename.c_str(), (long long)info.st_size, indexPath.c_str(), std::max(needed, od->totsize));
@@ -155,7 +157,7 @@ struct MappedOutput {
   int fd = -1;
   MappedOutput(const std::string& path, size_t bytes) : size(bytes) {
     fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
-    FAISS_THROW_IF_NOT_FMT(fd >= 0, "cannot create %s: %s", path.c_str(), strerror(errno));
+    if (fd < 0) throw SystemFailure(errno, "cannot create " + path);
     if (bytes == 0) return;
     // Reserve the blocks now: writing through a shared mapping of a sparse file on a full disk
     // raises SIGBUS (the process dies); posix_fallocate says ENOSPC here instead.
@@ -165,14 +167,14 @@ struct MappedOutput {
       ::close(fd);
       fd = -1;
       ::unlink(path.c_str());
-      FAISS_THROW_FMT("cannot reserve %zu bytes for %s: %s", bytes, path.c_str(), strerror(reserved));
+      throw SystemFailure(reserved, "cannot reserve " + std::to_string(bytes) + " bytes for " + path);
     }
     void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) {
       int error = errno;
       ::close(fd);
       fd = -1;
-      FAISS_THROW_FMT("cannot map %s: %s", path.c_str(), strerror(error));
+      throw SystemFailure(error, "cannot map " + path);
     }
     ptr = static_cast<uint8_t*>(p);
   }
@@ -258,8 +260,7 @@ OnDiskMergeResult MergeOnDisk(const std::string& trainedPath, const std::vector<
       }
     }
     if (total > 0) {
-      FAISS_THROW_IF_NOT_FMT(::msync(out.ptr, total, MS_SYNC) == 0, "cannot flush %s: %s",
-                             dataPath.c_str(), strerror(errno));
+      if (::msync(out.ptr, total, MS_SYNC) != 0) throw SystemFailure(errno, "cannot flush " + dataPath);
     }
   }
 

@@ -97,7 +97,7 @@ void TrainTwoLevel(faiss::IndexIVF& ivf, int64_t n, const float* x) {
   const size_t d = ivf.d;
   const size_t nlist = ivf.nlist;
   if ((size_t)n < nlist || n > (int64_t)UINT32_MAX) {
-    throw std::runtime_error("two-level training needs at least nlist (" + std::to_string(nlist) +
+    throw CodedFailure("INVALID_ARGUMENT", "two-level training needs at least nlist (" + std::to_string(nlist) +
                              ") and at most 4294967295 vectors, got " + std::to_string(n));
   }
   const bool ip = ivf.metric_type == faiss::METRIC_INNER_PRODUCT;
@@ -224,7 +224,7 @@ void TrainIndex(faiss::Index& index, int64_t n, const float* x, const TrainTunin
 
 // Tasks queued before close() find the index gone once they get the lock.
 void RequireOpen(const IndexState& state) {
-  if (!state.index) throw std::runtime_error("the index was closed");
+  if (!state.index) throw CodedFailure("CLOSED", "the index was closed");
 }
 
 }  // namespace
@@ -300,7 +300,7 @@ IndexWrap::IndexWrap(const Napi::CallbackInfo& info)
 }
 
 void IndexWrap::EnsureOpen(Napi::Env env) const {
-  if (state_->closed) throw Napi::Error::New(env, "the index was closed");
+  if (state_->closed) throw CodedError(env, "CLOSED", "the index was closed");
 }
 
 Napi::Value IndexWrap::GetNtotal(const Napi::CallbackInfo& info) {
@@ -377,11 +377,11 @@ Napi::Value IndexWrap::AddWithIds(const Napi::CallbackInfo& info) {
                                          std::to_string(ids.ElementLength()) + " ids");
   }
   if (!state_->trained) {
-    throw Napi::Error::New(env, "addWithIds: the index is not trained; call train() first");
+    throw CodedError(env, "INVALID_ARGUMENT", "addWithIds: the index is not trained; call train() first");
   }
   // faiss would throw from inside an OpenMP loop, which aborts the process: refuse here.
   if (state_->info.readOnly) {
-    throw Napi::Error::New(env, "addWithIds: the index is read-only (memory-mapped or on-disk lists)");
+    throw CodedError(env, "INVALID_ARGUMENT", "addWithIds: the index is read-only (memory-mapped or on-disk lists)");
   }
   auto state = state_;
   const float* data = x.Data();
@@ -403,9 +403,9 @@ Napi::Value IndexWrap::RemoveIds(const Napi::CallbackInfo& info) {
   EnsureOpen(env);
   auto ids = ArgIds(info, 0, "ids");
   if (state_->info.readOnly) {
-    throw Napi::Error::New(env, "removeIds: the index is read-only (memory-mapped or on-disk lists)");
+    throw CodedError(env, "INVALID_ARGUMENT", "removeIds: the index is read-only (memory-mapped or on-disk lists)");
   }
-  if (state_->info.nlist <= 0) throw Napi::Error::New(env, "removeIds: only IVF indexes can remove ids here");
+  if (state_->info.nlist <= 0) throw CodedError(env, "INVALID_ARGUMENT", "removeIds: only IVF indexes can remove ids here");
   auto state = state_;
   const int64_t* idData = ids.Data();
   size_t n = ids.ElementLength();
@@ -416,7 +416,7 @@ Napi::Value IndexWrap::RemoveIds(const Napi::CallbackInfo& info) {
         std::unique_lock lock(state->mutex);
         RequireOpen(*state);
         faiss::IndexIVF* ivf = faiss::ivflib::try_extract_index_ivf(state->index.get());
-        if (!ivf) throw std::runtime_error("only IVF indexes can remove ids here");
+        if (!ivf) throw CodedFailure("INVALID_ARGUMENT", "only IVF indexes can remove ids here");
         // Every entry whose id is in the batch goes, in every list (IndexIVF::remove_ids).
         faiss::IDSelectorBatch selector(n, idData);
         *removed = ivf->remove_ids(selector);
@@ -518,7 +518,7 @@ Napi::Value IndexWrap::Clone(const Napi::CallbackInfo& info) {
         RequireOpen(*state);
         faiss::IndexIVF* ivf = faiss::ivflib::try_extract_index_ivf(state->index.get());
         if (ivf && dynamic_cast<faiss::OnDiskInvertedLists*>(ivf->invlists)) {
-          throw std::runtime_error("an on-disk index cannot be cloned; read it again instead");
+          throw CodedFailure("INVALID_ARGUMENT", "an on-disk index cannot be cloned; read it again instead");
         }
         // faiss 1.7.3's clone_index copies an HNSW quantizer (IVFn_HNSWm) as a bare IndexHNSW,
         // which write_index then refuses ("h != 0"): copy those through serialization instead.
@@ -543,9 +543,9 @@ Napi::Value IndexWrap::MergeFrom(const Napi::CallbackInfo& info) {
   }
   IndexWrap* other = Unwrap(info[0].As<Napi::Object>());
   other->EnsureOpen(env);
-  if (other->state_ == state_) throw Napi::Error::New(env, "mergeFrom: cannot merge an index into itself");
+  if (other->state_ == state_) throw CodedError(env, "INVALID_ARGUMENT", "mergeFrom: cannot merge an index into itself");
   if (state_->info.readOnly || other->state_->info.readOnly) {
-    throw Napi::Error::New(env, "mergeFrom: both indexes must be writable (not memory-mapped or on-disk)");
+    throw CodedError(env, "INVALID_ARGUMENT", "mergeFrom: both indexes must be writable (not memory-mapped or on-disk)");
   }
   auto dst = state_;
   auto src = other->state_;
@@ -560,7 +560,7 @@ Napi::Value IndexWrap::MergeFrom(const Napi::CallbackInfo& info) {
         faiss::IndexIVF* to = faiss::ivflib::try_extract_index_ivf(dst->index.get());
         faiss::IndexIVF* from = faiss::ivflib::try_extract_index_ivf(src->index.get());
         if (!to || !from) {
-          throw std::runtime_error(std::string("only IVF indexes can be merged, got ") +
+          throw CodedFailure("INVALID_ARGUMENT", std::string("only IVF indexes can be merged, got ") +
                                    (to ? "" : "a non-IVF target") + (to || from ? "" : " and ") +
                                    (from ? "" : "a non-IVF source"));
         }

@@ -139,8 +139,17 @@ test('an on-disk merge onto a full disk fails with ENOSPC, and a truncated data 
           outIndexPath: path.join(small, 'merged.index'),
           dataPath: path.join(small, 'merged.ivfdata'),
         }),
-        (e: unknown) => e instanceof FaissError && /cannot reserve \d+ bytes for .*merged\.ivfdata: No space left on device/.test(e.message),
+        (e: unknown) =>
+          e instanceof FaissError && e.code === 'NO_SPACE' && /cannot reserve \d+ bytes for .*merged\.ivfdata: No space left on device/.test(e.message),
       );
+      // faiss's own writer on the full disk: the native side reads errno, the code says so.
+      const big = FaissIndex.fromFactory(16, 'IDMap,Flat', 'l2');
+      await big.addWithIds(
+        new Float32Array(16 * 4096),
+        BigInt64Array.from({ length: 4096 }, (_, i) => BigInt(i)),
+      );
+      await assert.rejects(big.write(path.join(small, 'flat.index')), (e: unknown) => e instanceof FaissError && e.code === 'NO_SPACE');
+      await big.close();
     } finally {
       execFileSync('umount', [small]);
     }

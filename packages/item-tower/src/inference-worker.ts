@@ -8,6 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { WorkerInit, WorkerReply, WorkerRun } from './worker-protocol.js';
 import { onnxSessionOptions } from './session-options.js';
+import { InferenceError } from './errors.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -82,7 +83,7 @@ async function run(session: ort.InferenceSession, msg: WorkerRun): Promise<void>
     const inferenceMs = performance.now() - started;
     const tensor = out[msg.output];
     if (tensor === undefined || tensor.type !== 'float32') {
-      throw new Error(`output "${msg.output}" missing or not float32`);
+      throw new InferenceError('INFERENCE_FAILED', `output "${msg.output}" missing or not float32`);
     }
     // Hand onnxruntime's output buffer over without copying when it holds just this tensor.
     // (NaN/Inf checks run on the main thread: this thread is onnxruntime's critical path.)

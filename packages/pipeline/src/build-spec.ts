@@ -1,4 +1,5 @@
 import {
+  ReindexError,
   type DuplicateIdPolicy,
   type FieldMapping,
   type IndexParams,
@@ -76,4 +77,14 @@ export async function readBuildSpec(store: ObjectStore, buildId: string): Promis
 export async function readPlan(store: ObjectStore, buildId: string): Promise<ShardPlan> {
   const key = planKey(buildId);
   return parsePlanRecord(await store.get(key), `${store.url}/${key}`);
+}
+
+/**
+ * A build's own intermediate is not what the stage that wrote it recorded (a checksum or a count
+ * differs, a record is missing). Transient: another attempt reads it again, or redoes it.
+ */
+export class BuildIntegrityError extends ReindexError {
+  constructor(message: string) {
+    super('BUILD_INTEGRITY', message);
+  }
 }

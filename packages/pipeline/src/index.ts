@@ -4,7 +4,7 @@
  * read builds and versions): the build spec and its records, the four-queue topology, what each
  * stage returns, versions/LATEST/retention, the quality stage and its gate, heartbeats and logs.
  */
-export { readBuildSpec, readPlan, writeBuildSpec, type BuildSpec, type QualitySpec } from './build-spec.js';
+export { BuildIntegrityError, readBuildSpec, readPlan, writeBuildSpec, type BuildSpec, type QualitySpec } from './build-spec.js';
 export { parseBuildSpecRecord, parseQualityRecord, parseQueryFileInfoRecord, parseShardStatsRecord } from './records.js';
 export { BuildQueues, JOB_ATTEMPTS, JOB_BACKOFF } from './build-queues.js';
 export { DATA_FILE, ID_MAP_FILE, INDEX_FILE, type MergeResult, type PublishResult, type RejectionReport, type TrainResult } from './job-results.js';

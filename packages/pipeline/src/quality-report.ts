@@ -1,3 +1,4 @@
+import { BuildIntegrityError } from './build-spec.js';
 import path from 'node:path';
 import { indexVersionPrefix, sha256File, shardKey, type ObjectStore } from '@reindex/core';
 import { FaissIndex } from '@reindex/faiss';
@@ -82,10 +83,10 @@ export async function measureQuality(store: ObjectStore, spec: BuildSpec, merge:
   for (const file of merge.files.filter((f) => f.path !== merge.idMap)) {
     const local = path.join(dir, file.path);
     await store.download(`${prefix}${file.path}`, local);
-    if ((await sha256File(local)) !== file.sha256) throw new Error(`${prefix}${file.path} does not match the sha256 the merge recorded`);
+    if ((await sha256File(local)) !== file.sha256) throw new BuildIntegrityError(`${prefix}${file.path} does not match the sha256 the merge recorded`);
   }
   const indexFile = merge.files[0]?.path;
-  if (!indexFile) throw new Error(`build ${spec.buildId}: the merge uploaded no index file`);
+  if (!indexFile) throw new BuildIntegrityError(`build ${spec.buildId}: the merge uploaded no index file`);
   const index = await FaissIndex.read(path.join(dir, indexFile));
   let sweep: SweepRow[];
   try {

@@ -1,3 +1,4 @@
+import { BuildIntegrityError } from './build-spec.js';
 /**
  * Quality of an ANN index against exact search: the running exact top-k that shard jobs keep
  * (so ground truth is computed where the vectors already are, and scales with the shards), its
@@ -177,12 +178,12 @@ export function serializeTruth(t: TopK): Buffer {
 }
 
 export function parseTruth(body: Buffer, source: string): TopK {
-  if (body.length < TRUTH_HEADER_BYTES || body.readUInt32LE(0) !== TRUTH_MAGIC) throw new Error(`${source} is not a reindex truth file`);
+  if (body.length < TRUTH_HEADER_BYTES || body.readUInt32LE(0) !== TRUTH_MAGIC) throw new BuildIntegrityError(`${source} is not a reindex truth file`);
   const count = body.readUInt32LE(4);
   const k = body.readUInt32LE(8);
   const n = count * k;
   if (body.length !== TRUTH_HEADER_BYTES + n * 12)
-    throw new Error(`${source} has ${body.length} bytes, expected ${TRUTH_HEADER_BYTES + n * 12} for ${count} queries × ${k}`);
+    throw new BuildIntegrityError(`${source} has ${body.length} bytes, expected ${TRUTH_HEADER_BYTES + n * 12} for ${count} queries × ${k}`);
   const distances = new Float32Array(n);
   const ids = new BigInt64Array(n);
   body.copy(Buffer.from(distances.buffer), 0, TRUTH_HEADER_BYTES, TRUTH_HEADER_BYTES + n * 4);

@@ -1,3 +1,4 @@
+import { ReindexError } from '@reindex/core';
 import { assertBuildId, type StageName } from './topology.js';
 
 // Job payloads stay tiny: the build's plan and configuration live in the object store
@@ -24,9 +25,10 @@ export interface JobDataByStage {
 }
 
 /** Thrown for a payload that no retry can fix; processors turn it into BullMQ's UnrecoverableError. */
-export class JobDataError extends TypeError {
-  override readonly name = 'JobDataError';
-  readonly code = 'INVALID_JOB_DATA';
+export class JobDataError extends ReindexError {
+  constructor(message: string) {
+    super('INVALID_JOB_DATA', message);
+  }
 }
 
 /** Validates a job payload at the edge, naming the field at fault. */

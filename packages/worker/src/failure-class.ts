@@ -27,6 +27,8 @@ const TRANSIENT_REINDEX_CODES: ReadonlySet<string> = new Set([
   'OBJECT_NOT_FOUND',
   'CATALOGUE_LIST_FAILED',
   'REDIS_UNAVAILABLE',
+  // a build's own intermediate read back wrong: read again, or redo it
+  'BUILD_INTEGRITY',
 ]);
 
 /** Item-tower codes that depend on the machine or the process, not on the bundle or the rows. */
@@ -39,18 +41,15 @@ const TRANSIENT_ITEM_TOWER_CODES: ReadonlySet<string> = new Set(['EXECUTION_PROV
  */
 const PERMANENT_SYSTEM_CODES: ReadonlySet<string> = new Set(['EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'EROFS']);
 
-/** faiss messages of this machine's resources (memory), not of the index or the input. */
-const FAISS_RESOURCE_MESSAGE = /bad_alloc|cannot allocate|out of memory|No space left/i;
+/** faiss codes of this machine's state (memory, disk, a handle closed under a job), not of the index or the input. */
+const TRANSIENT_FAISS_CODES: ReadonlySet<string> = new Set(['CLOSED', 'OUT_OF_MEMORY', 'NO_SPACE']);
 
 export function classifyFailure(error: unknown): FailureClass {
   if (error instanceof JobDataError || error instanceof QualityGateError || error instanceof VersionError) return 'permanent';
-  // Item-tower errors are ReindexErrors with their own transient codes: ask them first.
+  // Item-tower and faiss errors are ReindexErrors with their own transient codes: ask them first.
   if (error instanceof ItemTowerError) return TRANSIENT_ITEM_TOWER_CODES.has(error.code) ? 'transient' : 'permanent';
+  if (error instanceof FaissError) return TRANSIENT_FAISS_CODES.has(error.code) ? 'transient' : 'permanent';
   if (error instanceof ReindexError) return TRANSIENT_REINDEX_CODES.has(error.code) ? 'transient' : 'permanent';
-  if (error instanceof FaissError) {
-    if (error.code === 'CLOSED') return 'transient';
-    return FAISS_RESOURCE_MESSAGE.test(error.message) ? 'transient' : 'permanent';
-  }
   // A stack overflow on user data overflows again on every attempt.
   if (error instanceof RangeError && /Maximum call stack size exceeded/.test(error.message)) return 'permanent';
   const code = (error as { code?: unknown } | null)?.code;

@@ -1,5 +1,5 @@
 import { PlanError, qualityQueriesKeys, readObjectAt, sampleRows, type Catalogue, type ObjectStore, type S3Options, type ShardPlan } from '@reindex/core';
-import { QueryEncoder, collapseHeads, type Embedder, type ModelBundle } from '@reindex/item-tower';
+import { BundleError, QueryEncoder, collapseHeads, type Embedder, type ModelBundle } from '@reindex/item-tower';
 import { type BuildSpec, type QueryFileInfo, type QuerySource, parseQueryFile, textQueryProblem } from '@reindex/pipeline';
 import { embedAll } from './processors/embed-rows.js';
 
@@ -97,7 +97,8 @@ export async function prepareQualityQueries(
 /** Encodes texts with the bundle's query tower (linear fusion), each into the one fused vector. */
 async function encodeQueries(bundle: ModelBundle, texts: string[], dim: number, put: (i: number, vector: Float32Array) => void): Promise<void> {
   const fusion = bundle.manifest.query?.fusion;
-  if (fusion?.kind !== 'mean' && fusion?.kind !== 'weighted') throw new Error(`model bundle ${bundle.dir}: query fusion "${fusion?.kind}" is not linear`);
+  if (fusion?.kind !== 'mean' && fusion?.kind !== 'weighted')
+    throw new BundleError('BUNDLE_INVALID', `model bundle ${bundle.dir}: query fusion "${fusion?.kind}" is not linear`);
   const encoder = await QueryEncoder.create(bundle);
   try {
     for (let start = 0; start < texts.length; start += ENCODE_BATCH) {

@@ -121,7 +121,7 @@ describe('planShards', () => {
       two.shards.map((s) => s.parts.map((p) => p.file)),
       [['a.jsonl.gz'], ['b.jsonl.gz', 'c.jsonl.gz']],
     );
-    await assertPlanError(planShards(catalogue, 4), 'SHARD_COUNT_TOO_LARGE', '--shard-count 4', '<= 3', 'gzip');
+    await assertPlanError(planShards(catalogue, 4), 'SHARD_COUNT_TOO_LARGE', 'shardCount 4', '<= 3', 'gzip');
 
     // Big file last: the ideal cuts both fall inside it and must be pushed back to file starts.
     const reversed = join(dir, 'reversed');
@@ -155,19 +155,22 @@ describe('planShards', () => {
     assert.ok(perShard.every((ids) => ids.length > 0));
   });
 
-  it('rejects invalid and too large shard counts naming --shard-count and the limit', async () => {
+  it('rejects invalid and too large shard counts naming shardCount and the limit', async () => {
     await writeParquetFile(join(dir, 'small.parquet'), productRows(0, 10), 4);
     const catalogue = await openCatalogue(dir);
     for (const bad of [0, -2, 1.5, Number.NaN]) {
-      await assertPlanError(planShards(catalogue, bad), 'SHARD_COUNT_INVALID', '--shard-count', String(bad));
+      await assertPlanError(planShards(catalogue, bad), 'SHARD_COUNT_INVALID', 'shardCount', String(bad));
     }
-    await assertPlanError(planShards(catalogue, 11), 'SHARD_COUNT_TOO_LARGE', '--shard-count 11', '<= 10');
+    await assertPlanError(planShards(catalogue, 11), 'SHARD_COUNT_TOO_LARGE', 'shardCount 11', '<= 10');
+    // The error names the option; each front end names it its own way (the CLI appends --shard-count).
+    const tooLarge = await planShards(catalogue, 11).catch((e: unknown) => e);
+    assert.equal((tooLarge as { option?: string }).option, 'shardCount');
     const plan = await planShards(catalogue, 10);
     assert.ok(plan.shards.every((s) => s.estimatedRows === 1));
 
     const jsonlDir = join(dir, 'lines');
     await writeJsonlFile(join(jsonlDir, 'l.jsonl'), jsonlText(productRows(0, 5)));
-    await assertPlanError(planShards(await openCatalogue(jsonlDir), 50), 'SHARD_COUNT_TOO_LARGE', '--shard-count 50');
+    await assertPlanError(planShards(await openCatalogue(jsonlDir), 50), 'SHARD_COUNT_TOO_LARGE', 'shardCount 50');
   });
 
   it('plans 10,000 shards over a multi-file catalogue from metadata only', async (t) => {

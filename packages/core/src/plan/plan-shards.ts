@@ -34,7 +34,7 @@ interface Cut {
 export async function planShards(catalogue: Catalogue, shardCount: number, options: PlanOptions = {}): Promise<ShardPlan> {
   const { jsonlSampleBytes, gzipSampleBytes, ioConcurrency } = { ...DEFAULT_PLAN_OPTIONS, ...options };
   if (!Number.isSafeInteger(shardCount) || shardCount < 1) {
-    throw new PlanError('SHARD_COUNT_INVALID', `--shard-count must be a positive integer, got ${String(shardCount)}`);
+    throw new PlanError('SHARD_COUNT_INVALID', `shardCount must be a positive integer, got ${String(shardCount)}`, { option: 'shardCount' });
   }
   const description = await catalogue.describe();
   const store = catalogue.store;
@@ -77,8 +77,9 @@ export async function planShards(catalogue: Catalogue, shardCount: number, optio
   if (shardCount > capacity) {
     throw new PlanError(
       'SHARD_COUNT_TOO_LARGE',
-      `--shard-count ${shardCount} is larger than the catalogue can be split into: at most ${exact ? '' : 'about '}${capacity} shard(s) ` +
-        `(${describeCapacity(units)}); use --shard-count <= ${capacity}`,
+      `shardCount ${shardCount} is larger than the catalogue can be split into: at most ${exact ? '' : 'about '}${capacity} shard(s) ` +
+        `(${describeCapacity(units)}); use shardCount <= ${capacity}`,
+      { option: 'shardCount' },
     );
   }
 
@@ -111,8 +112,9 @@ export async function planShards(catalogue: Catalogue, shardCount: number, optio
   if (nonEmpty < shardCount) {
     throw new PlanError(
       'SHARD_COUNT_TOO_LARGE',
-      `--shard-count ${shardCount} is larger than the catalogue can be split into: cutting at line starts and whole gzip files ` +
-        `gave only ${nonEmpty} non-empty shard(s); use --shard-count <= ${nonEmpty}`,
+      `shardCount ${shardCount} is larger than the catalogue can be split into: cutting at line starts and whole gzip files ` +
+        `gave only ${nonEmpty} non-empty shard(s); use shardCount <= ${nonEmpty}`,
+      { option: 'shardCount' },
     );
   }
   for (let k = 0; k < shardCount; k++) shards.push(buildShard(k, cuts[k]!, cuts[k + 1]!, units));

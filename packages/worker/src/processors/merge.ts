@@ -21,6 +21,7 @@ import {
 import { FaissIndex, mergeOnDisk } from '@reindex/faiss';
 import { parseJobData } from '@reindex/queue';
 import {
+  BuildIntegrityError,
   readBuildSpec,
   type BuildSpec,
   verifyVersionFiles,
@@ -77,7 +78,8 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
     for (const s of stats) {
       const file = path.join(dir, `shard-${s.shard}.index`);
       await store.download(s.index.path, file);
-      if ((await sha256File(file)) !== s.index.sha256) throw new Error(`shard ${s.shard}: sub-index ${s.index.path} does not match its recorded sha256`);
+      if ((await sha256File(file)) !== s.index.sha256)
+        throw new BuildIntegrityError(`shard ${s.shard}: sub-index ${s.index.path} does not match its recorded sha256`);
       parts.push(file);
     }
     // Ids held by more than one shard: resolved by the build's rules, losing copies removed
@@ -121,8 +123,8 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
     }
     const items = stats.reduce((sum, s) => sum + s.items, 0) - removed;
     if (removed !== crossShard.rejected.count)
-      throw new Error(`the merge removed ${removed} duplicate or colliding copies, expected ${crossShard.rejected.count}`);
-    if (ntotal !== items) throw new Error(`merged index holds ${ntotal} vectors but the shards added ${items}`);
+      throw new BuildIntegrityError(`the merge removed ${removed} duplicate or colliding copies, expected ${crossShard.rejected.count}`);
+    if (ntotal !== items) throw new BuildIntegrityError(`merged index holds ${ntotal} vectors but the shards added ${items}`);
 
     const prefix = indexVersionPrefix(spec.name, spec.version);
     const files: ManifestFile[] = [];
@@ -213,7 +215,8 @@ async function resolveIdsAcrossShards(
     for (const s of withIds) {
       const file = path.join(dir, `shard-${s.shard}.ids`);
       await store.download(s.ids!.path, file);
-      if ((await sha256File(file)) !== s.ids!.sha256) throw new Error(`shard ${s.shard}: id file ${s.ids!.path} does not match its recorded sha256`);
+      if ((await sha256File(file)) !== s.ids!.sha256)
+        throw new BuildIntegrityError(`shard ${s.shard}: id file ${s.ids!.path} does not match its recorded sha256`);
       cursors.push(await ShardIdCursor.open(s.shard, file, s.ids!.files));
     }
     const policy = spec.catalogue.duplicateIds ?? 'reject';

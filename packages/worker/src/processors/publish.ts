@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { jobIdFor, parseJobData } from '@reindex/queue';
 import {
+  BuildIntegrityError,
   type BuildQueues,
   readBuildSpec,
   buildManifest,
@@ -30,7 +31,7 @@ export async function processPublish(job: Job, ctx: WorkerContext, queues: Build
   const store = ctx.store(data.storeUrl);
   const spec = await readBuildSpec(store, data.buildId);
   const merge = Object.values(await job.getChildrenValues<MergeResult>())[0];
-  if (!merge) throw new Error(`build ${data.buildId}: publish found no merge result`);
+  if (!merge) throw new BuildIntegrityError(`build ${data.buildId}: publish found no merge result`);
   const started = Date.now();
   const trainJob = await queues.queues.train.getJob(jobIdFor(data.buildId, 'train'));
   const train = trainJob?.returnvalue as TrainResult | undefined;

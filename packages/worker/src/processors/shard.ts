@@ -15,9 +15,9 @@ import {
   type ObjectStore,
 } from '@reindex/core';
 
-import { parseJobData } from '@reindex/queue';
+import { JobDataError, parseJobData } from '@reindex/queue';
 import type { WorkerContext } from '../context.js';
-import { ExactTopK, serializeTruth, readQualityQueries, RejectionTally, type ShardStats, parseShardStatsRecord } from '@reindex/pipeline';
+import { BuildIntegrityError, ExactTopK, serializeTruth, readQualityQueries, RejectionTally, type ShardStats, parseShardStatsRecord } from '@reindex/pipeline';
 import { SHARD_ID_RECORD_BYTES, ShardIds, encodeShardIds, idPolicyOf } from '../item-ids.js';
 
 /** Rows read from the catalogue per step; the embedder splits them into its own batches. */
@@ -38,7 +38,7 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
 
   const { spec, plan } = await ctx.build(store, data.buildId);
   const shardSpec = plan.shards[data.shard];
-  if (!shardSpec) throw new Error(`build ${data.buildId} has ${plan.shards.length} shards, no shard ${data.shard}`);
+  if (!shardSpec) throw new JobDataError(`build ${data.buildId} has ${plan.shards.length} shards, no shard ${data.shard}`);
 
   const startedAt = new Date().toISOString();
   const trained = await ctx.trainedIndex(data.buildId, (file) => store.download(trainedIndexKey(data.buildId), file));
@@ -134,7 +134,7 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
       await truth?.addBatch(replacements.vectors, replacements.ids);
       items += replacements.ids.length;
     }
-    if (index.ntotal !== items) throw new Error(`shard ${data.shard}: the sub-index holds ${index.ntotal} vectors, ${items} were admitted`);
+    if (index.ntotal !== items) throw new BuildIntegrityError(`shard ${data.shard}: the sub-index holds ${index.ntotal} vectors, ${items} were admitted`);
     if (truth) {
       const t2 = Date.now();
       await truth.flush();
