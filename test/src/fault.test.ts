@@ -27,6 +27,7 @@ import {
   startWorkers,
   tempDir,
   until,
+  plannedBuild,
 } from './harness.js';
 
 const ITEMS = 60_000;
@@ -67,14 +68,7 @@ async function startWorkerProcess(
 }
 
 test('a worker process SIGKILLed in the middle of a shard loses it to another worker; every item is published exactly once', async (t) => {
-  const dir = await tempDir(t);
-  const redis = await privateRedis(t);
-  const catalogue = path.join(dir, 'catalogue.jsonl');
-  await writeCatalogue(catalogue, { items: ITEMS, format: 'jsonl' });
-  const prepared = await prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl: `file://${path.join(dir, 'store')}`, shardCount: SHARDS }));
-  const { buildId } = prepared.spec;
-  const store = openStore(t, prepared.spec.storeUrl);
-  const queues = openQueues(t, redis.url);
+  const { redis, prepared, store, queues, buildId } = await plannedBuild(t, { items: ITEMS, shardCount: SHARDS });
   await submitBuild(queues, store, prepared);
 
   // The only worker at first: a separate process, which trains and takes the first shard.
@@ -156,15 +150,8 @@ test('a worker process SIGKILLed during training, after its sample is checkpoint
 });
 
 test('Redis coming back empty mid-shards is noticed: the coordinator resumes the build from the store and it publishes every item once', async (t) => {
-  const dir = await tempDir(t);
-  const redis = await privateRedis(t);
-  const catalogue = path.join(dir, 'catalogue.jsonl');
   const items = 30_000;
-  await writeCatalogue(catalogue, { items, format: 'jsonl' });
-  const prepared = await prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl: `file://${path.join(dir, 'store')}`, shardCount: 4 }));
-  const { buildId } = prepared.spec;
-  const store = openStore(t, prepared.spec.storeUrl);
-  const queues = openQueues(t, redis.url);
+  const { redis, prepared, store, queues, buildId } = await plannedBuild(t, { items, shardCount: 4 });
   await submitBuild(queues, store, prepared);
   await startWorkers(t, redis.url, 2, { stalledIntervalMs: 1000, lockDurationMs: 5000 });
   const resumedWith: string[] = [];
@@ -184,13 +171,7 @@ test('Redis coming back empty mid-shards is noticed: the coordinator resumes the
 });
 
 test('without a store to resume from, lost queue state fails the wait with the resume command instead of hanging', async (t) => {
-  const dir = await tempDir(t);
-  const redis = await privateRedis(t);
-  const catalogue = path.join(dir, 'catalogue.jsonl');
-  await writeCatalogue(catalogue, { items: 2000, format: 'jsonl' });
-  const prepared = await prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl: `file://${path.join(dir, 'store')}`, shardCount: 2 }));
-  const store = openStore(t, prepared.spec.storeUrl);
-  const queues = openQueues(t, redis.url);
+  const { redis, prepared, store, queues } = await plannedBuild(t, { items: 2000, shardCount: 2 });
   await submitBuild(queues, store, prepared);
   const client = new Redis(redis.url);
   defer(t, () => client.quit());

@@ -32,7 +32,7 @@ import {
 import { FaissIndex } from '@reindex/faiss';
 import { buildReferenceBundle } from '@reindex/item-tower';
 import { startEmbeddedRedis, type EmbeddedRedis } from '@reindex/queue';
-import { CatalogueGenerator, REJECTED_ODDITIES } from '@reindex/sample-catalogue';
+import { CatalogueGenerator, REJECTED_ODDITIES, writeCatalogue } from '@reindex/sample-catalogue';
 import { BuildQueues, type PublishResult } from '@reindex/pipeline';
 import { startWorker, type RunningWorker, type WorkerOptions } from '@reindex/worker';
 
@@ -165,6 +165,21 @@ export async function startWorkers(t: TestContext, redisUrl: string, count: numb
     defer(t, () => worker.close(true));
   }
   return workers;
+}
+
+/**
+ * A generated JSONL catalogue of `items` rows planned into `shardCount` shards (file store, a
+ * private Redis, its queues), not yet submitted: the set-up most fault and idempotency tests share.
+ */
+export async function plannedBuild(t: TestContext, { items, shardCount }: { items: number; shardCount: number }) {
+  const dir = await tempDir(t);
+  const redis = await privateRedis(t);
+  const catalogue = path.join(dir, 'catalogue.jsonl');
+  await writeCatalogue(catalogue, { items, format: 'jsonl' });
+  const prepared = await prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl: `file://${path.join(dir, 'store')}`, shardCount }));
+  const store = openStore(t, prepared.spec.storeUrl);
+  const queues = openQueues(t, redis.url);
+  return { dir, redis, catalogue, prepared, buildId: prepared.spec.buildId, store, queues };
 }
 
 /** Queues of a build, closed after the test. */

@@ -1,24 +1,10 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { test } from 'node:test';
 import type { Job } from 'bullmq';
-import { prepareBuild, submitBuild, waitForBuild } from '@reindex/coordinator';
+import { submitBuild, waitForBuild } from '@reindex/coordinator';
 import { jobIdFor } from '@reindex/queue';
-import { writeCatalogue } from '@reindex/sample-catalogue';
 import { listVersions, type BuildQueues, type ShardStats } from '@reindex/pipeline';
-import {
-  allIds,
-  compareIds,
-  configFor,
-  expectedCatalogue,
-  openQueues,
-  openStore,
-  privateRedis,
-  readPublished,
-  startWorkers,
-  tempDir,
-  until,
-} from './harness.js';
+import { allIds, compareIds, expectedCatalogue, readPublished, startWorkers, until, plannedBuild } from './harness.js';
 
 const ITEMS = 4000;
 const SHARDS = 4;
@@ -30,14 +16,7 @@ async function jobsOf(queues: BuildQueues, stage: 'train' | 'shard' | 'merge' | 
 }
 
 test('submitting the same build again, before, during and after it runs, does no work twice', async (t) => {
-  const dir = await tempDir(t);
-  const redis = await privateRedis(t);
-  const catalogue = path.join(dir, 'catalogue.jsonl');
-  await writeCatalogue(catalogue, { items: ITEMS, format: 'jsonl' });
-  const prepared = await prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl: `file://${path.join(dir, 'store')}`, shardCount: SHARDS }));
-  const { buildId } = prepared.spec;
-  const store = openStore(t, prepared.spec.storeUrl);
-  const queues = openQueues(t, redis.url);
+  const { redis, prepared, store, queues, buildId } = await plannedBuild(t, { items: ITEMS, shardCount: SHARDS });
 
   // Twice before any worker runs: one train job.
   await submitBuild(queues, store, prepared);
@@ -107,14 +86,7 @@ test('submitting the same build again, before, during and after it runs, does no
 });
 
 test('merge and publish run again after their jobs were lost reuse the verified merge and the measured quality report', async (t) => {
-  const dir = await tempDir(t);
-  const redis = await privateRedis(t);
-  const catalogue = path.join(dir, 'catalogue.jsonl');
-  await writeCatalogue(catalogue, { items: 4000, format: 'jsonl' });
-  const prepared = await prepareBuild(await configFor({ catalogueUrl: catalogue, storeUrl: `file://${path.join(dir, 'store')}`, shardCount: 2 }));
-  const { buildId } = prepared.spec;
-  const store = openStore(t, prepared.spec.storeUrl);
-  const queues = openQueues(t, redis.url);
+  const { redis, prepared, store, queues, buildId } = await plannedBuild(t, { items: 4000, shardCount: 2 });
   await submitBuild(queues, store, prepared);
   await startWorkers(t, redis.url, 2);
   const first = await waitForBuild(queues, buildId, 2, undefined, 100);

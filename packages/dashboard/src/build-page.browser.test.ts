@@ -11,7 +11,7 @@ import { jobIdFor } from '@reindex/queue';
 import { readManifest } from '@reindex/pipeline';
 import { startMetricsServer, startWorker } from '@reindex/worker';
 import { startDashboard } from './index.js';
-import { submittedBuild, trainDone, until } from './build-fixture.js';
+import { submittedBuild, trainDone, until } from './build-fixture.test-support.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 // The README's screenshot is refreshed only on request (REINDEX_UPDATE_SCREENSHOT=1), so that

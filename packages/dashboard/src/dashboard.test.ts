@@ -9,7 +9,7 @@ import { DEFAULT_DASHBOARD_OPTIONS, DashboardConfigError, resolveDashboardOption
 import { openObjectStore } from '@reindex/core';
 import { startS3TestServer } from '@reindex/core/testing';
 import { readBuildLog } from './build-log.js';
-import { submittedBuild, trainDone, until } from './build-fixture.js';
+import { submittedBuild, trainDone, until } from './build-fixture.test-support.js';
 
 function capture() {
   const lines: string[] = [];

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { FaissError, FaissIndex, mergeOnDisk, setThreads } from './index.js';
-import { clusteredVectors, sparseIds, withTempDir } from './test-support.js';
+import { clusteredVectors, sparseIds, withTempDir } from './fixtures.test-support.js';
 
 const dim = 16;
 

@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { DEFAULT_TRAIN_OPTIONS, FaissError, FaissIndex, faissSimd, getBlasThreads, nativeTasksInFlight, nativeTasksSettled, setThreads } from './index.js';
-import { clusteredVectors, recallAtK, sparseIds, withTempDir } from './test-support.js';
+import { clusteredVectors, recallAtK, sparseIds, withTempDir } from './fixtures.test-support.js';
 
 const dim = 32;
 

@@ -4,7 +4,7 @@ import { cp, mkdir, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { FaissError, FaissIndex, mergeOnDisk } from './index.js';
-import { clusteredVectors, sparseIds, withTempDir } from './test-support.js';
+import { clusteredVectors, sparseIds, withTempDir } from './fixtures.test-support.js';
 
 const dim = 32;
 const shards = 4;

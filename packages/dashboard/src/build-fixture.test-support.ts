@@ -1,4 +1,4 @@
-// Test fixture (not exported): a real pipeline on a small catalogue split into JSONL parts.
+// Test fixture (not exported, not packed: *.test-support.* stays out of "files"): a real pipeline on a small catalogue split into JSONL parts.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
