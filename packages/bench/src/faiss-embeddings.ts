@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as arrow from 'apache-arrow';
 import * as lancedb from '@lancedb/lancedb';
-import { FaissIndex } from '@reindex/faiss';
+import { FaissIndex, nearestInTopK, topKOverlap } from '@reindex/faiss';
 import { ItemEmbedder, QueryEncoder, buildReferenceBundle, collapseHeads, loadBundle } from '@reindex/item-tower';
 import { CatalogueGenerator } from '@reindex/sample-catalogue';
 
@@ -103,19 +103,7 @@ async function embeddings(o: EmbeddingComparisonOptions): Promise<{ base: Float3
 }
 
 function score(exact: BigInt64Array, labels: ArrayLike<bigint | number>, queries: number): { recallAt10: number; overlapAt10: number } {
-  let hit = 0;
-  let overlap = 0;
-  for (let q = 0; q < queries; q++) {
-    const truth = new Set<string>();
-    for (let j = 0; j < K; j++) truth.add(String(exact[q * K + j]));
-    const first = String(exact[q * K]);
-    for (let j = 0; j < K; j++) {
-      const id = String(labels[q * K + j]);
-      if (id === first) hit++;
-      if (truth.has(id)) overlap++;
-    }
-  }
-  return { recallAt10: hit / queries, overlapAt10: overlap / (queries * K) };
+  return { recallAt10: nearestInTopK(exact, labels, queries, K, K), overlapAt10: topKOverlap(exact, labels, queries, K) };
 }
 
 async function faissRung(base: Float32Array, queries: Float32Array, exact: BigInt64Array, dim: number, rung: Rung): Promise<RungResult> {

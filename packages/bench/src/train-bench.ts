@@ -3,7 +3,7 @@
 // data), and a flat against an HNSW coarse quantizer (add time per vector), on a Gaussian
 // mixture of 128-d vectors. Writes its section of docs/benchmarks.md.
 import { parseArgs } from 'node:util';
-import { FaissIndex, type TrainOptions } from '@reindex/faiss';
+import { FaissIndex, nearestInTopK, type TrainOptions } from '@reindex/faiss';
 import { machineLine, writeBenchSection, intOption } from './report.js';
 import { mixtureVectors } from './random.js';
 import { commandLineArgs } from '@reindex/core';
@@ -31,11 +31,7 @@ const truth = (await exact.search(queries, 1)).labels;
 await exact.close();
 
 /** faiss-style 1-recall@10: the exact nearest neighbour is in the top 10. */
-function recall1At10(labels: BigInt64Array): number {
-  let hits = 0;
-  for (let q = 0; q < nq; q++) if (labels.subarray(q * 10, (q + 1) * 10).includes(truth[q]!)) hits++;
-  return hits / nq;
-}
+const recall1At10 = (labels: BigInt64Array): number => nearestInTopK(truth, labels, nq, 10);
 
 interface Row {
   case: string;

@@ -13,4 +13,4 @@ export {
 } from './threads.js';
 export { DEFAULT_TRAIN_OPTIONS } from './options.js';
 export type { IndexDescription, Metric, ReadOptions, SearchOptions, SearchResult, TrainOptions } from './options.js';
-export { topKOverlap } from './overlap.js';
+export { nearestInTopK, topKOverlap } from './overlap.js';

@@ -12,3 +12,22 @@ export function topKOverlap(exact: ArrayLike<bigint | number>, approx: ArrayLike
   }
   return hits / (queries * k);
 }
+
+/**
+ * Fraction of queries whose exact nearest neighbour (the first of its `exact` row) is among its
+ * approximate top k (faiss's "1-recall@k"), without ties: the benchmarks' recall. The quality
+ * stage's own recall (pipeline `recallOf`) also counts items tied with the nearest.
+ */
+export function nearestInTopK(exact: ArrayLike<bigint | number>, approx: ArrayLike<bigint | number>, queries: number, k: number, exactK = 1): number {
+  let hits = 0;
+  for (let q = 0; q < queries; q++) {
+    const nearest = String(exact[q * exactK]);
+    for (let j = 0; j < k; j++) {
+      if (String(approx[q * k + j]) === nearest) {
+        hits++;
+        break;
+      }
+    }
+  }
+  return hits / queries;
+}
