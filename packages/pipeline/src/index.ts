@@ -70,3 +70,12 @@ export {
   type WorkerHeartbeat,
 } from './heartbeat.js';
 export { createLogger, logJobEvents, type Logger } from './log.js';
+export {
+  FINGERPRINTS_FILE,
+  FINGERPRINT_RECORD_BYTES,
+  decodeFingerprints,
+  encodeFingerprints,
+  fingerprintSpec,
+  itemFingerprint,
+  type FingerprintSpec,
+} from './fingerprints.js';

@@ -1,3 +1,4 @@
+import { FINGERPRINTS_FILE } from './fingerprints.js';
 import { BuildIntegrityError } from './build-spec.js';
 import path from 'node:path';
 import { indexVersionPrefix, sha256File, shardKey, type ObjectStore } from '@reindex/core';
@@ -79,8 +80,8 @@ export async function measureQuality(store: ObjectStore, spec: BuildSpec, merge:
   }
 
   const prefix = indexVersionPrefix(spec.name, spec.version);
-  // The index file(s) only: the string-id map plays no part in the search.
-  for (const file of merge.files.filter((f) => f.path !== merge.idMap)) {
+  // The index file(s) only: the string-id map and the fingerprints play no part in the search.
+  for (const file of merge.files.filter((f) => f.path !== merge.idMap && f.path !== FINGERPRINTS_FILE)) {
     const local = path.join(dir, file.path);
     await store.download(`${prefix}${file.path}`, local);
     if ((await sha256File(local)) !== file.sha256) throw new BuildIntegrityError(`${prefix}${file.path} does not match the sha256 the merge recorded`);

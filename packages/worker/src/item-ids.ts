@@ -181,11 +181,15 @@ export class ShardIds {
   private readonly rejectedAll = new Set<bigint>();
   /** Ids whose indexed copy is replaced by a later one: the later vector waits here. */
   private readonly replacements = new Map<bigint, Float32Array>();
+  /** Each admitted row's fingerprint, by its ordinal in `locations`. */
+  private fingerprints = new BigUint64Array(1024);
 
   constructor(
     private readonly policy: IdPolicy,
     private readonly idField: string,
     private readonly dim: number,
+    /** The fingerprint of a row's content (see @reindex/pipeline's itemFingerprint). */
+    private readonly fingerprintOf: (row: PreparedRow) => bigint,
   ) {}
 
   /** Rejects rows of the other id kind; replaces string ids by their faiss id. */
@@ -240,6 +244,12 @@ export class ShardIds {
       const text = row.originalId;
       const previous = this.table.get(id);
       const ordinal = this.locations.append(row.location);
+      if (ordinal === this.fingerprints.length) {
+        const grown = new BigUint64Array(ordinal * 2);
+        grown.set(this.fingerprints);
+        this.fingerprints = grown;
+      }
+      this.fingerprints[ordinal] = this.fingerprintOf(row);
       if (previous < 0) {
         this.table.set(id, ordinal);
         if (text !== undefined) this.mapper.add(text);
@@ -321,13 +331,17 @@ export class ShardIds {
     return { vectors, ids };
   }
 
-  /** The shard's indexed ids, sorted, with their locations (see {@link encodeShardIds}). */
-  indexed(): { ids: BigInt64Array; location: (i: number) => RowLocation } {
+  /** The shard's indexed ids, sorted, with their locations and fingerprints (see {@link encodeShardIds}). */
+  indexed(): IndexedIds {
     const ids = new BigInt64Array(this.table.size - this.rejectedAll.size);
     let n = 0;
     for (const [id] of this.table.entries()) if (!this.rejectedAll.has(id)) ids[n++] = id;
     ids.sort();
-    return { ids, location: (i: number) => this.locations.get(this.table.get(ids[i]!)) };
+    return {
+      ids,
+      location: (i: number) => this.locations.get(this.table.get(ids[i]!)),
+      fingerprint: (i: number) => this.fingerprints[this.table.get(ids[i]!)]!,
+    };
   }
 
   /** For string builds: the id map of what the shard indexed. */
@@ -355,15 +369,24 @@ export function collisionMessage(a: string, aAt: string, b: string, bAt: string,
 // ---------------------------------------------------------------------------------------------
 // Shard id files: the merge's view of every shard's ids.
 
-/**
- * `builds/<id>/shards/<n>.ids`: one 24-byte record per indexed item, sorted by faiss id:
- * int64 faiss id, float64 position (byte offset, line or row), uint32 file number and uint32
- * position kind (0 byte offset, 1 line, 2 row), little-endian. The file names are in the
- * shard's stats (`ids.files`).
- */
-export const SHARD_ID_RECORD_BYTES = 24;
+/** A shard's indexed ids, ascending, with where each row was and its fingerprint. */
+export interface IndexedIds {
+  ids: BigInt64Array;
+  location: (i: number) => RowLocation;
+  fingerprint: (i: number) => bigint;
+}
 
-export function encodeShardIds(indexed: { ids: BigInt64Array; location: (i: number) => RowLocation }): { body: Buffer; files: string[] } {
+/**
+ * `builds/<id>/shards/<n>.ids`: one 32-byte record per indexed item, sorted by faiss id:
+ * int64 faiss id, float64 position (byte offset, line or row), uint32 file number, uint32
+ * position kind (0 byte offset, 1 line, 2 row) and uint64 fingerprint, little-endian. The file
+ * names are in the shard's stats (`ids.files`). Files of 24-byte records (no fingerprint) come
+ * from builds before fingerprints; their cursors report none.
+ */
+export const SHARD_ID_RECORD_BYTES = 32;
+const SHARD_ID_RECORD_BYTES_V1 = 24;
+
+export function encodeShardIds(indexed: IndexedIds): { body: Buffer; files: string[] } {
   const files: string[] = [];
   const fileIndex = new Map<string, number>();
   const body = Buffer.alloc(indexed.ids.length * SHARD_ID_RECORD_BYTES);
@@ -381,6 +404,7 @@ export function encodeShardIds(indexed: { ids: BigInt64Array; location: (i: numb
     body.writeDoubleLE(position, at + 8);
     body.writeUInt32LE(file, at + 16);
     body.writeUInt32LE(kind, at + 20);
+    body.writeBigUInt64LE(indexed.fingerprint(i), at + 24);
   }
   return { body, files };
 }
@@ -388,7 +412,7 @@ export function encodeShardIds(indexed: { ids: BigInt64Array; location: (i: numb
 /** Reads a shard id file front to back in chunks (the merge holds one chunk per shard). */
 export class ShardIdCursor {
   private chunk = Buffer.alloc(0);
-  private at = -SHARD_ID_RECORD_BYTES;
+  private at: number;
   private fileOffset = 0;
   /** Faiss id of the current record; undefined past the end. */
   id: bigint | undefined;
@@ -398,12 +422,27 @@ export class ShardIdCursor {
     private readonly handle: FileHandle,
     private readonly files: readonly string[],
     private readonly chunkRecords: number,
-  ) {}
+    /** Bytes per record: SHARD_ID_RECORD_BYTES, or 24 in files written before fingerprints. */
+    readonly recordBytes: number,
+  ) {
+    this.at = -recordBytes;
+  }
 
-  static async open(shard: number, path: string, files: readonly string[], chunkRecords = 16_384): Promise<ShardIdCursor> {
-    const cursor = new ShardIdCursor(shard, await open(path, 'r'), files, chunkRecords);
+  /** `recordBytes`: the file's bytes / its record count (from the shard's stats). */
+  static async open(shard: number, path: string, files: readonly string[], recordBytes = SHARD_ID_RECORD_BYTES, chunkRecords = 16_384): Promise<ShardIdCursor> {
+    if (recordBytes !== SHARD_ID_RECORD_BYTES && recordBytes !== SHARD_ID_RECORD_BYTES_V1)
+      throw new IdMapError(
+        'ID_FILE_INVALID',
+        `shard ${shard}'s id file has ${recordBytes}-byte records; this reindex reads ${SHARD_ID_RECORD_BYTES} or ${SHARD_ID_RECORD_BYTES_V1}`,
+      );
+    const cursor = new ShardIdCursor(shard, await open(path, 'r'), files, chunkRecords, recordBytes);
     await cursor.next();
     return cursor;
+  }
+
+  /** Fingerprint of the current record; undefined in files written before fingerprints. */
+  fingerprint(): bigint | undefined {
+    return this.recordBytes >= SHARD_ID_RECORD_BYTES ? this.chunk.readBigUInt64LE(this.at + 24) : undefined;
   }
 
   /** Location of the current record. */
@@ -417,11 +456,11 @@ export class ShardIdCursor {
   /** Moves to the next record, reading the file only when the chunk is used up. */
   async next(): Promise<void> {
     if (!this.step()) {
-      const buffer = Buffer.alloc(this.chunkRecords * SHARD_ID_RECORD_BYTES);
+      const buffer = Buffer.alloc(this.chunkRecords * this.recordBytes);
       const { bytesRead } = await this.handle.read(buffer, 0, buffer.length, this.fileOffset);
       this.fileOffset += bytesRead;
-      this.chunk = buffer.subarray(0, bytesRead - (bytesRead % SHARD_ID_RECORD_BYTES));
-      this.at = -SHARD_ID_RECORD_BYTES;
+      this.chunk = buffer.subarray(0, bytesRead - (bytesRead % this.recordBytes));
+      this.at = -this.recordBytes;
       if (!this.step()) this.id = undefined;
     }
   }
@@ -432,8 +471,8 @@ export class ShardIdCursor {
 
   /** Advances within the chunk; false when it is used up. */
   private step(): boolean {
-    if (this.at + 2 * SHARD_ID_RECORD_BYTES > this.chunk.length) return false;
-    this.at += SHARD_ID_RECORD_BYTES;
+    if (this.at + 2 * this.recordBytes > this.chunk.length) return false;
+    this.at += this.recordBytes;
     const id = this.chunk.readBigInt64LE(this.at);
     if (this.id !== undefined && id <= this.id) throw new IdMapError('ID_FILE_INVALID', `shard ${this.shard}'s id file is not sorted at faiss id ${id}`);
     this.id = id;
@@ -449,10 +488,10 @@ export interface CrossShardDuplicate {
 
 /**
  * Streams the shards' sorted id files in one k-way merge (a binary heap of cursors) and calls
- * `onDuplicate` for every id held by more than one shard, copies in shard order. Memory: one
- * chunk per shard; time: items × log2(shards) bigint comparisons.
+ * `visit` with the cursor of every record, in (id, shard) order, before moving it on. Memory:
+ * one chunk per shard; time: items × log2(shards) bigint comparisons.
  */
-export async function findCrossShardDuplicates(cursors: ShardIdCursor[], onDuplicate: (duplicate: CrossShardDuplicate) => void): Promise<void> {
+export async function forEachIdInOrder(cursors: ShardIdCursor[], visit: (cursor: ShardIdCursor) => void | Promise<void>): Promise<void> {
   const heap = cursors.filter((c) => c.id !== undefined);
   const less = (a: ShardIdCursor, b: ShardIdCursor): boolean => a.id! < b.id! || (a.id === b.id && a.shard < b.shard);
   const siftDown = (i: number): void => {
@@ -468,27 +507,33 @@ export async function findCrossShardDuplicates(cursors: ShardIdCursor[], onDupli
     }
   };
   for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(i);
-  const popAdvance = async (): Promise<void> => {
+  while (heap.length > 0) {
     const top = heap[0]!;
+    await visit(top);
     await top.next();
     if (top.id === undefined) {
       heap[0] = heap[heap.length - 1]!;
       heap.pop();
     }
     if (heap.length > 0) siftDown(0);
-  };
-  while (heap.length > 0) {
-    const id = heap[0]!.id!;
-    const first = { shard: heap[0]!.shard, location: heap[0]!.location() };
-    await popAdvance();
-    if (heap.length === 0 || heap[0]!.id !== id) continue;
-    const copies = [first];
-    while (heap.length > 0 && heap[0]!.id === id) {
-      copies.push({ shard: heap[0]!.shard, location: heap[0]!.location() });
-      await popAdvance();
-    }
-    onDuplicate({ id, copies });
   }
+}
+
+/** Calls `onDuplicate` for every id held by more than one shard, copies in shard order (see forEachIdInOrder). */
+export async function findCrossShardDuplicates(cursors: ShardIdCursor[], onDuplicate: (duplicate: CrossShardDuplicate) => void): Promise<void> {
+  let group: CrossShardDuplicate | undefined;
+  const flush = () => {
+    if (group && group.copies.length > 1) onDuplicate(group);
+  };
+  await forEachIdInOrder(cursors, (cursor) => {
+    const copy = { shard: cursor.shard, location: cursor.location() };
+    if (group !== undefined && group.id === cursor.id) group.copies.push(copy);
+    else {
+      flush();
+      group = { id: cursor.id!, copies: [copy] };
+    }
+  });
+  flush();
 }
 
 /** What the merge does with one id held by several shards. */

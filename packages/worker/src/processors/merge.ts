@@ -1,4 +1,4 @@
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Job } from 'bullmq';
 import {
@@ -28,13 +28,15 @@ import {
   DATA_FILE,
   ID_MAP_FILE,
   INDEX_FILE,
+  FINGERPRINTS_FILE,
+  FINGERPRINT_RECORD_BYTES,
   type MergeResult,
   type RejectionReport,
   RejectionTally,
   type ShardStats,
 } from '@reindex/pipeline';
 import type { WorkerContext } from '../context.js';
-import { ShardIdCursor, findCrossShardDuplicates, resolveCrossShard, type CrossShardResolution } from '../item-ids.js';
+import { SHARD_ID_RECORD_BYTES, ShardIdCursor, findCrossShardDuplicates, forEachIdInOrder, resolveCrossShard, type CrossShardResolution } from '../item-ids.js';
 
 interface MergeRecord {
   result: MergeResult;
@@ -86,7 +88,8 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
     // from their part before the merge (each part is one shard's sub-index, read whole).
     const idMaps = new Map<number, IdMapper>();
     for (const s of stats) if (s.idMap) idMaps.set(s.shard, parseIdMap(await store.get(s.idMap.path), s.idMap.path));
-    const crossShard = await resolveIdsAcrossShards(stats, spec, store, dir, idMaps);
+    const idFiles = await downloadIdFiles(stats, store, dir);
+    const crossShard = await resolveIdsAcrossShards(idFiles, spec, idMaps);
     let removed = 0;
     for (const [shard, ids] of crossShard.removals) {
       const file = parts[stats.findIndex((s) => s.shard === shard)]!;
@@ -126,9 +129,18 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
       throw new BuildIntegrityError(`the merge removed ${removed} duplicate or colliding copies, expected ${crossShard.rejected.count}`);
     if (ntotal !== items) throw new BuildIntegrityError(`merged index holds ${ntotal} vectors but the shards added ${items}`);
 
+    // Every item's fingerprint, for the next night's build to tell what changed (builds whose
+    // shards wrote id files without fingerprints publish none).
+    const versionFiles = mode === 'memory' ? [INDEX_FILE] : [INDEX_FILE, DATA_FILE];
+    const fingerprinted = items > 0 && stats.every((s) => s.items === 0 || (s.ids && s.ids.count > 0 && s.ids.bytes / s.ids.count === SHARD_ID_RECORD_BYTES));
+    if (fingerprinted) {
+      const written = await writeVersionFingerprints(idFiles, crossShard.removals, path.join(outDir, FINGERPRINTS_FILE));
+      if (written !== items) throw new BuildIntegrityError(`the fingerprints file holds ${written} items, the merged index ${items}`);
+      versionFiles.push(FINGERPRINTS_FILE);
+    }
     const prefix = indexVersionPrefix(spec.name, spec.version);
     const files: ManifestFile[] = [];
-    for (const name of mode === 'memory' ? [INDEX_FILE] : [INDEX_FILE, DATA_FILE]) {
+    for (const name of versionFiles) {
       const file = path.join(outDir, name);
       files.push({ path: name, bytes: (await stat(file)).size, sha256: await sha256File(file) });
       await store.putFile(`${prefix}${name}`, file);
@@ -194,33 +206,52 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
   }
 }
 
+/** A shard's id file, downloaded and checked. */
+interface IdFile {
+  shard: number;
+  path: string;
+  files: readonly string[];
+  recordBytes: number;
+}
+
+/** Downloads every shard's id file (shards without one, from older builds, are left out) and checks it. */
+async function downloadIdFiles(stats: readonly ShardStats[], store: ObjectStore, dir: string): Promise<IdFile[]> {
+  const out: IdFile[] = [];
+  for (const s of stats) {
+    if (!s.ids || s.ids.count === 0) continue;
+    const file = path.join(dir, `shard-${s.shard}.ids`);
+    await store.download(s.ids.path, file);
+    if ((await sha256File(file)) !== s.ids.sha256) throw new BuildIntegrityError(`shard ${s.shard}: id file ${s.ids.path} does not match its recorded sha256`);
+    out.push({ shard: s.shard, path: file, files: s.ids.files, recordBytes: s.ids.bytes / s.ids.count });
+  }
+  return out;
+}
+
+async function withCursors<T>(idFiles: readonly IdFile[], use: (cursors: ShardIdCursor[]) => Promise<T>): Promise<T> {
+  const cursors: ShardIdCursor[] = [];
+  try {
+    for (const f of idFiles) cursors.push(await ShardIdCursor.open(f.shard, f.path, f.files, f.recordBytes));
+    return await use(cursors);
+  } finally {
+    await Promise.all(cursors.map((c) => c.close()));
+  }
+}
+
 /**
  * Streams every shard's sorted id file once and resolves each id held by several shards:
- * which shards lose their copy, and the rejections to report. Older shard stats without id
- * files are skipped (their builds had no cross-shard check).
+ * which shards lose their copy, and the rejections to report.
  */
 async function resolveIdsAcrossShards(
-  stats: readonly ShardStats[],
+  idFiles: readonly IdFile[],
   spec: BuildSpec,
-  store: ObjectStore,
-  dir: string,
   idMaps: ReadonlyMap<number, IdMapper>,
 ): Promise<{ removals: Map<number, bigint[]>; rejected: RejectionTally }> {
   const removals = new Map<number, bigint[]>();
   const rejected = new RejectionTally();
-  const withIds = stats.filter((s) => s.ids && s.ids.count > 0);
-  if (withIds.length < 2) return { removals, rejected };
-  const cursors: ShardIdCursor[] = [];
-  try {
-    for (const s of withIds) {
-      const file = path.join(dir, `shard-${s.shard}.ids`);
-      await store.download(s.ids!.path, file);
-      if ((await sha256File(file)) !== s.ids!.sha256)
-        throw new BuildIntegrityError(`shard ${s.shard}: id file ${s.ids!.path} does not match its recorded sha256`);
-      cursors.push(await ShardIdCursor.open(s.shard, file, s.ids!.files));
-    }
-    const policy = spec.catalogue.duplicateIds ?? 'reject';
-    await findCrossShardDuplicates(cursors, (duplicate) => {
+  if (idFiles.length < 2) return { removals, rejected };
+  const policy = spec.catalogue.duplicateIds ?? 'reject';
+  await withCursors(idFiles, (cursors) =>
+    findCrossShardDuplicates(cursors, (duplicate) => {
       const resolution: CrossShardResolution = resolveCrossShard(
         duplicate,
         policy,
@@ -235,9 +266,47 @@ async function resolveIdsAcrossShards(
         list.push(duplicate.id);
         rejected.add({ location: r.location, itemId: r.itemId, reason: r.reason, message: r.message });
       }
-    });
-  } finally {
-    await Promise.all(cursors.map((c) => c.close()));
-  }
+    }),
+  );
   return { removals, rejected };
+}
+
+/** Records written per write of the fingerprints file. */
+const FINGERPRINT_CHUNK_RECORDS = 65_536;
+
+/**
+ * Writes the version's fingerprints file (see @reindex/pipeline's FINGERPRINTS_FILE) from the
+ * shards' id files in one k-way pass, leaving out the copies the merge removed; returns the
+ * records written. Memory: one chunk per shard and one output chunk.
+ */
+async function writeVersionFingerprints(idFiles: readonly IdFile[], removals: ReadonlyMap<number, readonly bigint[]>, out: string): Promise<number> {
+  const removed = new Map([...removals].map(([shard, ids]) => [shard, new Set(ids)]));
+  const handle = await open(out, 'w');
+  let written = 0;
+  try {
+    let chunk = Buffer.alloc(FINGERPRINT_CHUNK_RECORDS * FINGERPRINT_RECORD_BYTES);
+    let used = 0;
+    let previous: bigint | undefined;
+    await withCursors(idFiles, (cursors) =>
+      forEachIdInOrder(cursors, async (cursor) => {
+        const id = cursor.id!;
+        if (removed.get(cursor.shard)?.has(id)) return;
+        if (previous !== undefined && id <= previous) throw new BuildIntegrityError(`faiss id ${id} survives the merge in more than one shard`);
+        previous = id;
+        chunk.writeBigInt64LE(id, used);
+        chunk.writeBigUInt64LE(cursor.fingerprint()!, used + 8);
+        used += FINGERPRINT_RECORD_BYTES;
+        written++;
+        if (used === chunk.length) {
+          await handle.write(chunk, 0, used);
+          chunk = Buffer.alloc(chunk.length);
+          used = 0;
+        }
+      }),
+    );
+    if (used > 0) await handle.write(chunk, 0, used);
+  } finally {
+    await handle.close();
+  }
+  return written;
 }

@@ -17,7 +17,17 @@ import {
 
 import { JobDataError, parseJobData } from '@reindex/queue';
 import type { WorkerContext } from '../context.js';
-import { BuildIntegrityError, ExactTopK, serializeTruth, readQualityQueries, RejectionTally, type ShardStats, parseShardStatsRecord } from '@reindex/pipeline';
+import {
+  BuildIntegrityError,
+  ExactTopK,
+  fingerprintSpec,
+  itemFingerprint,
+  serializeTruth,
+  readQualityQueries,
+  RejectionTally,
+  type ShardStats,
+  parseShardStatsRecord,
+} from '@reindex/pipeline';
 import { SHARD_ID_RECORD_BYTES, ShardIds, encodeShardIds, idPolicyOf } from '../item-ids.js';
 
 /** Rows read from the catalogue per step; the embedder splits them into its own batches. */
@@ -48,7 +58,8 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
   try {
     const embedder = await ctx.embedder(spec);
     const rejected = new RejectionTally();
-    const ids = new ShardIds(idPolicyOf(spec), spec.catalogue.fields.id, spec.model.dim);
+    const fingerprints = fingerprintSpec(spec.catalogue.fields, spec.model.contentHash, spec.catalogue.normalizeEmbeddings ?? false);
+    const ids = new ShardIds(idPolicyOf(spec), spec.catalogue.fields.id, spec.model.dim, (row) => itemFingerprint(row.value, fingerprints));
     let items = 0;
     let embedMs = 0;
     let addMs = 0;
