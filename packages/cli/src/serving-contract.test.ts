@@ -29,7 +29,10 @@ for l in range(ivf.nlist):
     n = lists.list_size(l)
     if n:
         ids.extend(faiss.rev_swig_ptr(lists.get_ids(l), n).tolist())
-print(json.dumps({'version': latest['version'], 'ntotal': index.ntotal, 'ids': len(ids), 'distinct': len(set(ids)), 'type': type(lists).__name__}), flush=True)
+# fingerprints.bin: <q (int64 id) then <Q (uint64 fingerprint) per item, sorted by id (README)
+fp = np.fromfile(os.path.join(vdir, 'fingerprints.bin'), dtype=np.dtype([('id', '<i8'), ('fingerprint', '<u8')]))
+fp_ok = bool(np.all(np.diff(fp['id']) > 0)) and sorted(ids) == fp['id'].tolist()
+print(json.dumps({'version': latest['version'], 'ntotal': index.ntotal, 'ids': len(ids), 'distinct': len(set(ids)), 'type': type(lists).__name__, 'fingerprintsMatchIds': fp_ok}), flush=True)
 `;
 
 async function buildOnce(dir: string, builderMemoryBytes: number) {
@@ -62,7 +65,7 @@ for (const [mode, budget] of [
         files: Array<{ path: string }>;
         ntotal: number;
       };
-      assert.deepEqual(manifest.files.map((f) => f.path).sort(), mode === 'on disk' ? ['index.faiss', 'index.ivfdata'] : ['index.faiss']);
+      assert.deepEqual(manifest.files.map((f) => f.path).sort(), mode === 'on disk' ? ['fingerprints.bin', 'index.faiss', 'index.ivfdata'] : ['fingerprints.bin', 'index.faiss']);
       const out = execFileSync('/usr/bin/python3', ['-c', pythonReader, store, 'catalogue'], { encoding: 'utf8' });
       // faiss's C++ side prints a line of its own on the on-disk path; the report is the JSON line.
       const seen = JSON.parse(
@@ -70,13 +73,14 @@ for (const [mode, budget] of [
           .split('\n')
           .filter((l) => l.startsWith('{'))
           .at(-1)!,
-      ) as { version: string; ntotal: number; ids: number; distinct: number; type: string };
+      ) as { version: string; ntotal: number; ids: number; distinct: number; type: string; fingerprintsMatchIds: boolean };
       assert.equal(seen.version, summary.version);
       assert.equal(seen.ntotal, summary.items);
       assert.equal(seen.ntotal, manifest.ntotal);
       assert.equal(seen.ids, summary.items, 'the inverted lists hold every item');
       assert.equal(seen.distinct, summary.items, '... each exactly once');
       assert.equal(seen.type, mode === 'on disk' ? 'OnDiskInvertedLists' : 'ArrayInvertedLists');
+      assert.equal(seen.fingerprintsMatchIds, true, 'numpy reads fingerprints.bin: sorted, exactly the indexed ids');
       assert.equal(summary.items + summary.rejected, 4000);
 
       // Our own reader path (search) agrees on the same version.
