@@ -3,7 +3,7 @@ import path from 'node:path';
 import { REPO_ROOT } from '@reindex/coordinator';
 import { indexVersionPrefix, parseIdMap, type IdMapper, type Manifest, type ObjectStore } from '@reindex/core';
 import { FaissIndex } from '@reindex/faiss';
-import { FINGERPRINTS_FILE, VersionError, INDEX_FILE, readLatest, readManifest } from '@reindex/pipeline';
+import { DATA_FILE, VersionError, INDEX_FILE, readLatest, readManifest } from '@reindex/pipeline';
 
 export interface PublishedIndex {
   manifest: Manifest;
@@ -35,8 +35,8 @@ export async function openPublishedIndex(store: ObjectStore, name: string, versi
   const dir = path.join(cacheDir, name, version);
   await mkdir(dir, { recursive: true });
   const prefix = indexVersionPrefix(name, version);
-  // What a search reads: the index file(s) and the string-id map, not the fingerprints.
-  for (const file of manifest.files.filter((f) => f.path !== FINGERPRINTS_FILE)) {
+  // What a search reads: the index file(s) and the string-id map (not the fingerprints, not the quality files).
+  for (const file of manifest.files.filter((f) => f.path === INDEX_FILE || f.path === DATA_FILE || f.path === manifest.idMap)) {
     const local = path.join(dir, file.path);
     const size = await stat(local).then(
       (s) => s.size,

@@ -65,7 +65,14 @@ for (const [mode, budget] of [
         files: Array<{ path: string }>;
         ntotal: number;
       };
-      assert.deepEqual(manifest.files.map((f) => f.path).sort(), mode === 'on disk' ? ['fingerprints.bin', 'index.faiss', 'index.ivfdata'] : ['fingerprints.bin', 'index.faiss']);
+      assert.deepEqual(manifest.files.map((f) => f.path).sort(), [
+        'fingerprints.bin',
+        'index.faiss',
+        ...(mode === 'on disk' ? ['index.ivfdata'] : []),
+        'quality/queries.f32',
+        'quality/queries.json',
+        'quality/truth.bin',
+      ]);
       const out = execFileSync('/usr/bin/python3', ['-c', pythonReader, store, 'catalogue'], { encoding: 'utf8' });
       // faiss's C++ side prints a line of its own on the on-disk path; the report is the JSON line.
       const seen = JSON.parse(

@@ -136,6 +136,8 @@ export function gateFailureMessage(buildId: string, gate: GateVerdict): string {
 /** The manifest of a build's version, with the quality report (and gate verdict) in `quality`. */
 export function buildManifest(spec: BuildSpec, record: Pick<QualityRecord, 'report' | 'gate' | 'merge' | 'stageTimings'>, forced: boolean): Manifest {
   const { merge, report, gate } = record;
+  // The quality files are the version's files like the index; the report keeps its measures.
+  const { files: qualityFiles, ...measured } = report;
   return {
     name: spec.name,
     version: spec.version,
@@ -146,11 +148,11 @@ export function buildManifest(spec: BuildSpec, record: Pick<QualityRecord, 'repo
     factory: spec.index.factory,
     nprobe: report.nprobe,
     ntotal: merge.ntotal,
-    files: merge.files,
+    files: [...merge.files, ...(qualityFiles ?? [])],
     modelBundleHash: spec.model.contentHash,
     catalogue: { source: spec.catalogue.url, items: merge.items, rejected: merge.rejected },
     stageTimings: { ...record.stageTimings },
-    quality: { ...report, gate, ...(forced ? { forced: true } : {}) },
+    quality: { ...measured, gate, ...(forced ? { forced: true } : {}) },
     ...(merge.idMap ? { idMap: merge.idMap } : {}),
     ...(spec.index.adjusted ? { indexAdjusted: spec.index.adjusted } : {}),
   };

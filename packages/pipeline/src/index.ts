@@ -7,7 +7,16 @@
 export { BuildIntegrityError, readBuildSpec, readPlan, writeBuildSpec, type BuildSpec, type QualitySpec } from './build-spec.js';
 export { parseBuildSpecRecord, parseQualityRecord, parseQueryFileInfoRecord, parseShardStatsRecord } from './records.js';
 export { BuildQueues, JOB_ATTEMPTS, JOB_BACKOFF } from './build-queues.js';
-export { DATA_FILE, ID_MAP_FILE, INDEX_FILE, type MergeResult, type PublishResult, type RejectionReport, type TrainResult } from './job-results.js';
+export {
+  DATA_FILE,
+  ID_MAP_FILE,
+  INDEX_FILE,
+  QUALITY_FILES,
+  type MergeResult,
+  type PublishResult,
+  type RejectionReport,
+  type TrainResult,
+} from './job-results.js';
 export { MAX_REJECTED_EXAMPLES, RejectionTally, type RejectedRow, type ShardStats } from './shard-stats.js';
 export {
   VersionError,

@@ -9,6 +9,13 @@ import type { RejectedRow } from './shard-stats.js';
 export const INDEX_FILE = 'index.faiss';
 export const DATA_FILE = 'index.ivfdata';
 export const ID_MAP_FILE = 'idmap.jsonl';
+/**
+ * The quality stage's inputs, published with the version so a serving host or a later build
+ * can measure recall again without the raw vectors: the held-out query vectors (count × dim
+ * float32), their record (count, dim, source, seed, selfIds), and their exact top-100 over the
+ * version's items (the truth format of pipeline's serializeTruth).
+ */
+export const QUALITY_FILES = Object.freeze({ queries: 'quality/queries.f32', info: 'quality/queries.json', truth: 'quality/truth.bin' });
 
 export interface TrainResult {
   sampled: number;

@@ -1,11 +1,11 @@
 import { FINGERPRINTS_FILE } from './fingerprints.js';
 import { BuildIntegrityError } from './build-spec.js';
 import path from 'node:path';
-import { indexVersionPrefix, sha256File, shardKey, type ObjectStore } from '@reindex/core';
+import { indexVersionPrefix, qualityQueriesKeys, sha256Buffer, sha256File, shardKey, type ManifestFile, type ObjectStore } from '@reindex/core';
 import { FaissIndex } from '@reindex/faiss';
 import type { BuildSpec } from './build-spec.js';
-import type { MergeResult } from './job-results.js';
-import { ExactTopK, dropIds, chooseNprobe, parseTruth, sweepNprobe, type SweepRow } from './quality.js';
+import { QUALITY_FILES, type MergeResult } from './job-results.js';
+import { ExactTopK, dropIds, chooseNprobe, parseTruth, serializeTruth, sweepNprobe, type SweepRow } from './quality.js';
 import { readQualityQueries, type QuerySource } from './quality-queries.js';
 import { parseShardStatsRecord } from './records.js';
 
@@ -29,6 +29,8 @@ export interface QualityReport {
   withinBudget?: boolean;
   sweep: SweepRow[];
   measureMs: number;
+  /** The version's quality files (QUALITY_FILES), uploaded beside the index; listed in the manifest's `files`. */
+  files?: ManifestFile[];
 }
 
 export const DEFINITIONS = {
@@ -80,6 +82,7 @@ export async function measureQuality(store: ObjectStore, spec: BuildSpec, merge:
   }
 
   const prefix = indexVersionPrefix(spec.name, spec.version);
+  const files = await publishQualityFiles(store, spec, serializeTruth(truth), prefix);
   // The index file(s) only: the string-id map and the fingerprints play no part in the search.
   for (const file of merge.files.filter((f) => f.path !== merge.idMap && f.path !== FINGERPRINTS_FILE)) {
     const local = path.join(dir, file.path);
@@ -123,5 +126,22 @@ export async function measureQuality(store: ObjectStore, spec: BuildSpec, merge:
     withinBudget: choice.withinBudget,
     sweep,
     measureMs: Date.now() - started,
+    files,
   };
+}
+
+/** Uploads the build's held-out queries, their record and their exact lists under the version's prefix. */
+async function publishQualityFiles(store: ObjectStore, spec: BuildSpec, truth: Buffer, prefix: string): Promise<ManifestFile[]> {
+  const keys = qualityQueriesKeys(spec.buildId);
+  const bodies: Array<[string, Buffer, string]> = [
+    [QUALITY_FILES.queries, await store.get(keys.data), 'application/octet-stream'],
+    [QUALITY_FILES.info, await store.get(keys.info), 'application/json'],
+    [QUALITY_FILES.truth, truth, 'application/octet-stream'],
+  ];
+  const files: ManifestFile[] = [];
+  for (const [file, body, contentType] of bodies) {
+    await store.put(`${prefix}${file}`, body, { contentType });
+    files.push({ path: file, bytes: body.length, sha256: sha256Buffer(body) });
+  }
+  return files;
 }
