@@ -9,6 +9,10 @@ test('run flags parse into typed options with documented defaults', () => {
   // Absent unless given: the config file's `workers` then decides (else one per core).
   assert.equal(parseRunArgs(['--shard-count', '8']).workers, undefined);
   assert.equal(parseRunArgs(['--shard-count', '8', '--force']).force, true);
+  // --incremental / --full override the config's `incremental` for one run; absent: the config's.
+  assert.equal(parseRunArgs(['--shard-count', '8', '--incremental']).incremental, 'auto');
+  assert.equal(parseRunArgs(['--shard-count', '8', '--full']).incremental, 'off');
+  assert.equal(parseRunArgs(['--shard-count', '8']).incremental, undefined);
 });
 
 test('bad flags are errors that name the flag', () => {
@@ -23,6 +27,7 @@ test('bad flags are errors that name the flag', () => {
     [['--shard-count', '4', '--catalogue', ''], /--catalogue must not be empty/],
     [['--shard-count', '4', '--name='], /--name must not be empty/],
     [['--shard-count', '4', '--store', '  '], /--store must not be empty/],
+    [['--shard-count', '4', '--incremental', '--full'], /--incremental and --full contradict each other/],
   ];
   for (const [argv, message] of cases) {
     assert.throws(

@@ -46,13 +46,15 @@ export interface RunArgs {
   resume?: string;
   /** Publish even when the quality gate fails (the manifest records `quality.forced`). */
   force?: boolean;
+  /** `--incremental` (`"auto"`: start from LATEST when it can) or `--full` (`"off"`); absent: the config's `incremental`. */
+  incremental?: 'auto' | 'off';
   /** Serve the ops dashboard during the run on this port (`--dashboard [PORT]`, default 3000). */
   dashboardPort?: number;
 }
 
 export const USAGE = `usage: reindex [run] --shard-count N [--catalogue URL] [--model DIR] [--store URL] [--redis URL]
                      [--workers K] [--index-factory STR] [--name NAME] [--config FILE] [--dry-run] [--json]
-                     [--dashboard] [--dashboard-port PORT] [--force]
+                     [--dashboard] [--dashboard-port PORT] [--force] [--incremental | --full]
        reindex --resume BUILD_ID [--store URL] [--redis URL] [--workers K] [--json]
        reindex publish BUILD_ID [--force] | search "TEXT" | status | rollback [--to V] | gc [--keep K] | schedule
 
@@ -100,6 +102,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
         config: { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
         force: { type: 'boolean', default: false },
+        incremental: { type: 'boolean', default: false },
+        full: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         resume: { type: 'string' },
         dashboard: { type: 'boolean', default: false },
@@ -114,6 +118,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
   const shardCount = integer('shard-count', str('shard-count'), 1);
   const resume = str('resume');
   if (shardCount === undefined && !resume && !str('config')) throw new CliError(`--shard-count is required (a positive integer)\n${USAGE}`);
+  if (values.incremental === true && values.full === true) throw new CliError(`--incremental and --full contradict each other: give one\n${USAGE}`);
   return {
     ...(shardCount !== undefined ? { shardCount } : {}),
     ...(str('catalogue') ? { catalogue: str('catalogue') } : {}),
@@ -130,6 +135,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
       : {}),
     dryRun: values['dry-run'] === true,
     ...(values.force === true ? { force: true } : {}),
+    ...(values.incremental === true ? { incremental: 'auto' as const } : values.full === true ? { incremental: 'off' as const } : {}),
     json: values.json === true,
   };
 }

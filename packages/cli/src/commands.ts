@@ -2,7 +2,7 @@ import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { DEFAULT_SCALE_RATES_FILE, EMBEDDED_DEFAULTS, planCapacity, readScaleRates } from '@reindex/coordinator';
-import { DEFAULT_CONFIG, indexParamsForConfig, loadConfig, openObjectStore, type ObjectStore, type S3Options } from '@reindex/core';
+import { DEFAULT_CONFIG, indexParamsForConfig, loadConfig, openObjectStore, type ManifestBuild, type ObjectStore, type S3Options } from '@reindex/core';
 import { publishBuild } from '@reindex/pipeline';
 import { CliError, integerFlag, rejectEmptyFlagValues } from './args.js';
 import { describeIndexSizes } from './run.js';
@@ -168,7 +168,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
       out(
         v.problem
           ? `  ${v.version}  BROKEN: ${v.problem}`
-          : `${v.latest ? '* ' : '  '}${v.version}  ${v.ntotal?.toLocaleString('en')} vectors (${v.rejected} rejected)  ${v.factory} nprobe ${v.nprobe}  build ${v.buildId}  ${v.createdAt}`,
+          : `${v.latest ? '* ' : '  '}${v.version}  ${v.ntotal?.toLocaleString('en')} vectors (${v.rejected} rejected)  ${v.factory} nprobe ${v.nprobe}  build ${v.buildId}  ${v.createdAt}${builtAs(v.build)}`,
       );
     }
     out(status.builds.length ? 'builds (newest first):' : 'builds: (none)');
@@ -235,4 +235,14 @@ export async function publishCommand(argv: string[]): Promise<number> {
     await store.close();
   }
   return 0;
+}
+
+/** `  incremental from V: +added ~changed −deleted, N carried` or `  full (reason)`; empty for versions from before. */
+function builtAs(build: ManifestBuild | undefined): string {
+  if (!build) return '';
+  if (build.mode === 'incremental') {
+    const n = (x: number) => x.toLocaleString('en');
+    return `  incremental from ${build.baseVersion}: +${n(build.added)} ~${n(build.changed)} −${n(build.deleted)}, ${n(build.carried)} carried`;
+  }
+  return build.reason ? `  full (${build.reason})` : '  full';
 }

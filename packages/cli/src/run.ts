@@ -122,6 +122,7 @@ async function resolveRun(args: RunArgs, display: ProgressDisplay) {
     ...(args.indexFactory ? { index: { factory: args.indexFactory } } : {}),
     ...(args.name ? { name: args.name } : {}),
     ...(args.workers !== undefined ? { workers: args.workers } : {}),
+    ...(args.incremental !== undefined ? { incremental: args.incremental } : {}),
   };
   const config = await loadConfig(args.config, overrides);
   if (args.resume && !config.redisUrl)
@@ -184,6 +185,13 @@ function describePlan(prepared: PreparedBuild, display: ProgressDisplay): void {
     display.log(
       `reindex: skipped ${skipped.length} file(s) that are not catalogue data: ${shown}${skipped.length > 10 ? `; ... (${skipped.length - 10} more in builds/${spec.buildId}/plan.json)` : ''}`,
     );
+  }
+  if (spec.incremental) {
+    display.log(
+      `reindex: incremental build from version ${spec.incremental.version} (${spec.incremental.ntotal.toLocaleString('en')} items): only new and changed items are embedded`,
+    );
+  } else if (spec.fullBuildReason) {
+    display.log(`reindex: full build (incremental not possible: ${spec.fullBuildReason})`);
   }
   display.log(
     `reindex: item ids are ${spec.catalogue.idKind === 'string' ? 'strings (hashed, published in idmap.jsonl)' : 'integers'}, from ${spec.catalogue.idKindSource}; duplicates: ${spec.catalogue.duplicateIds}`,

@@ -1,6 +1,6 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { ManifestError, manifestKey, type ObjectStore } from '@reindex/core';
+import { ManifestError, manifestKey, type ManifestBuild, type ObjectStore } from '@reindex/core';
 import {
   applyRetention,
   listVersions,
@@ -26,6 +26,8 @@ export interface VersionSummary {
   rejected?: number;
   nprobe?: number;
   factory?: string;
+  /** How the version was built (the manifest's `build`). */
+  build?: ManifestBuild;
   /** Set when the manifest is missing or invalid (a partial or broken version). */
   problem?: string;
 }
@@ -71,6 +73,7 @@ export async function indexStatus(store: ObjectStore, name: string): Promise<Ind
         rejected: m.catalogue.rejected,
         nprobe: m.nprobe,
         factory: m.factory,
+        ...(m.build ? { build: m.build } : {}),
       });
     } catch (error) {
       versions.push({ version, latest: version === latest?.version, problem: (error as Error).message });

@@ -17,6 +17,7 @@ import {
   type ReindexConfig,
   type ShardPlan,
   decideIdKind,
+  openObjectStore,
 } from '@reindex/core';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -24,6 +25,7 @@ import path from 'node:path';
 import { FaissIndex, type Metric } from '@reindex/faiss';
 import { FeatureBatch, Featurizer, PrecomputedEmbedder, checkBundleModels, type ModelBundle, type Rejection } from '@reindex/item-tower';
 import { newBuildId } from '@reindex/queue';
+import { decideIncremental } from './incremental.js';
 import { isBundleUrl, openModelBundle, parseQueryFile, textQueryProblem, type BuildSpec } from '@reindex/pipeline';
 
 export interface PreparedBuild {
@@ -148,6 +150,20 @@ export async function prepareBuild(
     },
     force: config.force === true,
   };
+  if (config.incremental === 'auto') {
+    const store = openObjectStore(config.store.url, { s3: config.s3 });
+    try {
+      const decision = await decideIncremental(store, spec);
+      if ('reason' in decision) spec.fullBuildReason = decision.reason;
+      else {
+        // The base's lists and codes are reused: its index parameters, as it was trained.
+        spec.incremental = decision.base;
+        spec.index = { ...decision.baseSpec.index, servingMemoryBytes, builderMemoryBytes };
+      }
+    } finally {
+      await store.close();
+    }
+  }
   return { spec, plan, planMs: Date.now() - started };
 }
 

@@ -77,12 +77,18 @@ function renderVersions(indexes) {
   root.replaceChildren(...indexes.map((ix) => h('div', {},
     h('h3', {}, ix.name, ' ', h('span', { class: 'muted' }, `in ${ix.store}`)),
     h('table', {},
-      h('tr', {}, ...['version', '', 'build', 'created', 'vectors', 'index', 'nprobe', 'files', 'items / rejected', 'recall'].map((t, i) => h('th', { class: [4, 6].includes(i) ? 'num' : '' }, t))),
+      h('tr', {}, ...['version', '', 'build', 'created', 'vectors', 'index', 'nprobe', 'files', 'items / rejected', 'recall', 'built'].map((t, i) => h('th', { class: [4, 6].includes(i) ? 'num' : '' }, t))),
       ...ix.versions.map((v) => h('tr', { 'data-version': v.version },
         h('td', {}, h('code', {}, v.version)), h('td', {}, v.latest ? badge('LATEST') : ''), h('td', {}, h('code', {}, v.buildId)),
         h('td', {}, new Date(v.createdAt).toLocaleString()), h('td', { class: 'num' }, fmt(v.ntotal)), h('td', {}, `${v.factory} ${v.metric} d${v.dim}`),
         h('td', { class: 'num' }, v.nprobe), h('td', {}, `${v.files} · ${bytes(v.bytes)}`), h('td', {}, `${fmt(v.catalogue.items)} / ${fmt(v.catalogue.rejected)}`),
-        h('td', {}, recallOf(v.quality))))))));
+        h('td', {}, recallOf(v.quality)), h('td', { class: 'built' }, builtAs(v.build))))))));
+}
+// How a version was built: incremental from a base (with what changed), or full (and why).
+function builtAs(b) {
+  if (!b) return '–';
+  if (b.mode === 'incremental') return `incremental from ${b.baseVersion}: +${fmt(b.added)} ~${fmt(b.changed)} −${fmt(b.deleted)}, ${fmt(b.carried)} carried`;
+  return b.reason ? `full (${b.reason})` : 'full';
 }
 // recall@10 at the chosen nprobe, from the manifest's quality report; "forced" when published
 // past a failed gate.

@@ -1,4 +1,4 @@
-import type { Manifest, ObjectStore } from '@reindex/core';
+import type { Manifest, ManifestBuild, ObjectStore } from '@reindex/core';
 import { listVersions, readLatest, readManifest } from '@reindex/pipeline';
 import { redactUrl } from './redact.js';
 
@@ -18,6 +18,8 @@ export interface VersionSummary {
   catalogue: { source: string; items: number; rejected: number };
   stageSeconds: Record<string, number>;
   quality: Record<string, unknown>;
+  /** How the version was built (the manifest's `build`): incremental from a base, or full. */
+  build?: ManifestBuild;
 }
 
 export interface IndexVersions {
@@ -45,6 +47,7 @@ function summarise(m: Manifest, latest: string | null): VersionSummary {
     catalogue: { ...m.catalogue, source: redactUrl(m.catalogue.source) },
     stageSeconds: Object.fromEntries(Object.entries(m.stageTimings).map(([k, v]) => [k, v / 1000])),
     quality: m.quality,
+    ...(m.build ? { build: m.build } : {}),
   };
 }
 

@@ -3,6 +3,7 @@ import {
   type DuplicateIdPolicy,
   type FieldMapping,
   type IndexParams,
+  type ManifestFile,
   type ItemIdKind,
   type ObjectStore,
   type QualityConfig,
@@ -52,6 +53,20 @@ export interface BuildSpec {
   quality?: QualitySpec;
   /** `reindex --force`: publish even when the quality gate fails (the manifest records it). */
   force?: boolean;
+  /** An incremental build: the version it starts from (README "Incremental builds"). Absent: a full build. */
+  incremental?: IncrementalBase;
+  /** Why a build asked to be incremental (`incremental: "auto"`) is a full build. */
+  fullBuildReason?: string;
+}
+
+/** The published version an incremental build reuses: its trained index, codes, fingerprints and quality files. */
+export interface IncrementalBase {
+  version: string;
+  buildId: string;
+  /** The base's items (its manifest's ntotal). */
+  ntotal: number;
+  /** The base version's files, as its manifest lists them (checked again where they are read). */
+  files: ManifestFile[];
 }
 
 /** {@link QualityConfig} as a build carries it. */

@@ -155,6 +155,17 @@ export function buildManifest(spec: BuildSpec, record: Pick<QualityRecord, 'repo
     quality: { ...measured, gate, ...(forced ? { forced: true } : {}) },
     ...(merge.idMap ? { idMap: merge.idMap } : {}),
     ...(spec.index.adjusted ? { indexAdjusted: spec.index.adjusted } : {}),
+    build: merge.incremental
+      ? {
+          mode: 'incremental',
+          baseVersion: merge.incremental.baseVersion,
+          carried: merge.incremental.carried,
+          changed: merge.incremental.changed,
+          added: merge.incremental.added,
+          // The base's items that left and came back embedded are the changed ones; the rest are gone.
+          deleted: merge.incremental.removedFromBase.count - merge.incremental.changed,
+        }
+      : { mode: 'full', ...(spec.fullBuildReason ? { reason: spec.fullBuildReason } : {}) },
   };
 }
 

@@ -4,7 +4,7 @@
  * read builds and versions): the build spec and its records, the four-queue topology, what each
  * stage returns, versions/LATEST/retention, the quality stage and its gate, heartbeats and logs.
  */
-export { BuildIntegrityError, readBuildSpec, readPlan, writeBuildSpec, type BuildSpec, type QualitySpec } from './build-spec.js';
+export { BuildIntegrityError, readBuildSpec, readPlan, writeBuildSpec, type IncrementalBase, type BuildSpec, type QualitySpec } from './build-spec.js';
 export { parseBuildSpecRecord, parseQualityRecord, parseQueryFileInfoRecord, parseShardStatsRecord } from './records.js';
 export { BuildQueues, JOB_ATTEMPTS, JOB_BACKOFF } from './build-queues.js';
 export {
@@ -88,3 +88,4 @@ export {
   itemFingerprint,
   type FingerprintSpec,
 } from './fingerprints.js';
+export { downloadBaseFile, readBaseFile } from './incremental-base.js';

@@ -44,6 +44,8 @@ export interface MergeResult {
   mergeMs: number;
   /** The first copies the merge rejected because another shard held the same id (duplicates, collisions). */
   crossShardRejections?: RejectedRow[];
+  /** An incremental build's merge: the base, the items carried over, the base's items removed (listed at `key`). */
+  incremental?: { baseVersion: string; carried: number; changed: number; added: number; removedFromBase: { key: string; count: number } };
   /** Where the ids the merge removed from each shard's part are listed (see removedIdsKey), when it removed any. */
   removedIds?: { key: string; count: number };
 }

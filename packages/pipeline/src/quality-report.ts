@@ -1,5 +1,6 @@
 import { FINGERPRINTS_FILE } from './fingerprints.js';
 import { BuildIntegrityError } from './build-spec.js';
+import { readBaseFile } from './incremental-base.js';
 import path from 'node:path';
 import { indexVersionPrefix, qualityQueriesKeys, sha256Buffer, sha256File, shardKey, type ManifestFile, type ObjectStore } from '@reindex/core';
 import { FaissIndex } from '@reindex/faiss';
@@ -70,6 +71,17 @@ export async function measureQuality(store: ObjectStore, spec: BuildSpec, merge:
   if (info.count === 0) return skipped('no held-out query could be encoded');
 
   const truth = new ExactTopK(queries.vectors, info.dim, spec.index.metric);
+  if (spec.incremental && merge.incremental) {
+    // The items carried over were not embedded: their exact neighbours come from the base's
+    // lists (the same queries), less every item the build removed from the base. An entry
+    // dropped leaves a list shorter than 100; what stays in it is still exact.
+    const base = parseTruth(await readBaseFile(store, spec, QUALITY_FILES.truth), QUALITY_FILES.truth);
+    if (base.count !== info.count)
+      throw new BuildIntegrityError(`base version ${spec.incremental.version}'s exact lists are for ${base.count} queries, this build has ${info.count}`);
+    const raw = await store.get(merge.incremental.removedFromBase.key);
+    const removed = new BigInt64Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
+    truth.fold(dropIds(base, new Set(removed), spec.index.metric));
+  }
   const removedFromShards = merge.removedIds ? (JSON.parse((await store.get(merge.removedIds.key)).toString('utf8')) as Record<string, string[]>) : {};
   for (let shard = 0; shard < merge.shards; shard++) {
     const key = shardKey(spec.buildId, shard, 'json');

@@ -19,7 +19,13 @@ export interface ShardStats {
    * finished by an earlier one and reused it: the stats are that run's.
    */
   reused?: boolean;
+  /** Vectors in the shard's sub-index (embedded here). */
   items: number;
+  /**
+   * An incremental build's account: items carried over from the base (not embedded, not in the
+   * sub-index), and of those embedded, the ones the base held with other content and the new ones.
+   */
+  incremental?: { carried: number; changed: number; added: number };
   rejected: number;
   rejectedByReason: Record<string, number>;
   rejectedExamples: RejectedRow[];

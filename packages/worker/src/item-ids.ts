@@ -181,6 +181,8 @@ export class ShardIds {
   private readonly rejectedAll = new Set<bigint>();
   /** Ids whose indexed copy is replaced by a later one: the later vector waits here. */
   private readonly replacements = new Map<bigint, Float32Array>();
+  /** Ids carried over from an incremental build's base, not in the sub-index. */
+  private readonly carried = new Set<bigint>();
   /** Each admitted row's fingerprint, by its ordinal in `locations`. */
   private fingerprints = new BigUint64Array(1024);
 
@@ -243,13 +245,7 @@ export class ShardIds {
       const row = rows[batch.rowIndex[j]!]!;
       const text = row.originalId;
       const previous = this.table.get(id);
-      const ordinal = this.locations.append(row.location);
-      if (ordinal === this.fingerprints.length) {
-        const grown = new BigUint64Array(ordinal * 2);
-        grown.set(this.fingerprints);
-        this.fingerprints = grown;
-      }
-      this.fingerprints[ordinal] = this.fingerprintOf(row);
+      const ordinal = this.record(row);
       if (previous < 0) {
         this.table.set(id, ordinal);
         if (text !== undefined) this.mapper.add(text);
@@ -341,6 +337,7 @@ export class ShardIds {
       ids,
       location: (i: number) => this.locations.get(this.table.get(ids[i]!)),
       fingerprint: (i: number) => this.fingerprints[this.table.get(ids[i]!)]!,
+      carried: (i: number) => this.carried.has(ids[i]!),
     };
   }
 
@@ -350,6 +347,34 @@ export class ShardIds {
     const kept = new IdMapper();
     for (const [id, text] of this.mapper.entries()) if (!this.rejectedAll.has(id)) kept.add(text);
     return kept;
+  }
+
+  /**
+   * An incremental build's row whose content is unchanged since the base version: indexed by
+   * carrying the base's code over, not embedded. Only ids seen once in the shard are carried
+   * (see processShard), so no duplicate rule applies.
+   */
+  carry(row: PreparedRow, id: bigint): void {
+    this.table.set(id, this.record(row));
+    if (row.originalId !== undefined) this.mapper.add(row.originalId);
+    this.carried.add(id);
+  }
+
+  /** Rows carried over from the base version (see {@link carry}). */
+  get carriedCount(): number {
+    return this.carried.size;
+  }
+
+  /** Logs a row's location and fingerprint; returns its ordinal. */
+  private record(row: PreparedRow): number {
+    const ordinal = this.locations.append(row.location);
+    if (ordinal === this.fingerprints.length) {
+      const grown = new BigUint64Array(ordinal * 2);
+      grown.set(this.fingerprints);
+      this.fingerprints = grown;
+    }
+    this.fingerprints[ordinal] = this.fingerprintOf(row);
+    return ordinal;
   }
 
   private replace(id: bigint, vectors: Float32Array, j: number): void {
@@ -374,17 +399,21 @@ export interface IndexedIds {
   ids: BigInt64Array;
   location: (i: number) => RowLocation;
   fingerprint: (i: number) => bigint;
+  /** True for an item carried over from the base version (not in the shard's sub-index). */
+  carried: (i: number) => boolean;
 }
 
 /**
  * `builds/<id>/shards/<n>.ids`: one 32-byte record per indexed item, sorted by faiss id:
  * int64 faiss id, float64 position (byte offset, line or row), uint32 file number, uint32
- * position kind (0 byte offset, 1 line, 2 row) and uint64 fingerprint, little-endian. The file
+ * position kind (0 byte offset, 1 line, 2 row; plus CARRIED_FLAG for an item carried over from an
+ * incremental build's base, which is not in the sub-index) and uint64 fingerprint, little-endian. The file
  * names are in the shard's stats (`ids.files`). Files of 24-byte records (no fingerprint) come
  * from builds before fingerprints; their cursors report none.
  */
 export const SHARD_ID_RECORD_BYTES = 32;
 const SHARD_ID_RECORD_BYTES_V1 = 24;
+const CARRIED_FLAG = 0x100;
 
 export function encodeShardIds(indexed: IndexedIds): { body: Buffer; files: string[] } {
   const files: string[] = [];
@@ -403,7 +432,7 @@ export function encodeShardIds(indexed: IndexedIds): { body: Buffer; files: stri
     body.writeBigInt64LE(indexed.ids[i]!, at);
     body.writeDoubleLE(position, at + 8);
     body.writeUInt32LE(file, at + 16);
-    body.writeUInt32LE(kind, at + 20);
+    body.writeUInt32LE(kind | (indexed.carried(i) ? CARRIED_FLAG : 0), at + 20);
     body.writeBigUInt64LE(indexed.fingerprint(i), at + 24);
   }
   return { body, files };
@@ -440,6 +469,11 @@ export class ShardIdCursor {
     return cursor;
   }
 
+  /** Whether the current record is an item carried over from the base version (not in the sub-index). */
+  carried(): boolean {
+    return (this.chunk.readUInt32LE(this.at + 20) & CARRIED_FLAG) !== 0;
+  }
+
   /** Fingerprint of the current record; undefined in files written before fingerprints. */
   fingerprint(): bigint | undefined {
     return this.recordBytes >= SHARD_ID_RECORD_BYTES ? this.chunk.readBigUInt64LE(this.at + 24) : undefined;
@@ -449,7 +483,7 @@ export class ShardIdCursor {
   location(): RowLocation {
     const position = this.chunk.readDoubleLE(this.at + 8);
     const file = this.files[this.chunk.readUInt32LE(this.at + 16)] ?? '?';
-    const kind = this.chunk.readUInt32LE(this.at + 20);
+    const kind = this.chunk.readUInt32LE(this.at + 20) & 0xff;
     return kind === 0 ? { file, byteOffset: position } : kind === 1 ? { file, line: position } : { file, row: position };
   }
 
@@ -483,7 +517,8 @@ export class ShardIdCursor {
 /** One id found in more than one shard, with where each copy is. */
 export interface CrossShardDuplicate {
   id: bigint;
-  copies: Array<{ shard: number; location: RowLocation }>;
+  /** `carried`: the copy is carried over from an incremental build's base (it is in no sub-index). */
+  copies: Array<{ shard: number; location: RowLocation; carried?: boolean }>;
 }
 
 /**
@@ -526,7 +561,7 @@ export async function findCrossShardDuplicates(cursors: ShardIdCursor[], onDupli
     if (group && group.copies.length > 1) onDuplicate(group);
   };
   await forEachIdInOrder(cursors, (cursor) => {
-    const copy = { shard: cursor.shard, location: cursor.location() };
+    const copy = { shard: cursor.shard, location: cursor.location(), carried: cursor.carried() };
     if (group !== undefined && group.id === cursor.id) group.copies.push(copy);
     else {
       flush();

@@ -44,6 +44,7 @@ describe('loadConfig', () => {
       },
       shardCount: 8,
       keepVersions: 3,
+      incremental: 'off',
       s3: {},
     });
     assert.deepEqual(await loadConfig(), DEFAULT_CONFIG);

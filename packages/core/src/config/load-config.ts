@@ -77,6 +77,7 @@ const configSchema = z.strictObject({
   shardCount: positiveInt('a positive integer'),
   workers: nonNegativeInt('a non-negative integer').optional(),
   keepVersions: positiveInt('a positive integer (the current version counts)'),
+  incremental: z.enum(['off', 'auto'], { error: 'must be "off" or "auto"' }),
   s3: z.record(z.string(), z.unknown()),
   schedule: z
     .strictObject({

@@ -153,6 +153,13 @@ export interface ReindexConfig {
   workers?: number;
   /** Published versions kept per index name; older ones are deleted after publish. Default 3. */
   keepVersions: number;
+  /**
+   * `"auto"`: when LATEST was built with the same model bundle, feature columns, index factory,
+   * metric and dim, and its files verify, reuse its trained index and embed only the items that
+   * are new or changed (see README "Incremental builds"); otherwise a full build, saying why.
+   * `"off"`: always a full build. Default `"off"` (`reindex --incremental` / `--full` per run).
+   */
+  incremental: 'off' | 'auto';
   /** Options for every s3:// URL (store, catalogue, model). Default: none (AWS defaults). */
   s3: S3Options;
   /**
@@ -188,6 +195,7 @@ export const DEFAULT_CONFIG = {
   },
   shardCount: 8,
   keepVersions: 3,
+  incremental: 'off',
   s3: {},
 } as const satisfies ReindexConfig;
 

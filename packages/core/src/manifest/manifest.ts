@@ -27,6 +27,12 @@ const manifestSchema = z
     stageTimings: z.record(z.string(), z.number().nonnegative()),
     quality: z.record(z.string(), z.unknown()),
     idMap: relativePath.optional(),
+    build: z
+      .discriminatedUnion('mode', [
+        z.looseObject({ mode: z.literal('full'), reason: z.string().min(1).optional() }),
+        z.looseObject({ mode: z.literal('incremental'), baseVersion: z.string().min(1), carried: count, changed: count, added: count, deleted: count }),
+      ])
+      .optional(),
   })
   .superRefine((m, ctx) => {
     const paths = m.files.map((f) => f.path);
@@ -79,7 +85,17 @@ export interface Manifest {
   quality: Record<string, unknown>;
   /** Path (one of files) of the string-id map, present when item ids are strings. */
   idMap?: string;
+  /**
+   * How the version was built: `full` (with the `reason` a build asked to be incremental was
+   * not), or `incremental` from `baseVersion`: items carried over with their codes, changed
+   * (re-embedded), added, and deleted since the base. Absent in versions from before.
+   */
+  build?: ManifestBuild;
 }
+
+export type ManifestBuild =
+  | { mode: 'full'; reason?: string }
+  | { mode: 'incremental'; baseVersion: string; carried: number; changed: number; added: number; deleted: number };
 
 export interface ManifestFile {
   path: string;

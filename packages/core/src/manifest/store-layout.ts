@@ -67,6 +67,11 @@ export function removedIdsKey(buildId: string): string {
   return buildKey(buildId, 'merge-removed.json');
 }
 
+/** `builds/<buildId>/base-removed.bin`: int64 LE faiss ids an incremental build removed from its base's lists. */
+export function baseRemovedKey(buildId: string): string {
+  return buildKey(buildId, 'base-removed.bin');
+}
+
 /** `builds/<buildId>/rejections.json`: every rejected row counted by reason, with examples. */
 export function rejectionsKey(buildId: string): string {
   return buildKey(buildId, 'rejections.json');

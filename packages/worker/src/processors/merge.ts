@@ -11,6 +11,7 @@ import {
   rejectionsKey,
   removedIdsKey,
   trainedIndexKey,
+  baseRemovedKey,
   indexVersionPrefix,
   parseIdMap,
   serializeIdMap,
@@ -22,6 +23,9 @@ import { FaissIndex, mergeOnDisk } from '@reindex/faiss';
 import { parseJobData } from '@reindex/queue';
 import {
   BuildIntegrityError,
+  decodeFingerprints,
+  downloadBaseFile,
+  readBaseFile,
   readBuildSpec,
   type BuildSpec,
   verifyVersionFiles,
@@ -102,14 +106,57 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
       }
     }
     const partBytes = stats.reduce((sum, s) => sum + s.index.bytes, 0);
-    // In memory the merge holds the merged index and one part at a time: within the builder budget.
-    const mode = partBytes <= spec.index.builderMemoryBytes ? 'memory' : 'disk';
+    // In memory the merge holds the merged index and one part at a time: within the builder
+    // budget. An incremental build starts from the base's index, in memory (planning made sure).
+    const mode = spec.incremental || partBytes <= spec.index.builderMemoryBytes ? 'memory' : 'disk';
     const outDir = path.join(dir, 'out');
     await mkdir(outDir, { recursive: true });
     const indexPath = path.join(outDir, INDEX_FILE);
+
+    // Every item's fingerprint, for the next night's build to tell what changed (builds whose
+    // shards wrote id files without fingerprints publish none); the same pass lists the items
+    // carried over from an incremental build's base.
+    const versionFiles = mode === 'memory' ? [INDEX_FILE] : [INDEX_FILE, DATA_FILE];
+    const indexedBy = (s: ShardStats) => s.items + (s.incremental?.carried ?? 0);
+    const fingerprinted =
+      stats.some((s) => indexedBy(s) > 0) &&
+      stats.every((s) => indexedBy(s) === 0 || (s.ids !== undefined && s.ids.count > 0 && s.ids.bytes / s.ids.count === SHARD_ID_RECORD_BYTES));
+    const carried: bigint[] = [];
+    let written: number | undefined;
+    if (fingerprinted) {
+      written = await writeVersionFingerprints(idFiles, crossShard, path.join(outDir, FINGERPRINTS_FILE), carried);
+      versionFiles.push(FINGERPRINTS_FILE);
+    }
+
     let ntotal: number;
+    let incremental: MergeResult['incremental'];
     if (mode === 'memory') {
-      const merged = await FaissIndex.read(trainedPath);
+      let merged: FaissIndex;
+      if (spec.incremental) {
+        // The base's lists, less every item not carried over (changed, deleted, or lost to a
+        // duplicate elsewhere), then the new and changed items' sub-indexes.
+        const basePath = path.join(dir, 'base.index');
+        await downloadBaseFile(store, spec, INDEX_FILE, basePath);
+        const { ids: baseIds } = decodeFingerprints(await readBaseFile(store, spec, FINGERPRINTS_FILE), FINGERPRINTS_FILE);
+        const fromBase = idsNotIn(baseIds, carried);
+        merged = await FaissIndex.read(basePath);
+        const dropped = await merged.removeIds(fromBase);
+        if (dropped !== fromBase.length || merged.ntotal !== carried.length)
+          throw new BuildIntegrityError(
+            `base version ${spec.incremental.version}: ${merged.ntotal} items left after removing ${dropped}, ${carried.length} carried over`,
+          );
+        const removedKey = baseRemovedKey(data.buildId);
+        await store.put(removedKey, Buffer.from(fromBase.buffer, fromBase.byteOffset, fromBase.byteLength), { contentType: 'application/octet-stream' });
+        incremental = {
+          baseVersion: spec.incremental.version,
+          carried: carried.length,
+          changed: stats.reduce((n, s) => n + (s.incremental?.changed ?? 0), 0),
+          added: stats.reduce((n, s) => n + (s.incremental?.added ?? 0), 0),
+          removedFromBase: { key: removedKey, count: fromBase.length },
+        };
+      } else {
+        merged = await FaissIndex.read(trainedPath);
+      }
       try {
         for (const file of parts) {
           const part = await FaissIndex.read(file);
@@ -124,20 +171,13 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
     } else {
       ({ ntotal } = await mergeOnDisk({ trainedIndexPath: trainedPath, parts, outIndexPath: indexPath, dataPath: path.join(outDir, DATA_FILE) }));
     }
-    const items = stats.reduce((sum, s) => sum + s.items, 0) - removed;
-    if (removed !== crossShard.rejected.count)
-      throw new BuildIntegrityError(`the merge removed ${removed} duplicate or colliding copies, expected ${crossShard.rejected.count}`);
+    const items = stats.reduce((sum, s) => sum + s.items, 0) - removed + carried.length;
+    if (removed !== crossShard.rejected.count - crossShard.carriedRejected)
+      throw new BuildIntegrityError(
+        `the merge removed ${removed} duplicate or colliding copies, expected ${crossShard.rejected.count - crossShard.carriedRejected}`,
+      );
     if (ntotal !== items) throw new BuildIntegrityError(`merged index holds ${ntotal} vectors but the shards added ${items}`);
-
-    // Every item's fingerprint, for the next night's build to tell what changed (builds whose
-    // shards wrote id files without fingerprints publish none).
-    const versionFiles = mode === 'memory' ? [INDEX_FILE] : [INDEX_FILE, DATA_FILE];
-    const fingerprinted = items > 0 && stats.every((s) => s.items === 0 || (s.ids && s.ids.count > 0 && s.ids.bytes / s.ids.count === SHARD_ID_RECORD_BYTES));
-    if (fingerprinted) {
-      const written = await writeVersionFingerprints(idFiles, crossShard.removals, path.join(outDir, FINGERPRINTS_FILE));
-      if (written !== items) throw new BuildIntegrityError(`the fingerprints file holds ${written} items, the merged index ${items}`);
-      versionFiles.push(FINGERPRINTS_FILE);
-    }
+    if (written !== undefined && written !== items) throw new BuildIntegrityError(`the fingerprints file holds ${written} items, the merged index ${items}`);
     const prefix = indexVersionPrefix(spec.name, spec.version);
     const files: ManifestFile[] = [];
     for (const name of versionFiles) {
@@ -151,7 +191,7 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
       // Merging the shards' maps re-checks collisions across shards.
       const all = new IdMapper();
       for (const s of withIdMaps) {
-        const gone = new Set(crossShard.removals.get(s.shard));
+        const gone = new Set([...(crossShard.removals.get(s.shard) ?? []), ...(crossShard.carriedLost.get(s.shard) ?? [])]);
         for (const [faissId, text] of idMaps.get(s.shard)!.entries()) if (!gone.has(faissId)) all.add(text);
       }
       const body = serializeIdMap(all);
@@ -188,6 +228,7 @@ export async function processMerge(job: Job, ctx: WorkerContext): Promise<MergeR
       files,
       ...(crossShard.rejected.count > 0 ? { crossShardRejections: crossShard.rejected.examples } : {}),
       ...(removedIds ? { removedIds } : {}),
+      ...(incremental ? { incremental } : {}),
       ...(idMap ? { idMap } : {}),
       shardsStartedAt: stats.map((s) => s.startedAt).sort()[0] ?? new Date().toISOString(),
       shardsFinishedAt:
@@ -241,14 +282,12 @@ async function withCursors<T>(idFiles: readonly IdFile[], use: (cursors: ShardId
  * Streams every shard's sorted id file once and resolves each id held by several shards:
  * which shards lose their copy, and the rejections to report.
  */
-async function resolveIdsAcrossShards(
-  idFiles: readonly IdFile[],
-  spec: BuildSpec,
-  idMaps: ReadonlyMap<number, IdMapper>,
-): Promise<{ removals: Map<number, bigint[]>; rejected: RejectionTally }> {
+async function resolveIdsAcrossShards(idFiles: readonly IdFile[], spec: BuildSpec, idMaps: ReadonlyMap<number, IdMapper>): Promise<CrossShardIds> {
   const removals = new Map<number, bigint[]>();
+  const carriedLost = new Map<number, Set<bigint>>();
   const rejected = new RejectionTally();
-  if (idFiles.length < 2) return { removals, rejected };
+  const result = () => ({ removals, carriedLost, rejected, carriedRejected: [...carriedLost.values()].reduce((n, ids) => n + ids.size, 0) });
+  if (idFiles.length < 2) return result();
   const policy = spec.catalogue.duplicateIds ?? 'reject';
   await withCursors(idFiles, (cursors) =>
     findCrossShardDuplicates(cursors, (duplicate) => {
@@ -258,17 +297,47 @@ async function resolveIdsAcrossShards(
         idMaps.size > 0 ? (shard) => idMaps.get(shard)?.lookup(duplicate.id) : undefined,
       );
       for (const r of resolution.rejections) {
+        rejected.add({ location: r.location, itemId: r.itemId, reason: r.reason, message: r.message });
+        // A losing copy carried over from the base is in no sub-index: it leaves with the base's items.
+        if (duplicate.copies.find((c) => c.shard === r.shard)?.carried) {
+          let lost = carriedLost.get(r.shard);
+          if (!lost) carriedLost.set(r.shard, (lost = new Set()));
+          lost.add(duplicate.id);
+          continue;
+        }
         let list = removals.get(r.shard);
         if (!list) {
           list = [];
           removals.set(r.shard, list);
         }
         list.push(duplicate.id);
-        rejected.add({ location: r.location, itemId: r.itemId, reason: r.reason, message: r.message });
       }
     }),
   );
-  return { removals, rejected };
+  return result();
+}
+
+/** What the merge decided about ids held by several shards. */
+interface CrossShardIds {
+  /** Per shard, the ids whose copy leaves its sub-index. */
+  removals: Map<number, bigint[]>;
+  /** Per shard, the ids whose losing copy was carried over from the base (in no sub-index). */
+  carriedLost: Map<number, Set<bigint>>;
+  rejected: RejectionTally;
+  /** How many of the rejected copies were carried ones. */
+  carriedRejected: number;
+}
+
+/** The ids of ascending `all` that are not in ascending `keep` (a merge-join). */
+function idsNotIn(all: BigInt64Array, keep: readonly bigint[]): BigInt64Array {
+  const out: bigint[] = [];
+  let k = 0;
+  for (const id of all) {
+    while (k < keep.length && keep[k]! < id) k++;
+    if (k < keep.length && keep[k] === id) continue;
+    out.push(id);
+  }
+  return BigInt64Array.from(out);
 }
 
 /** Records written per write of the fingerprints file. */
@@ -277,10 +346,12 @@ const FINGERPRINT_CHUNK_RECORDS = 65_536;
 /**
  * Writes the version's fingerprints file (see @reindex/pipeline's FINGERPRINTS_FILE) from the
  * shards' id files in one k-way pass, leaving out the copies the merge removed; returns the
- * records written. Memory: one chunk per shard and one output chunk.
+ * records written, and pushes the surviving items carried over from the base onto `carried`
+ * (ascending). Memory: one chunk per shard and one output chunk.
  */
-async function writeVersionFingerprints(idFiles: readonly IdFile[], removals: ReadonlyMap<number, readonly bigint[]>, out: string): Promise<number> {
-  const removed = new Map([...removals].map(([shard, ids]) => [shard, new Set(ids)]));
+async function writeVersionFingerprints(idFiles: readonly IdFile[], crossShard: CrossShardIds, out: string, carried: bigint[]): Promise<number> {
+  const removed = new Map([...crossShard.removals].map(([shard, ids]) => [shard, new Set(ids)]));
+  for (const [shard, ids] of crossShard.carriedLost) removed.set(shard, new Set([...(removed.get(shard) ?? []), ...ids]));
   const handle = await open(out, 'w');
   let written = 0;
   try {
@@ -293,6 +364,7 @@ async function writeVersionFingerprints(idFiles: readonly IdFile[], removals: Re
         if (removed.get(cursor.shard)?.has(id)) return;
         if (previous !== undefined && id <= previous) throw new BuildIntegrityError(`faiss id ${id} survives the merge in more than one shard`);
         previous = id;
+        if (cursor.carried()) carried.push(id);
         chunk.writeBigInt64LE(id, used);
         chunk.writeBigUInt64LE(cursor.fingerprint()!, used + 8);
         used += FINGERPRINT_RECORD_BYTES;

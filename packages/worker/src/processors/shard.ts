@@ -11,8 +11,10 @@ import {
   sha256File,
   sha256Stream,
   shardKey,
+  type Catalogue,
   type JsonlRangeLines,
   type ObjectStore,
+  type ShardSpec,
 } from '@reindex/core';
 
 import { JobDataError, parseJobData } from '@reindex/queue';
@@ -20,6 +22,11 @@ import type { WorkerContext } from '../context.js';
 import {
   BuildIntegrityError,
   ExactTopK,
+  FINGERPRINTS_FILE,
+  decodeFingerprints,
+  readBaseFile,
+  type BuildSpec,
+  type FingerprintSpec,
   fingerprintSpec,
   itemFingerprint,
   serializeTruth,
@@ -60,6 +67,9 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
     const rejected = new RejectionTally();
     const fingerprints = fingerprintSpec(spec.catalogue.fields, spec.model.contentHash, spec.catalogue.normalizeEmbeddings ?? false);
     const ids = new ShardIds(idPolicyOf(spec), spec.catalogue.fields.id, spec.model.dim, (row) => itemFingerprint(row.value, fingerprints));
+    const idField = spec.catalogue.fields.id;
+    // An incremental build: the rows whose content is the base version's keep the base's codes.
+    const carry = spec.incremental ? await carriedIds(store, spec, catalogue, shardSpec, ids, fingerprints) : undefined;
     let items = 0;
     let embedMs = 0;
     let addMs = 0;
@@ -87,7 +97,16 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
         for (const r of batch.rejections) {
           rejected.add({ location: formatLocation(r.location), at: r.location, itemId: null, reason: 'malformed-row', message: r.reason });
         }
-        const rows = ids.prepare(batch.rows, rejected);
+        let rows = ids.prepare(batch.rows, rejected);
+        if (carry) {
+          rows = rows.filter((row) => {
+            const id = faissIdOf(row.value[idField]);
+            if (id === undefined || !carry.carried.has(id)) return true;
+            ids.carry(row, id);
+            return false;
+          });
+          if (rows.length === 0) continue;
+        }
         const t0 = Date.now();
         const out = await embedder.embed(rows.map((r) => r.value));
         embedMs += Date.now() - t0;
@@ -181,6 +200,14 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
       await store.put(truthEntry.path, body, { contentType: 'application/octet-stream' });
     }
     const uploadMs = Date.now() - tUpload;
+    let incremental: ShardStats['incremental'];
+    if (carry) {
+      // Of the items embedded here, those the base held (with other content) changed; the rest are new.
+      const indexed = ids.indexed();
+      let changed = 0;
+      for (let i = 0; i < indexed.ids.length; i++) if (!indexed.carried(i) && indexOfId(carry.base.ids, indexed.ids[i]!) >= 0) changed++;
+      incremental = { carried: ids.carriedCount, changed, added: items - changed };
+    }
     const stats: ShardStats = {
       shard: data.shard,
       items,
@@ -192,6 +219,7 @@ export async function processShard(job: Job, ctx: WorkerContext): Promise<ShardS
       ids: idsEntry,
       ...(jsonlRanges.length > 0 ? { jsonlRanges } : {}),
       ...(truthEntry ? { truth: truthEntry } : {}),
+      ...(incremental ? { incremental } : {}),
       startedAt,
       finishedAt: new Date().toISOString(),
       workerId: ctx.workerId,
@@ -226,4 +254,56 @@ async function finishedShard(store: ObjectStore, buildId: string, shard: number)
   if (!head || head.size !== stats.index.bytes) return undefined;
   if ((await sha256Stream(await store.getStream(stats.index.path))) !== stats.index.sha256) return undefined;
   return stats;
+}
+
+/** The faiss id of a prepared row's id value (string ids are already hashed), if it can be one. */
+function faissIdOf(value: unknown): bigint | undefined {
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value !== -1) return BigInt(value);
+  return undefined;
+}
+
+/** Position of `id` in ascending `ids`, or -1. */
+function indexOfId(ids: BigInt64Array, id: bigint): number {
+  let lo = 0;
+  let hi = ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = ids[mid]!;
+    if (at === id) return mid;
+    if (at < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/**
+ * An incremental shard's first pass: reads its rows (no embedding), fingerprints them, and
+ * returns the ids to carry over: seen once in the shard, with the fingerprint the base version
+ * published for them. Memory: the base's fingerprints (16 bytes an item) and this shard's ids.
+ */
+async function carriedIds(
+  store: ObjectStore,
+  spec: BuildSpec,
+  catalogue: Catalogue,
+  shard: ShardSpec,
+  ids: ShardIds,
+  fingerprints: FingerprintSpec,
+): Promise<{ carried: Set<bigint>; base: { ids: BigInt64Array; fingerprints: BigUint64Array } }> {
+  const base = decodeFingerprints(await readBaseFile(store, spec, FINGERPRINTS_FILE), FINGERPRINTS_FILE);
+  const seen = new Map<bigint, bigint | null>();
+  const ignored = new RejectionTally();
+  for await (const batch of catalogue.readShard(shard, { batchSize: READ_BATCH_ROWS })) {
+    for (const row of ids.prepare(batch.rows, ignored)) {
+      const id = faissIdOf(row.value[spec.catalogue.fields.id]);
+      if (id !== undefined) seen.set(id, seen.has(id) ? null : itemFingerprint(row.value, fingerprints));
+    }
+  }
+  const carried = new Set<bigint>();
+  for (const [id, fingerprint] of seen) {
+    if (fingerprint === null) continue;
+    const at = indexOfId(base.ids, id);
+    if (at >= 0 && base.fingerprints[at] === fingerprint) carried.add(id);
+  }
+  return { carried, base };
 }

@@ -1,10 +1,35 @@
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Job } from 'bullmq';
-import { INDEX_PARAM_RULE, PlanError, openCatalogue, sha256File, trainSampleKeys, trainedIndexKey, streamSample, type ObjectStore } from '@reindex/core';
+import {
+  INDEX_PARAM_RULE,
+  PlanError,
+  openCatalogue,
+  qualityQueriesKeys,
+  sha256File,
+  trainSampleKeys,
+  trainedIndexKey,
+  streamSample,
+  type ObjectStore,
+} from '@reindex/core';
 import { FaissIndex, type TrainOptions } from '@reindex/faiss';
 import { parseJobData } from '@reindex/queue';
-import { type BuildQueues, readBuildSpec, readPlan, writeBuildSpec, type BuildSpec, readQualityQueries, type TrainResult } from '@reindex/pipeline';
+import {
+  BuildIntegrityError,
+  FINGERPRINTS_FILE,
+  INDEX_FILE,
+  QUALITY_FILES,
+  type BuildQueues,
+  readBuildSpec,
+  readPlan,
+  writeBuildSpec,
+  type BuildSpec,
+  readQualityQueries,
+  type TrainResult,
+  decodeFingerprints,
+  downloadBaseFile,
+  readBaseFile,
+} from '@reindex/pipeline';
 import type { WorkerContext } from '../context.js';
 import { prepareQualityQueries } from '../quality-queries.js';
 import { embedInto } from './embed-rows.js';
@@ -24,7 +49,9 @@ export async function processTrain(job: Job, ctx: WorkerContext, queues: BuildQu
 
   // A retry after the upload (e.g. the fan-out failed) reuses the trained index.
   const existing = await store.head(trainedKey);
-  if (!existing) {
+  if (!existing && spec.incremental) {
+    result = await trainFromBase(store, spec, ctx, `train-${data.buildId}-${job.attemptsMade}`);
+  } else if (!existing) {
     const catalogue = await openCatalogue(spec.catalogue.url, { s3: ctx.options.s3 ?? {} });
     const dir = await ctx.scratch(`train-${data.buildId}-${job.attemptsMade}`);
     try {
@@ -188,5 +215,45 @@ async function readTrainSample(store: ObjectStore, buildId: string, dim: number,
     return undefined; // unreadable: sample again
   } finally {
     await rm(file, { force: true });
+  }
+}
+
+/**
+ * An incremental build's "training": the base version's index emptied of its items (the same
+ * coarse centroids and PQ codebooks, so carried codes stay valid) and the base's held-out
+ * queries, so that its exact lists can be reused for the items carried over.
+ */
+async function trainFromBase(store: ObjectStore, spec: BuildSpec, ctx: WorkerContext, scratch: string): Promise<TrainResult> {
+  const started = Date.now();
+  const dir = await ctx.scratch(scratch);
+  try {
+    const file = path.join(dir, 'base.index');
+    await downloadBaseFile(store, spec, INDEX_FILE, file);
+    const { ids } = decodeFingerprints(await readBaseFile(store, spec, FINGERPRINTS_FILE), FINGERPRINTS_FILE);
+    const index = await FaissIndex.read(file);
+    try {
+      const removed = await index.removeIds(ids);
+      if (removed !== ids.length || index.ntotal !== 0)
+        throw new BuildIntegrityError(
+          `base version ${spec.incremental!.version}: its index held ${removed + index.ntotal} items, its fingerprints ${ids.length}`,
+        );
+      await index.write(file);
+    } finally {
+      await index.close();
+    }
+    const keys = qualityQueriesKeys(spec.buildId);
+    await store.put(keys.data, await readBaseFile(store, spec, QUALITY_FILES.queries), { contentType: 'application/octet-stream' });
+    const info = await readBaseFile(store, spec, QUALITY_FILES.info);
+    await store.put(keys.info, info, { contentType: 'application/json' });
+    await store.putFile(trainedIndexKey(spec.buildId), file);
+    return {
+      sampled: 0,
+      trainedOn: 0,
+      trainMs: Date.now() - started,
+      trainedIndexBytes: (await stat(file)).size,
+      qualityQueries: (JSON.parse(info.toString('utf8')) as { count: number }).count,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
