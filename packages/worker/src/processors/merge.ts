@@ -300,8 +300,8 @@ async function resolveIdsAcrossShards(idFiles: readonly IdFile[], spec: BuildSpe
         rejected.add({ location: r.location, itemId: r.itemId, reason: r.reason, message: r.message });
         // A losing copy carried over from the base is in no sub-index: it leaves with the base's items.
         if (duplicate.copies.find((c) => c.shard === r.shard)?.carried) {
-          let lost = carriedLost.get(r.shard);
-          if (!lost) carriedLost.set(r.shard, (lost = new Set()));
+          const lost = carriedLost.get(r.shard) ?? new Set<bigint>();
+          carriedLost.set(r.shard, lost);
           lost.add(duplicate.id);
           continue;
         }
